@@ -1,0 +1,25 @@
+"""Shared test fixtures. Helpers for fake servers and fixtures live in tests/support/ (importable as ``support``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def require(env_var: str, reason: str) -> None:
+    """Skip for a missing tool on a laptop; fail instead where CI sets ``env_var=1`` (see .ci/run)."""
+    if os.environ.get(env_var) == "1":
+        pytest.fail(f"{reason} (required because {env_var}=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    """A folder kept after the run for screenshots and rendered reports (git-ignored)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
