@@ -1,0 +1,150 @@
+"""AD objects from LDIF: ``ldifde -f out.ldf ...`` or ``ldapsearch -LLL ...`` (RFC 2849).
+
+The whole file is handled as Arrow arrays of lines: unfolding, record numbering, ``attr:: base64`` and the pivot
+to one row per record are column operations, so a million records take seconds, not minutes. Only values that
+are base64 *text* (non-ASCII names, ``dn::``) are decoded one by one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .. import anchors
+from ..errors import InputError
+from . import common
+from .common import AD_FIELDS, ReadResult, Text
+
+_LINE_RE = r"^(?P<attr>[A-Za-z][A-Za-z0-9-]*|[0-9.]+)(?:;[^:]*)?(?P<sep>::|:<|:)[ ]*(?P<value>.*)$"
+_MULTI = ("proxy_addresses", "object_class")
+_BINARY = ("object_guid", "consistency_guid")  # keep their base64: it is the ImmutableID form
+# the most specific class wins; anything else: the last value listed (LDAP lists classes from top down)
+_CLASS_ORDER = ("computer", "inetOrgPerson", "group", "contact", "user")
+_FIELDS = {"dn": ("dn",), **{k: v for k, v in AD_FIELDS.items() if k != "dn"}, "dn_attr": ("distinguishedName",)}
+
+
+def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
+    """AD users, groups and contacts from an LDIF export; computers and other classes go to ``rejected``."""
+    doc = doc or common.read_text(path)
+    lines, numbers = _logical_lines(doc)
+    parts = pc.extract_regex(lines, _LINE_RE)
+    blank = pc.equal(pc.utf8_trim_whitespace(lines), "").to_numpy(zero_copy_only=False)
+    bad = np.flatnonzero(~parts.is_valid().to_numpy(zero_copy_only=False) & ~blank)
+    if len(bad):
+        raise InputError(doc.path, f"not an LDIF line: {lines[int(bad[0])].as_py()[:80]!r}",
+                         line=int(numbers[bad[0]]),
+                         fix="export with ldifde or ldapsearch -LLL as shown in docs/exports.md, unedited")
+    attr = pc.utf8_lower(pc.replace_substring(parts.field("attr"), "-", ""))
+    sep, value = parts.field("sep"), parts.field("value")
+    start = ~blank & np.concatenate([[True], blank[:-1]])
+    record = np.where(blank, -1, np.cumsum(start) - 1)
+    starts = np.flatnonzero(start)
+    n = len(starts)
+    if not n:
+        raise InputError(doc.path, "the file holds no LDIF records", fix="check the search base and filter")
+    reason = np.full(n, None, dtype=object)
+    reason[pc.take(attr, pa.array(starts)).to_numpy(zero_copy_only=False) != "dn"] = \
+        "LDIF record without a dn (a search reference?)"
+    norm = {common.normalise_name(name): field for field, names in _FIELDS.items() for name in names}
+    code = pc.index_in(attr, value_set=pa.array(list(norm))).fill_null(-1).to_numpy(zero_copy_only=False)
+    fields = np.array(list(norm.values()) + [""], dtype=object)[code]
+    keep = (fields != "") & (record >= 0)
+    fields, record = fields[keep], record[keep]
+    sep, value = sep.filter(pa.array(keep)), value.filter(pa.array(keep))
+    value = _decode_values(value, sep, fields, record, reason)
+    columns = {f: _first_per_record(value, fields == f, record, n) for f in _FIELDS if f not in _MULTI}
+    frame = pd.DataFrame({f: pd.Series(pd.array(col, dtype="str")) for f, col in columns.items()})
+    frame["dn"] = frame["dn"].fillna(frame.pop("dn_attr"))
+    guid_sep = pd.Series(pd.array(_first_per_record(sep, fields == "object_guid", record, n), dtype="str"))
+    converted = anchors.immutable_id_to_guid_series(frame["object_guid"])
+    frame["object_guid"] = frame["object_guid"].mask((guid_sep == "::") & converted.notna(), converted)
+    frame["proxy_addresses"] = pd.Series(pd.arrays.ArrowExtensionArray(
+        _lists_per_record(value, fields == "proxy_addresses", record, n)))
+    frame["object_class"] = _most_specific(_lists_per_record(value, fields == "object_class", record, n))
+    frame["enabled"] = common.enabled_from_uac(frame.pop("user_account_control"))
+    frame["is_critical_system_object"] = common.bool_text(frame["is_critical_system_object"])
+    frame["source_line"] = numbers[starts]
+    tool = "ldifde" if bool(pc.any(pc.equal(attr, "changetype")).as_py()) else "LDIF"
+    return common.finish_ad_objects(doc.path, f"{doc.name} ({tool}, {doc.encoding})", frame,
+                                    pd.Series(reason, dtype="str"))
+
+
+def _logical_lines(doc: Text) -> tuple[pa.Array, np.ndarray]:
+    """Unfolded lines without comments or the ``version:`` line, and the physical line each starts on."""
+    physical = pc.split_pattern(pa.array([doc.text], pa.large_string()), "\n").flatten()
+    cont = pc.starts_with(physical, " ").to_numpy(zero_copy_only=False)
+    cont[0] = False
+    heads = np.flatnonzero(~cont)
+    if cont.any():
+        pieces = pc.if_else(pa.array(cont), pc.utf8_slice_codeunits(physical, 1), physical)
+        offsets = pa.array(np.append(heads, len(physical)).astype(np.int64))
+        physical = pc.binary_join(pa.LargeListArray.from_arrays(offsets, pieces), pa.scalar("", pa.large_string()))
+    keep = ~pc.starts_with(physical, "#").to_numpy(zero_copy_only=False)
+    content = np.flatnonzero(keep & pc.not_equal(pc.utf8_trim_whitespace(physical), "").to_numpy(
+        zero_copy_only=False))
+    if len(content) and re.match(r"(?i)version:", physical[int(content[0])].as_py()):
+        keep[content[0]] = False
+    return physical.filter(pa.array(keep)), (heads + 1)[keep]
+
+
+def _decode_values(value: pa.Array, sep: pa.Array, fields: np.ndarray, record: np.ndarray,
+                   reason: np.ndarray) -> pa.Array:
+    """Values as text: ``::`` base64 decoded as UTF-8, except the binary anchors which stay base64."""
+    sep_np = sep.to_numpy(zero_copy_only=False)
+    binary = np.isin(fields, _BINARY)
+    for i in np.flatnonzero(sep_np == ":<"):
+        reason[record[i]] = reason[record[i]] or f"{fields[i]} is given as a URL (:<), which hybridx does not read"
+    texts = np.flatnonzero((sep_np == "::") & ~binary)
+    consistency_text = np.flatnonzero((sep_np == ":") & (fields == "consistency_guid"))
+    if not (len(texts) or len(consistency_text)):
+        return value
+    out = value.to_numpy(zero_copy_only=False).astype(object)
+    for i in texts:
+        try:
+            out[i] = base64.b64decode(out[i], validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            reason[record[i]] = reason[record[i]] or f"{fields[i]}:: is not base64 of UTF-8 text"
+            out[i] = None
+    for i in consistency_text:  # the attribute's bytes are this text (written by a script): keep them as bytes
+        out[i] = base64.b64encode(out[i].encode("utf-8")).decode("ascii")
+    return pa.array(out, type=pa.large_string())
+
+
+def _first_per_record(value: pa.Array, mask: np.ndarray, record: np.ndarray, n: int) -> pa.Array:
+    """The first value of one attribute in each record, null where the record lacks it."""
+    positions = np.flatnonzero(mask & (record >= 0))
+    recs, first = np.unique(record[positions], return_index=True)
+    index = np.full(n, -1, dtype=np.int64)
+    index[recs] = positions[first]
+    return pc.take(value, pa.array(index, mask=index < 0))
+
+
+def _lists_per_record(value: pa.Array, mask: np.ndarray, record: np.ndarray, n: int) -> pa.Array:
+    """Every value of a multi-valued attribute per record, in file order (records are contiguous)."""
+    positions = np.flatnonzero(mask & (record >= 0))
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(record[positions], minlength=n))]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pc.take(value, pa.array(positions)).cast(pa.string()))
+
+
+def _most_specific(classes: pa.ListArray) -> pd.Series:
+    """One class per record: computer, inetOrgPerson, group, contact or user, else the last one listed."""
+    n = len(classes)
+    flat = pc.utf8_lower(classes.flatten()).to_numpy(zero_copy_only=False)
+    parents = pc.list_parent_indices(classes).to_numpy()
+    lengths = pc.list_value_length(classes).to_numpy(zero_copy_only=False)
+    offsets = classes.offsets.to_numpy()
+    last = np.full(n, None, dtype=object)
+    nonempty = lengths > 0
+    last[nonempty] = classes.flatten().to_numpy(zero_copy_only=False)[offsets[1:][nonempty] - 1]
+    result = last
+    for name in reversed(_CLASS_ORDER):
+        has = np.bincount(parents[flat == name.lower()], minlength=n) > 0
+        result = np.where(has, name, result)
+    return pd.Series(result, dtype="str")

@@ -1,0 +1,114 @@
+"""Okta users (``GET /api/v1/users``) and app users (``GET /api/v1/apps/{id}/users``) saved as JSON.
+
+Which of the two a file holds is told by its shape; hybridx's own combined file
+``{"users": [...], "appUsers": [...], "apps": [...]}`` is read too.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import schema
+from ..errors import InputError
+from . import common
+from .common import ReadResult, Text
+
+OKTA_APP_ID_RE = re.compile(r"0oa[0-9A-Za-z]{17}")
+_USER_FIELDS = {
+    "id": ("id",), "status": ("status",), "login": ("profile", "login"), "email": ("profile", "email"),
+    "first_name": ("profile", "firstName"), "last_name": ("profile", "lastName"),
+    "provider_type": ("credentials", "provider", "type"), "provider_name": ("credentials", "provider", "name"),
+}
+_APP_USER_FIELDS = {
+    "user_id": ("id",), "external_id": ("externalId",), "status": ("status",), "sync_state": ("syncState",),
+    "scope": ("scope",), "user_name": ("credentials", "userName"), "app_href": ("_links", "app", "href"),
+    "app_id": ("appId",), "app_label": ("appLabel",),
+}
+_FIX = "save the API responses as described in docs/exports.md (Okta)"
+
+
+def read_okta(path: str | Path, doc: Text | None = None, *, app_id: str | None = None,
+              app_label: str | None = None) -> ReadResult:
+    """``okta_users`` and/or ``okta_app_users`` from one JSON file, whichever it holds."""
+    doc = doc or common.read_text(path)
+    documents = common.load_json_documents(doc)
+    if len(documents) == 1 and isinstance(documents[0], dict) and {"users", "appUsers"} & set(documents[0]):
+        combined = documents[0]
+        labels = {a.get("id"): a.get("label") for a in combined.get("apps") or [] if isinstance(a, dict)}
+        parts = [_users(doc, combined.get("users") or [], "hybridx Okta JSON"),
+                 _app_users(doc, combined.get("appUsers") or [], "hybridx Okta JSON", app_id, app_label, labels)]
+    else:
+        records = common.json_records(documents)
+        first = next((r for r in records if isinstance(r, dict)), None)
+        if first is None and records:
+            raise InputError(doc.path, "holds no JSON objects, so neither Okta users nor app users", fix=_FIX)
+        if first is not None and _is_app_user(first):
+            parts = [_app_users(doc, records, "/api/v1/apps/{id}/users JSON", app_id, app_label, {})]
+        elif first is None or isinstance(first.get("profile"), dict) and "login" in first["profile"]:
+            parts = [_users(doc, records, "/api/v1/users JSON")]
+        else:
+            raise InputError(doc.path, f"the objects are neither Okta users (profile.login) nor app users "
+                             f"(scope, syncState); the first has the keys {sorted(first)[:12]}", fix=_FIX)
+    tables = {t: f for p in parts for t, f in p.tables.items()}
+    sources = {t: p.source for p in parts for t in p.tables}
+    rej = common.concat([p.rejected for p in parts], "rejected")
+    return ReadResult(tables, rej, "; ".join(sorted(set(sources.values()))) or parts[0].source, sources=sources)
+
+
+def _is_app_user(record: dict) -> bool:
+    links = record.get("_links")
+    return ("scope" in record or "syncState" in record
+            or isinstance(links, dict) and isinstance(links.get("app"), dict))
+
+
+def _users(doc: Text, records: list[object], what: str) -> ReadResult:
+    source = f"{doc.name} (Okta {what}, {doc.encoding})"
+    users, _, rej = common.objects_only(doc.path, "okta_users", source, records)
+    frame = pd.DataFrame({f: common.text_column(v) for f, v in common.frame_of(users, _USER_FIELDS).items()})
+    reason = common.reject_incomplete(frame, {"id": "id"}, ("id",))
+    return _done(doc, "okta_users", source, frame, reason, rej, frame["id"].fillna(frame["login"]))
+
+
+def _app_users(doc: Text, records: list[object], what: str, app_id: str | None, app_label: str | None,
+               labels: dict) -> ReadResult:
+    source = f"{doc.name} (Okta {what}, {doc.encoding})"
+    users, _, rej = common.objects_only(doc.path, "okta_app_users", source, records)
+    frame = pd.DataFrame({f: common.text_column(v) for f, v in common.frame_of(users, _APP_USER_FIELDS).items()})
+    frame["immutable_id"] = common.text_column(_immutable_ids(users))
+    from_href = frame.pop("app_href").str.extract(r"/apps/([^/?#]+)", expand=False)
+    frame["app_id"] = frame["app_id"].fillna(from_href)
+    fallback = app_id or _app_id_from_name(doc.path)
+    if fallback:
+        frame["app_id"] = frame["app_id"].fillna(fallback)
+    if len(frame) and frame["app_id"].isna().any():
+        raise InputError(doc.path, "cannot tell which Okta app these app users belong to: the records have no "
+                         "_links.app.href", fix="pass the app id (0oa...) with --okta-app-id, or put it in the "
+                         "file name, e.g. okta-app-users-0oa1b2c3d4e5f6g7h8i9.json")
+    frame["app_label"] = frame["app_label"].fillna(frame["app_id"].map(labels)).fillna(app_label or np.nan)
+    reason = common.reject_incomplete(frame, {"user_id": "id", "app_id": "app id"}, ("app_id", "user_id"))
+    return _done(doc, "okta_app_users", source, frame, reason, rej, frame["user_id"].fillna(frame["user_name"]))
+
+
+def _immutable_ids(records: list[dict]) -> list[object]:
+    """profile.immutableId, whatever the case of the key (Okta's app schemas differ)."""
+    keys = {k for r in records if isinstance(r.get("profile"), dict) for k in r["profile"]}
+    key = next((k for k in sorted(keys) if k.lower() == "immutableid"), "immutableId")
+    return [r["profile"].get(key) if isinstance(r.get("profile"), dict) else None for r in records]
+
+
+def _app_id_from_name(path: Path) -> str | None:
+    match = OKTA_APP_ID_RE.search(path.name)
+    return match.group(0) if match else None
+
+
+def _done(doc: Text, table: str, source: str, frame: pd.DataFrame, reason: pd.Series, rej: pd.DataFrame,
+          key: pd.Series) -> ReadResult:
+    bad = reason.notna().to_numpy()
+    rej = common.concat([rej, common.rejected(table, source, bad, reason, line=None, key=key)], "rejected")
+    if len(frame) and bad.all():
+        raise common.all_bad(doc.path, table.replace("_", " "), rej, len(frame))
+    return ReadResult({table: schema.conform(table, frame[~bad])}, rej, source)
