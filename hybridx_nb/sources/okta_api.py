@@ -17,6 +17,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..config import OktaConfig
 from ..errors import CollectionError
 from ..snapshot import TenantFacts
 from .common import ReadResult, concat, frame_of, rejected, text_column
@@ -48,113 +50,155 @@ APP_USER_FIELDS = {
 }
 
 
-def collect_okta(org_url: str, token: str, *, app_ids: Sequence[str] | None = None,
-                 retry: RetryPolicy = RetryPolicy(), progress: Progress | None = None) -> ReadResult:
-    """Read ``okta_users`` and ``okta_app_users`` from an Okta org (read-only; an SSWS API token).
+def collect_okta(cfg: OktaConfig, progress: Progress | None = None, *,
+                 retry: RetryPolicy | None = None) -> ReadResult:
+    """Read the Okta org of client.toml's ``[okta]`` table (``hybridx collect``); secrets resolved only here."""
+    retry = retry or RetryPolicy(attempts=cfg.retries, max_wait=cfg.max_wait)
+    private_key = (cfg.private_key.reveal() if cfg.private_key is not None
+                   else str(cfg.private_key_file) if cfg.private_key_file is not None else None)
+    return read_okta(cfg.org_url, token=cfg.token.reveal() if cfg.token is not None else None,
+                     client_id=cfg.client_id, private_key=private_key, scopes=cfg.scopes, app_ids=cfg.app_ids,
+                     users=cfg.users, app_schema=cfg.app_schema, page_size=cfg.page_size, retry=retry,
+                     progress=progress)
 
-    ``app_ids`` names the Office 365 app instance(s); by default every app named ``office365`` is read.
-    The result's ``tenant`` carries only ``okta_provisioning_mode``.
+
+def read_okta(org_url: str, *, token: str | None = None, client_id: str | None = None,
+              private_key: str | None = None, scopes: Sequence[str] = ("okta.users.read", "okta.apps.read"),
+              app_ids: Sequence[str] = (), users: bool = True, app_schema: bool = True,
+              page_size: int = USERS_PAGE, retry: RetryPolicy = RetryPolicy(),
+              progress: Progress | None = None) -> ReadResult:
+    """Read ``okta_users`` and ``okta_app_users`` from an Okta org, read-only.
+
+    Authenticates with an SSWS API ``token``, or as an OAuth service app (``client_id`` and ``private_key``: a
+    PEM or JWK, or the path of a PEM file). ``app_ids`` names the Office 365 app instance(s); by default every
+    app named ``office365`` is read. The result's ``tenant`` carries only ``okta_provisioning_mode``.
     """
     org_url = org_url.strip().rstrip("/")
     parts = urlsplit(org_url)
     if parts.scheme not in ("https", "http") or not parts.netloc:
         raise CollectionError(f"Okta org URL {org_url!r} is not a URL like https://example.okta.com")
-    if not token:
-        raise CollectionError(f"Okta {org_url}: the API token is empty")
-    return run_sync(_collect(org_url, token, tuple(app_ids or ()), retry, progress))
+    if token:
+        auth: dict[str, Any] = {"authorizationMode": "SSWS", "token": token}
+    elif client_id and private_key:
+        auth = {"authorizationMode": "PrivateKey", "clientId": client_id, "scopes": list(scopes),
+                "privateKey": private_key}
+    else:
+        raise CollectionError(f"Okta {org_url}: no credential: give an API token, or client_id and private_key")
+    secrets = [s for s in (token, private_key) if s]
+    options = _Options(tuple(app_ids), users, app_schema, min(max(page_size, 1), USERS_PAGE))
+    return run_sync(_collect(org_url, auth, secrets, options, retry, progress))
+
+
+@dataclass(frozen=True)
+class _Options:
+    app_ids: tuple[str, ...]
+    users: bool
+    app_schema: bool
+    page_size: int
+
+
+_CREDENTIAL_TEXT = re.compile(r"((?:SSWS|Bearer|DPoP)\s+)[\w.~+/=-]+|eyJ[\w-]+\.[\w-]+\.[\w-]*")
 
 
 class _Redact(logging.Filter):
-    """Replaces the secret in the SDK's log records (at DEBUG it logs whole requests, headers included)."""
+    """Scrubs secrets from the SDK's log records: at DEBUG it logs whole requests, Authorization included."""
 
-    def __init__(self, secret: str) -> None:
+    def __init__(self, secrets: list[str]) -> None:
         super().__init__()
-        self.secret = secret
+        self.secrets = secrets
 
     def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if self.secret in text:
-            record.msg, record.args = text.replace(self.secret, "[redacted]"), None
+        record.msg, record.args = scrub(record.getMessage(), self.secrets), None
         return True
 
 
-def _client(org_url: str, token: str) -> Any:
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """``text`` without the given secrets, Authorization header values and JWTs."""
+    for secret in secrets:
+        text = text.replace(secret, "[redacted]")
+    return _CREDENTIAL_TEXT.sub(lambda m: (m[1] or "") + "[redacted]", text)
+
+
+def _client(org_url: str, auth: dict[str, Any], secrets: list[str]) -> Any:
     from okta.client import Client
 
     sdk_log = logging.getLogger("okta-sdk-python")
     before = list(sdk_log.handlers)
-    config = {"orgUrl": org_url, "token": token, "authorizationMode": "SSWS", "rateLimit": {"maxRetries": 0},
-              "cache": {"enabled": False}, "requestTimeout": 300}
+    config = {"orgUrl": org_url, **auth, "rateLimit": {"maxRetries": 0}, "cache": {"enabled": False},
+              "requestTimeout": 300}
     try:
         client = Client(config)
-    except ValueError as exc:
+    except (ValueError, OSError) as exc:
         raise CollectionError(f"Okta {org_url}: the okta SDK refused the configuration: "
-                              f"{str(exc).replace(token, '[redacted]')}") from None
+                              f"{scrub(str(exc), secrets)}") from None
     finally:  # Client() adds a stderr handler each time; hybridx's own logging decides where records go
         for handler in sdk_log.handlers[len(before):]:
             sdk_log.removeHandler(handler)
     return client
 
 
-async def _collect(org_url: str, token: str, app_ids: tuple[str, ...], retry: RetryPolicy,
-                   progress: Progress | None) -> ReadResult:
+async def _collect(org_url: str, auth: dict[str, Any], secrets: list[str], options: _Options,
+                   retry: RetryPolicy, progress: Progress | None) -> ReadResult:
     import aiohttp
     import okta
 
     sdk_log = logging.getLogger("okta-sdk-python")
-    redact = _Redact(token)
+    redact = _Redact(secrets)
     sdk_log.addFilter(redact)
+    users: list[dict] = []
     try:
-        client = _client(org_url, token)
+        client = _client(org_url, auth, secrets)
         async with aiohttp.ClientSession() as session:
             client.get_request_executor().set_session(session)
-            api = _Okta(org_url, client.get_request_executor(), retry, progress)
-            users = await api.all_pages(f"/api/v1/users?limit={USERS_PAGE}", "okta_users")
-            users += await api.all_pages(f"/api/v1/users?limit={USERS_PAGE}&filter="
-                                    + quote('status eq "DEPROVISIONED"'), "okta_users")
-            if app_ids:
-                apps = [await api.get_object(f"/api/v1/apps/{quote(a, safe='')}") for a in app_ids]
+            api = _Okta(org_url, client.get_request_executor(), secrets, retry, progress)
+            if options.users:  # the plain list omits DEPROVISIONED users: they need a filter of their own
+                query = f"/api/v1/users?limit={options.page_size}"
+                users = await api.all_pages(query, "okta_users")
+                users += await api.all_pages(query + "&filter=" + quote('status eq "DEPROVISIONED"'), "okta_users")
+            if options.app_ids:
+                apps = [await api.get_object(f"/api/v1/apps/{quote(a, safe='')}") for a in options.app_ids]
             else:
-                apps = await api.all_pages(f"/api/v1/apps?limit={APPS_PAGE}&filter=" + quote(f'name eq "{OFFICE365}"'),
-                                      "okta_apps")
+                apps = await api.all_pages(f"/api/v1/apps?limit={APPS_PAGE}&filter="
+                                           + quote(f'name eq "{OFFICE365}"'), "okta_apps")
             app_frames, notes, modes, rejects = [], [], [], []
             for app in apps:
-                app_id = str(app.get("id"))
-                schema_doc = await api.get_object(f"/api/v1/meta/schemas/apps/{quote(app_id, safe='')}/default",
-                                                  missing_ok=True)
+                app_id = quote(str(app.get("id")), safe="")
+                schema_doc = (await api.get_object(f"/api/v1/meta/schemas/apps/{app_id}/default", missing_ok=True)
+                              if options.app_schema else None)
                 key, key_note = immutable_id_key(schema_doc)
-                records = await api.all_pages(f"/api/v1/apps/{quote(app_id, safe='')}/users?limit={APP_USERS_PAGE}",
-                                         "okta_app_users")
+                records = await api.all_pages(f"/api/v1/apps/{app_id}/users?limit={APP_USERS_PAGE}",
+                                              "okta_app_users")
                 mode, mode_note = provisioning_mode(app)
                 modes.append(mode)
-                frame, bad = app_users_frame(records, app_id, app.get("label"), key, f"Okta {org_url}")
+                frame, bad = app_users_frame(records, str(app.get("id")), app.get("label"), key, f"Okta {org_url}")
                 app_frames.append(frame)
                 rejects.append(bad)
-                notes.append(f"app {app.get('label')!r} [{app_id}] ({app.get('name')}, {app.get('status')}): "
+                notes.append(f"app {app.get('label')!r} [{app.get('id')}] ({app.get('name')}, {app.get('status')}): "
                              f"{len(records)} app users; {key_note}; provisioning {mode} ({mode_note})")
     finally:
         sdk_log.removeFilter(redact)
-    user_frame, rejected_users = users_frame(users, f"Okta {org_url}")
-    app_user_frame = concat(app_frames, "okta_app_users")
     source = f"Okta {org_url} (API, okta SDK {okta.__version__})"
-    statuses = user_frame["status"].value_counts().sort_index()
-    sources = {
-        "okta_users": f"{source}: {len(user_frame)} users ("
-                      + ", ".join(f"{k} {v}" for k, v in statuses.items()) + ")",
-        "okta_app_users": f"{source}: " + ("; ".join(notes) if notes else "no Office 365 app instance found"),
-    }
+    tables = {"okta_app_users": concat(app_frames, "okta_app_users")}
+    sources = {"okta_app_users": f"{source}: " + ("; ".join(notes) if notes else "no Office 365 app instance found")}
+    if options.users:
+        tables["okta_users"], rejected_users = users_frame(users, f"Okta {org_url}")
+        rejects.insert(0, rejected_users)
+        statuses = tables["okta_users"]["status"].value_counts().sort_index()
+        sources["okta_users"] = (f"{source}: {len(tables['okta_users'])} users, every status ("
+                                 + ", ".join(f"{k} {v}" for k, v in statuses.items()) + ")")
     distinct = sorted(set(modes))
     mode = distinct[0] if len(distinct) == 1 else ("mixed: " + ", ".join(distinct) if distinct else None)
-    return ReadResult({"okta_users": user_frame, "okta_app_users": app_user_frame},
-                      concat([rejected_users, *rejects], "rejected"), source,
-                      TenantFacts(okta_provisioning_mode=mode), sources)
+    return ReadResult(tables, concat(rejects, "rejected"), source, TenantFacts(okta_provisioning_mode=mode),
+                      sources)
 
 
 class _Okta:
     """GET requests through the SDK's request executor: raw JSON, every Link header, bounded retries."""
 
-    def __init__(self, org_url: str, executor: Any, retry: RetryPolicy, progress: Progress | None) -> None:
-        self.org_url, self.executor, self.retry, self.progress = org_url, executor, retry, progress
+    def __init__(self, org_url: str, executor: Any, secrets: list[str], retry: RetryPolicy,
+                 progress: Progress | None) -> None:
+        self.org_url, self.executor, self.secrets, self.retry, self.progress = (org_url, executor, secrets, retry,
+                                                                                progress)
         self.origin = urlsplit(org_url)[:2]
         self.counts: dict[str, list[int]] = {}
 
@@ -245,7 +289,7 @@ class _Okta:
         hint = {401: "check the API token (it may be expired or revoked)",
                 403: "the token's admin lacks a permission: a read-only administrator is enough"}.get(status or 0)
         text = f"Okta {self.org_url}: GET {endpoint} page {page} failed{tries}: {what}"
-        return CollectionError(text + (f"; {hint}" if hint else "") + "; nothing was written")
+        return CollectionError(scrub(text + (f"; {hint}" if hint else ""), self.secrets))
 
 
 def _reset_wait(headers: Mapping[str, str]) -> float | None:
