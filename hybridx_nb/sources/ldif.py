@@ -58,7 +58,8 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     keep = (fields != "") & (record >= 0)
     fields, record = fields[keep], record[keep]
     sep, value = sep.filter(pa.array(keep)), value.filter(pa.array(keep))
-    value = _decode_values(value, sep, fields, record, reason)
+    names = parts.field("attr").filter(pa.array(keep))
+    value = _decode_values(value, sep, fields, names, record, reason)
     columns = {f: _first_per_record(value, fields == f, record, n) for f in _FIELDS if f not in _MULTI}
     frame = pd.DataFrame({f: pd.Series(pd.array(col, dtype="str")) for f, col in columns.items()})
     frame["dn"] = frame["dn"].fillna(frame.pop("dn_attr"))
@@ -94,13 +95,13 @@ def _logical_lines(doc: Text) -> tuple[pa.Array, np.ndarray]:
     return physical.filter(pa.array(keep)), (heads + 1)[keep]
 
 
-def _decode_values(value: pa.Array, sep: pa.Array, fields: np.ndarray, record: np.ndarray,
+def _decode_values(value: pa.Array, sep: pa.Array, fields: np.ndarray, names: pa.Array, record: np.ndarray,
                    reason: np.ndarray) -> pa.Array:
     """Values as text: ``::`` base64 decoded as UTF-8, except the binary anchors which stay base64."""
     sep_np = sep.to_numpy(zero_copy_only=False)
     binary = np.isin(fields, _BINARY)
     for i in np.flatnonzero(sep_np == ":<"):
-        reason[record[i]] = reason[record[i]] or f"{fields[i]} is given as a URL (:<), which hybridx does not read"
+        reason[record[i]] = reason[record[i]] or f"{names[i]} is given as a URL (:<), which hybridx does not read"
     texts = np.flatnonzero((sep_np == "::") & ~binary)
     consistency_text = np.flatnonzero((sep_np == ":") & (fields == "consistency_guid"))
     if not (len(texts) or len(consistency_text)):
@@ -110,7 +111,7 @@ def _decode_values(value: pa.Array, sep: pa.Array, fields: np.ndarray, record: n
         try:
             out[i] = base64.b64decode(out[i], validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            reason[record[i]] = reason[record[i]] or f"{fields[i]}:: is not base64 of UTF-8 text"
+            reason[record[i]] = reason[record[i]] or f"{names[i]}:: is not base64 of UTF-8 text"
             out[i] = None
     for i in consistency_text:  # the attribute's bytes are this text (written by a script): keep them as bytes
         out[i] = base64.b64encode(out[i].encode("utf-8")).decode("ascii")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .. import schema
@@ -88,7 +87,9 @@ def _app_users(doc: Text, records: list[object], what: str, app_id: str | None, 
         raise InputError(doc.path, "cannot tell which Okta app these app users belong to: the records have no "
                          "_links.app.href", fix="pass the app id (0oa...) with --okta-app-id, or put it in the "
                          "file name, e.g. okta-app-users-0oa1b2c3d4e5f6g7h8i9.json")
-    frame["app_label"] = frame["app_label"].fillna(frame["app_id"].map(labels)).fillna(app_label or np.nan)
+    frame["app_label"] = frame["app_label"].fillna(frame["app_id"].map(labels).astype("str"))
+    if app_label:
+        frame["app_label"] = frame["app_label"].fillna(app_label)
     reason = common.reject_incomplete(frame, {"user_id": "id", "app_id": "app id"}, ("app_id", "user_id"))
     return _done(doc, "okta_app_users", source, frame, reason, rej, frame["user_id"].fillna(frame["user_name"]))
 
