@@ -16,6 +16,7 @@ Strategies (DOMAIN.md §5):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,9 @@ import pandas as pd
 from . import anchors
 from .errors import HybridxError
 from .snapshot import Snapshot
+
+if TYPE_CHECKING:  # the engine is only read (findings, anchor_setting, anchor_reason), never imported at run time
+    from .match import Prediction
 
 STRATEGIES = ("prestamp", "clear_and_regenerate", "hard_delete_recreate")
 READ_ONLY_MODES = ("user_sync", "universal_sync")
@@ -164,7 +168,7 @@ def _rows(f: pd.DataFrame, mask: np.ndarray, step: str, strategy: str, note: str
     })
 
 
-def build_plan(prediction, snap: Snapshot, *, strategy: str = "auto", bulk_threshold: int = 50) -> Plan:
+def build_plan(prediction: Prediction, snap: Snapshot, *, strategy: str = "auto", bulk_threshold: int = 50) -> Plan:
     """The ordered remediation for one client from the engine's ``Prediction`` and the snapshot's tenant facts."""
     if strategy != "auto" and strategy not in STRATEGIES:
         raise HybridxError(f"unknown strategy {strategy!r}: use auto, {', '.join(STRATEGIES)}")
@@ -231,6 +235,7 @@ def build_plan(prediction, snap: Snapshot, *, strategy: str = "auto", bulk_thres
         "new_users": n_new, "anchor_writes": int(write.sum()), "upn_swaps": int(swap.sum()),
         "role_holders": int(roles.sum()), "object_identifier_clears": int(objid.sum()),
         "hard_deletes": int(recreate.sum()), "flag_changes": len(flags), "review": int(review.sum()),
+        "review_ad_users": int((review & f["ad_dn"].notna().to_numpy(dtype=bool)).sum()),
         "in_scope": int((f["ad_dn"].notna() & cat.ne("excluded")).sum()), "cloud_users": len(snap["entra_users"]),
     }
     notes = []
@@ -267,13 +272,15 @@ def _fix_step(chosen: str, actions: pd.DataFrame, e: dict[str, int], flags: list
     n = e["anchor_writes"]
     if chosen == "clear_and_regenerate" and n:
         if t.org_sync_on or t.read_only:
-            do.append("Switch directory sync off for the tenant (Global Administrator; scopes "
-                      "Organization.ReadWrite.All, OnPremDirectorySynchronization.ReadWrite.All): "
+            do.append("Switch directory sync off for the tenant (Hybrid Identity Administrator or Global "
+                      "Administrator; `Connect-MgGraph -Scopes Organization.ReadWrite.All,Directory.ReadWrite.All`): "
                       f"`Update-MgOrganization -OrganizationId {t.tenant_id or '<tenant id>'} -BodyParameter "
-                      "@{onPremisesSyncEnabled=$false}`. WARNING: this takes up to 72 hours, and sync cannot be "
-                      "switched on again until 72 hours have passed: plan the cut-over window around it.")
-            do.append("Wait until `(Get-MgOrganization).OnPremisesSyncEnabled` is no longer true; remediation.ps1 "
-                      "skips, and reports, every user still shown as synced.")
+                      "@{onPremisesSyncEnabled=$false}` (older module versions: Update-MgBetaOrganization). "
+                      "WARNING: this takes up to 72 hours, and sync cannot be switched on again until 72 hours "
+                      "have passed: plan the cut-over window around it.")
+            do.append("Wait until `(Get-MgOrganization).OnPremisesSyncEnabled` is no longer true. Then collect a "
+                      "fresh snapshot and re-run hybridx, and use the remediation.csv of that run: the script "
+                      "skips, and reports, every user whose value changed or who is still shown as synced.")
             verify.append("`(Get-MgOrganization).OnPremisesSyncEnabled` is not true before the script runs.")
         else:
             do.append("Directory sync is already off for the tenant (organization.onPremisesSyncEnabled is not "
@@ -418,7 +425,9 @@ def _runbook(chosen: str, actions: pd.DataFrame, e: dict[str, int], flags: list[
                     "Run a full import and synchronisation (`Start-ADSyncSyncCycle -PolicyType Initial`), then "
                     "export the pending changes of the Entra ID connector: `csexport \"<tenant>.onmicrosoft.com - "
                     "AAD\" export.xml /f:x` and `CSExportAnalyzer export.xml > export.csv`. "
-                    f"Expect {adds_text}, 0 Deletes, and about {e['updates']} Updates (the matched users).",
+                    f"Expect {adds_text}, 0 Deletes, and about {e['updates']} Updates (the matched users)."
+                    + (f" Until the review findings are decided, up to {e['review_ad_users']} more Adds can show: "
+                       "the AD users among them would otherwise be created." if e["review_ad_users"] else ""),
                     f"Adds = {adds} and Deletes = 0. Each extra Add is a cloud user that will be duplicated: find "
                     "its UPN in findings.csv and fix its anchor before going on.",
                     "Nothing to roll back (read-only); stay in staging mode until the numbers agree."),

@@ -248,6 +248,8 @@ def test_ambiguous_and_unclaimed_orphans_are_reviewed_not_guessed() -> None:
     assert sorted(steps(plan, "review")["category"]) == ["ambiguous", "orphan_anchor"]
     assert steps(plan, "set_immutable_id")["ad_dn"].tolist() == [certain["ad_dn"]]
     assert "2 finding(s) need a decision by hand" in plan.runbook[2].do
+    assert plan.expected["review_ad_users"] == 1
+    assert "up to 1 more Adds can show" in plan.runbook[4].do
 
 
 # --- runbook and numbers --------------------------------------------------------------------------------------
