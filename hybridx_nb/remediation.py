@@ -23,10 +23,13 @@ import pandas as pd
 
 from . import anchors
 from .errors import HybridxError
+from .scripts import write_scripts  # the pipeline contract names it here
 from .snapshot import Snapshot
 
 if TYPE_CHECKING:  # the engine is only read (findings, anchor_setting, anchor_reason), never imported at run time
     from .match import Prediction
+
+__all__ = ["Plan", "RunbookStep", "build_plan", "write_scripts", "STRATEGIES"]
 
 STRATEGIES = ("prestamp", "clear_and_regenerate", "hard_delete_recreate")
 READ_ONLY_MODES = ("user_sync", "universal_sync")

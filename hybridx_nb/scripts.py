@@ -16,10 +16,12 @@ from __future__ import annotations
 import csv
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .remediation import Plan
+if TYPE_CHECKING:  # remediation re-exports write_scripts, so it is not imported here at run time
+    from .remediation import Plan
 
 SCRIPT = "remediation.ps1"
 PLAN_CSV = "remediation.csv"
