@@ -1,0 +1,54 @@
+"""findings.xlsx: summary sheet, one sheet per category, split past the row limit, text stays text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import load_workbook
+
+from hybridx_nb.xlsx import write_findings_xlsx
+from support.report_frames import findings_frame
+
+
+def _rows(ws) -> list[tuple]:
+    return list(ws.iter_rows(values_only=True))
+
+
+def test_summary_and_one_sheet_per_category(tmp_path: Path) -> None:
+    frame = findings_frame()
+    path = write_findings_xlsx(frame, tmp_path / "findings.xlsx", categories=["hard_match", "anchor_mismatch",
+                                                                               "new_user", "cloud_only", "ambiguous"],
+                               summary=[("Client", "Contoso")])
+    wb = load_workbook(path, read_only=True)
+    assert wb.sheetnames == ["Summary", "hard_match", "anchor_mismatch", "new_user", "cloud_only"]
+    summary = _rows(wb["Summary"])
+    assert summary[0][:2] == ("Client", "Contoso")
+    counts = {r[0]: r[1] for r in summary[3:]}
+    assert counts == {"hard_match": 3, "anchor_mismatch": 2, "new_user": 1, "cloud_only": 1, "ambiguous": 0,
+                      "total": 7}
+    rows = _rows(wb["anchor_mismatch"])
+    assert rows[0] == tuple(frame.columns)
+    assert len(rows) == 3 and rows[1][frame.columns.get_loc("immutable_id")] == "00uA1b2C3d4E5f6G7h8i"
+    assert rows[1][frame.columns.get_loc("federated")] is True
+
+
+def test_category_split_past_the_row_limit(tmp_path: Path) -> None:
+    frame = findings_frame({"hard_match": 10, "new_user": 2})
+    path = write_findings_xlsx(frame, tmp_path / "f.xlsx", max_rows=5)  # 4 data rows per sheet
+    wb = load_workbook(path, read_only=True)
+    assert wb.sheetnames == ["Summary", "hard_match (1)", "hard_match (2)", "hard_match (3)", "new_user"]
+    data = [r for name in wb.sheetnames[1:4] for r in _rows(wb[name])[1:]]
+    assert [r[frame.columns.get_loc("ad_upn")] for r in data] == frame["ad_upn"].head(10).tolist()
+    assert all(len(_rows(wb[n])) <= 5 for n in wb.sheetnames[1:])
+
+
+def test_formulas_and_control_characters_stay_harmless_text(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"category": ["new_user"] * 2,
+                          "ad_display_name": ['=HYPERLINK("http://evil","x")', "bad\x00\x07name"],
+                          "entra_roles": pd.Series(["a;b", None], dtype="str")})
+    path = write_findings_xlsx(frame, tmp_path / "f.xlsx")
+    ws = load_workbook(path)["new_user"]
+    assert ws["B2"].data_type == "s" and ws["B2"].value == '=HYPERLINK("http://evil","x")'
+    assert ws["B3"].value == "badname"
+    assert ws["C3"].value is None
