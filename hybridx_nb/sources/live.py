@@ -40,7 +40,10 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` to completion, also from a thread that already runs an event loop (a notebook)."""
     try:
         asyncio.get_running_loop()
+        in_loop = True
     except RuntimeError:
+        in_loop = False
+    if not in_loop:
         return asyncio.run(coro)
     box: dict[str, Any] = {}
 

@@ -18,18 +18,16 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import numpy as np
-import pandas as pd
-
-from .. import schema
 from ..config import OktaConfig
-from ..errors import CollectionError
+from ..errors import CollectionError, InputError
 from ..snapshot import TenantFacts
-from .common import ReadResult, concat, frame_of, rejected, text_column
+from .common import ReadResult, Text
 from .live import Progress, RetryPolicy, report, run_sync
+from .okta_export import read_okta as read_okta_json
 
 log = logging.getLogger(__name__)
 
@@ -39,30 +37,19 @@ APP_USERS_PAGE = 500  # Okta's maximum for /apps/{id}/users
 OFFICE365 = "office365"
 _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";,]+)"?')
 
-USER_FIELDS = {
-    "id": ("id",), "status": ("status",), "login": ("profile", "login"), "email": ("profile", "email"),
-    "first_name": ("profile", "firstName"), "last_name": ("profile", "lastName"),
-    "provider_type": ("credentials", "provider", "type"), "provider_name": ("credentials", "provider", "name"),
-}
-APP_USER_FIELDS = {
-    "user_id": ("id",), "external_id": ("externalId",), "user_name": ("credentials", "userName"),
-    "status": ("status",), "sync_state": ("syncState",), "scope": ("scope",),
-}
-
-
 def collect_okta(cfg: OktaConfig, progress: Progress | None = None, *,
                  retry: RetryPolicy | None = None) -> ReadResult:
     """Read the Okta org of client.toml's ``[okta]`` table (``hybridx collect``); secrets resolved only here."""
     retry = retry or RetryPolicy(attempts=cfg.retries, max_wait=cfg.max_wait)
     private_key = (cfg.private_key.reveal() if cfg.private_key is not None
                    else str(cfg.private_key_file) if cfg.private_key_file is not None else None)
-    return read_okta(cfg.org_url, token=cfg.token.reveal() if cfg.token is not None else None,
+    return read_okta_org(cfg.org_url, token=cfg.token.reveal() if cfg.token is not None else None,
                      client_id=cfg.client_id, private_key=private_key, scopes=cfg.scopes, app_ids=cfg.app_ids,
                      users=cfg.users, app_schema=cfg.app_schema, page_size=cfg.page_size, retry=retry,
                      progress=progress)
 
 
-def read_okta(org_url: str, *, token: str | None = None, client_id: str | None = None,
+def read_okta_org(org_url: str, *, token: str | None = None, client_id: str | None = None,
               private_key: str | None = None, scopes: Sequence[str] = ("okta.users.read", "okta.apps.read"),
               app_ids: Sequence[str] = (), users: bool = True, app_schema: bool = True,
               page_size: int = USERS_PAGE, retry: RetryPolicy = RetryPolicy(),
@@ -160,7 +147,7 @@ async def _collect(org_url: str, auth: dict[str, Any], secrets: list[str], optio
             else:
                 apps = await api.all_pages(f"/api/v1/apps?limit={APPS_PAGE}&filter="
                                            + quote(f'name eq "{OFFICE365}"'), "okta_apps")
-            app_frames, notes, modes, rejects = [], [], [], []
+            app_users, notes, modes = [], [], []
             for app in apps:
                 app_id = quote(str(app.get("id")), safe="")
                 schema_doc = (await api.get_object(f"/api/v1/meta/schemas/apps/{app_id}/default", missing_ok=True)
@@ -170,26 +157,37 @@ async def _collect(org_url: str, auth: dict[str, Any], secrets: list[str], optio
                                               "okta_app_users")
                 mode, mode_note = provisioning_mode(app)
                 modes.append(mode)
-                frame, bad = app_users_frame(records, str(app.get("id")), app.get("label"), key, f"Okta {org_url}")
-                app_frames.append(frame)
-                rejects.append(bad)
+                app_users += [_app_user(r, app, key) for r in records]
                 notes.append(f"app {app.get('label')!r} [{app.get('id')}] ({app.get('name')}, {app.get('status')}): "
                              f"{len(records)} app users; {key_note}; provisioning {mode} ({mode_note})")
     finally:
         sdk_log.removeFilter(redact)
     source = f"Okta {org_url} (API, okta SDK {okta.__version__})"
-    tables = {"okta_app_users": concat(app_frames, "okta_app_users")}
+    doc = {"users": users, "appUsers": app_users, "apps": [{"id": a.get("id"), "label": a.get("label")} for a in apps]}
+    name = Path(f"okta-{urlsplit(org_url).netloc}.json")
+    try:  # the reader of a saved Okta JSON export: a live snapshot equals an export snapshot of the same org
+        result = read_okta_json(name, Text(name, json.dumps(doc), "live"))
+    except InputError as exc:
+        raise CollectionError(f"{source}: the answers do not fit: {exc.problem}") from None
+    tables = {t: f for t, f in result.tables.items() if options.users or t != "okta_users"}
     sources = {"okta_app_users": f"{source}: " + ("; ".join(notes) if notes else "no Office 365 app instance found")}
     if options.users:
-        tables["okta_users"], rejected_users = users_frame(users, f"Okta {org_url}")
-        rejects.insert(0, rejected_users)
         statuses = tables["okta_users"]["status"].value_counts().sort_index()
         sources["okta_users"] = (f"{source}: {len(tables['okta_users'])} users, every status ("
                                  + ", ".join(f"{k} {v}" for k, v in statuses.items()) + ")")
     distinct = sorted(set(modes))
     mode = distinct[0] if len(distinct) == 1 else ("mixed: " + ", ".join(distinct) if distinct else None)
-    return ReadResult(tables, concat(rejects, "rejected"), source, TenantFacts(okta_provisioning_mode=mode),
-                      sources)
+    return ReadResult(tables, result.rejected, source, TenantFacts(okta_provisioning_mode=mode), sources)
+
+
+def _app_user(record: dict, app: dict, key: str | None) -> dict:
+    """An app user tagged with its app, its ImmutableID under the key ``immutableId`` (as the schema names it)."""
+    profile = record.get("profile") if isinstance(record.get("profile"), dict) else {}
+    if key is None:
+        profile = {k: v for k, v in profile.items() if k.lower() != "immutableid"}
+    else:
+        profile = {**{k: v for k, v in profile.items() if k.lower() != "immutableid"}, "immutableId": profile.get(key)}
+    return {**record, "profile": profile, "appId": app.get("id"), "appLabel": app.get("label")}
 
 
 class _Okta:
@@ -329,34 +327,3 @@ def provisioning_mode(app: dict) -> tuple[str, str]:
             return "none", "no PUSH_* feature enabled"
         return "unknown", "features: " + ", ".join(sorted(str(f) for f in features))
     return "unknown", "not shown by the API"
-
-
-def users_frame(records: list[dict], source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``okta_users`` from /api/v1/users records; rows without id or listed twice go to rejected."""
-    frame = pd.DataFrame({k: text_column(v) for k, v in frame_of(records, USER_FIELDS).items()})
-    if frame.empty:
-        return schema.empty("okta_users"), schema.empty("rejected")
-    no_id = frame["id"].isna().to_numpy()
-    twice = frame["id"].duplicated(keep="first").to_numpy() & ~no_id
-    reason = pd.Series(np.where(no_id, "user without id",
-                                "listed twice (status changed during collection); first kept"), dtype="str")
-    key = frame["login"].where(no_id, frame["id"])
-    bad = rejected("okta_users", source, no_id | twice, reason, line=None, key=key)
-    return schema.conform("okta_users", frame[~(no_id | twice)]), bad
-
-
-def app_users_frame(records: list[dict], app_id: str, label: object, key: str | None,
-                    source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``okta_app_users`` rows of one app from /api/v1/apps/{id}/users records; rows without id rejected."""
-    fields = dict(APP_USER_FIELDS)
-    if key:
-        fields["immutable_id"] = ("profile", key)
-    frame = pd.DataFrame({k: text_column(v) for k, v in frame_of(records, fields).items()})
-    if frame.empty:
-        return schema.empty("okta_app_users"), schema.empty("rejected")
-    frame.insert(0, "app_id", app_id)
-    frame["app_label"] = None if label is None else str(label)
-    no_id = frame["user_id"].isna().to_numpy()
-    bad = rejected("okta_app_users", source, no_id, f"app user of app {app_id} without id", line=None,
-                   key=frame["user_name"])
-    return schema.conform("okta_app_users", frame[~no_id]), bad

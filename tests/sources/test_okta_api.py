@@ -6,14 +6,14 @@ import logging
 
 import pytest
 
+from hybridx_nb.config import OktaConfig, Secret
 from hybridx_nb.errors import CollectionError
 from hybridx_nb.sources.live import RetryPolicy
-from hybridx_nb.config import OktaConfig, Secret
-from hybridx_nb.sources.okta_api import collect_okta, immutable_id_key, provisioning_mode, read_okta, scrub
+from hybridx_nb.sources.okta_api import collect_okta, immutable_id_key, provisioning_mode, read_okta_org, scrub
+from support.fake_http import PROXY_VARS, Sleeps
 from support.fake_okta import STATUSES, FakeOkta, app_schema, office365_app, okta_user, sample_org
 
 TOKEN = "00aTestSswsToken-0123456789abcdefXYZ"
-PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 @pytest.fixture(autouse=True)
@@ -22,16 +22,6 @@ def okta_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OKTA_TESTING_TESTINGDISABLEHTTPSCHECK", "true")
     for name in PROXY_VARS:
         monkeypatch.delenv(name, raising=False)
-
-
-class Sleeps:
-    """A RetryPolicy.sleep that records the waits instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture
@@ -46,7 +36,7 @@ def policy(sleeps: Sleeps, attempts: int = 3) -> RetryPolicy:
 def test_collects_every_status_app_users_and_follows_both_link_headers(sleeps: Sleeps) -> None:
     progress: list[tuple[str, int, int]] = []
     with sample_org(TOKEN) as server:
-        result = read_okta(server.url, token=TOKEN, retry=policy(sleeps), progress=lambda *a: progress.append(a))
+        result = read_okta_org(server.url, token=TOKEN, retry=policy(sleeps), progress=lambda *a: progress.append(a))
     users, app_users = result.tables["okta_users"], result.tables["okta_app_users"]
     assert len(users) == len(server.users) and users["id"].is_unique
     assert set(users["status"]) == set(STATUSES)
@@ -73,7 +63,7 @@ def test_profile_the_strict_sdk_model_rejects_is_still_collected(sleeps: Sleeps)
             next(u for u in server.users if u["profile"]["email"] == "")
         with pytest.raises(ValidationError):
             User.from_dict(bad)  # the trap is real for this SDK version
-        result = read_okta(server.url, token=TOKEN, retry=policy(sleeps))
+        result = read_okta_org(server.url, token=TOKEN, retry=policy(sleeps))
     row = result.tables["okta_users"].set_index("id").loc[bad["id"]]
     assert row["first_name"] == "F" * 60 and row["login"] == bad["profile"]["login"]
     assert row.isna()["email"]
@@ -83,7 +73,7 @@ def test_profile_the_strict_sdk_model_rejects_is_still_collected(sleeps: Sleeps)
 def test_one_failure_then_success_is_retried(sleeps: Sleeps, status: int) -> None:
     with sample_org(TOKEN) as server:
         server.fail("/api/v1/users", status, page=2)
-        result = read_okta(server.url, token=TOKEN, retry=policy(sleeps))
+        result = read_okta_org(server.url, token=TOKEN, retry=policy(sleeps))
     assert len(result.tables["okta_users"]) == len(server.users)
     assert len(sleeps.waits) == 1
     if status == 429:  # waited for X-Rate-Limit-Reset (one second ahead on the server's clock), not the backoff
@@ -96,7 +86,7 @@ def test_persistent_500_mid_way_fails_with_a_clear_message(sleeps: Sleeps) -> No
     with sample_org(TOKEN) as server:
         server.fail("/api/v1/users", 500, page=2, times=None)
         with pytest.raises(CollectionError) as err:
-            read_okta(server.url, token=TOKEN, retry=policy(sleeps))
+            read_okta_org(server.url, token=TOKEN, retry=policy(sleeps))
         url = server.url
     text = str(err.value)
     for part in ("GET /api/v1/users", "page 2", "after 3 attempts", "HTTP 500",
@@ -108,7 +98,7 @@ def test_persistent_500_mid_way_fails_with_a_clear_message(sleeps: Sleeps) -> No
 def test_wrong_token_is_a_clear_error_without_the_token(sleeps: Sleeps) -> None:
     with sample_org(TOKEN, n_users=5) as server:
         with pytest.raises(CollectionError) as err:
-            read_okta(server.url, token="00aWrongToken", retry=policy(sleeps))
+            read_okta_org(server.url, token="00aWrongToken", retry=policy(sleeps))
     assert "HTTP 401 E0000011 Invalid token provided" in str(err.value)
     assert "00aWrongToken" not in str(err.value) and sleeps.waits == []
 
@@ -122,9 +112,9 @@ def test_token_appears_in_no_output_log_or_error(sleeps: Sleeps, caplog: pytest.
     with sample_org(TOKEN, n_users=30) as server:
         server.fail("/api/v1/users", 500, page=1, times=None)
         with pytest.raises(CollectionError) as err:
-            read_okta(server.url, token=TOKEN, retry=policy(sleeps))
+            read_okta_org(server.url, token=TOKEN, retry=policy(sleeps))
         server.faults.clear()
-        result = read_okta(server.url, token=TOKEN, retry=policy(sleeps))
+        result = read_okta_org(server.url, token=TOKEN, retry=policy(sleeps))
     assert any(r.name == "okta-sdk-python" and "Request:" in r.getMessage() for r in caplog.records)
     assert "[redacted]" in caplog.text and TOKEN not in caplog.text
     assert TOKEN not in str(err.value)
@@ -142,7 +132,7 @@ def test_named_app_schema_key_and_provisioning_mode(sleeps: Sleeps) -> None:
                 "profile": {"immutableID": 12345}} for u in users]
     server = FakeOkta(TOKEN, users, [app], {app["id"]: members}, {app["id"]: app_schema("immutableID")})
     with server:
-        result = read_okta(server.url + "/", token=TOKEN, app_ids=[app["id"]], retry=policy(sleeps))
+        result = read_okta_org(server.url + "/", token=TOKEN, app_ids=[app["id"]], retry=policy(sleeps))
     app_users = result.tables["okta_app_users"]
     assert list(app_users["immutable_id"]) == ["12345"] * 3 and set(app_users["scope"]) == {"GROUP"}
     assert result.tenant.okta_provisioning_mode == "universal_sync"
@@ -161,7 +151,7 @@ def test_unreachable_org_is_a_clear_error(sleeps: Sleeps) -> None:
     url = server.url
     server.stop()
     with pytest.raises(CollectionError, match=r"GET /api/v1/users page 1 failed after 3 attempts: no response"):
-        read_okta(url, token=TOKEN, retry=policy(sleeps))
+        read_okta_org(url, token=TOKEN, retry=policy(sleeps))
 
 
 def test_collect_okta_from_client_config(sleeps: Sleeps, monkeypatch: pytest.MonkeyPatch) -> None:

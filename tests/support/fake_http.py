@@ -140,3 +140,16 @@ def json_response(status: int, payload: object, headers: list[tuple[str, str]] |
                   content_type: str = "application/json") -> Response:
     body = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
     return Response(status, body, [("Content-Type", content_type), *(headers or [])])
+
+
+class Sleeps:
+    """A ``RetryPolicy.sleep`` that records the waits instead of sleeping, so retry tests take no time."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
