@@ -111,6 +111,10 @@ def collect(config_path: str | Path, out: str | Path, *, verbose: bool = False, 
     _configure_logging(verbose)
     cfg = load_config(config_path)
     out = Path(out)
+    try:
+        cfg.check_secrets()
+    except HybridxError as exc:
+        raise CollectionError(f"{cfg.path}: {exc}; nothing was collected") from None
     log.info("client %s: collecting %s into %s", cfg.client, ", ".join(cfg.sources), out)
     tables: dict[str, list[pd.DataFrame]] = {}
     rejected, tenants, runs = [], [], []

@@ -151,6 +151,13 @@ class ClientConfig:
     def sources(self) -> list[str]:
         return [name for name, on in (("ldap", self.ldap), ("okta", self.okta), ("graph", self.graph)) if on]
 
+    def check_secrets(self) -> None:
+        """Fail now, before any source is read, if a referenced secret is not there (values are discarded)."""
+        for section in [*self.ldap, self.okta, self.graph]:
+            for value in vars(section).values() if section is not None else ():
+                if isinstance(value, Secret):
+                    value.reveal()
+
 
 class _Section:
     """One TOML table being read: typed getters that name the file and key in every error."""

@@ -57,6 +57,11 @@ def failing_graph(cfg, progress):
     raise CollectionError("Graph: GET /users page 2 failed after 5 tries: HTTP 503")
 
 
+@pytest.fixture(autouse=True)
+def fake_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOT_USED", "x")  # the fake config's Graph token: checked before collection starts
+
+
 def test_sources_are_merged_into_one_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys):
     monkeypatch.setattr(collect_mod, "_collectors", lambda cfg: [
         ("AD", fake_ad, None), ("Okta", fake_okta, None), ("Entra", fake_graph, None)])
@@ -99,6 +104,15 @@ def test_an_unexpected_error_is_reported_and_writes_nothing(tmp_path: Path, monk
     with pytest.raises(CollectionError, match=r"Okta: collection failed with an unexpected KeyError.*--verbose"):
         collect(fake_config(tmp_path), tmp_path / "snap", progress=False)
     assert not (tmp_path / "snap").exists()
+
+
+def test_missing_secret_stops_before_any_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    calls = []
+    monkeypatch.setattr(collect_mod, "_collectors", lambda cfg: [("AD", lambda c, p: calls.append(c), None)])
+    monkeypatch.delenv("NOT_USED", raising=False)
+    with pytest.raises(CollectionError, match="NOT_USED is not set.*nothing was collected"):
+        collect(fake_config(tmp_path), tmp_path / "snap", progress=False)
+    assert not calls
 
 
 def test_bad_config_is_an_input_error(tmp_path: Path):

@@ -17,7 +17,6 @@ Exchange schema) are left empty and named in the table's source text, which the 
 from __future__ import annotations
 
 import logging
-import math
 import ssl
 import time
 from collections.abc import Iterator
@@ -60,16 +59,15 @@ def collect_ad(cfg: LdapConfig | list[LdapConfig], progress: Progress | None = N
             reader = _Reader(domain, conn, progress, counts)
             missing = reader.missing_attributes()
             u, rej = reader.users()
-            users.append(u)
-            rejected.append(rej)
-            if domain.mail_objects:
-                mail.append(reader.mail_objects())
+            m = reader.mail_objects() if domain.mail_objects else schema.empty("ad_mail_objects")
+        users.append(u)
+        rejected.append(rej)
+        mail.append(m)
         text = f"LDAP {reader.url} ({'; '.join(reader.bases)})"
         if missing:
             text += f"; schema lacks {', '.join(missing)} (left empty)"
         texts.append(text)
-        log.info("%s: %d users, %d mail objects in %.1f s", domain.name, len(u), len(mail[-1]) if mail else 0,
-                 time.monotonic() - started)
+        log.info("%s: %d users, %d mail objects in %.1f s", domain.name, len(u), len(m), time.monotonic() - started)
     ad_users, rej = _dedupe(concat(users, "ad_users"), concat(rejected, "rejected"))
     source = " + ".join(texts)
     tables = {"ad_users": ad_users}
@@ -198,6 +196,7 @@ class _Reader:
         self.cfg, self.conn, self.url, self.progress, self.counts = cfg, session.conn, session.url, progress, counts
         self.root = self._root_dse()
         self.bases = cfg.sync_ous or cfg.base_dns or [self.root.get("defaultNamingContext", "")]
+        self.page_size = min(cfg.page_size, 1000)  # AD's MaxPageSize
         self.skip: set[str] = set()
 
     def _fail(self, what: str) -> CollectionError:
@@ -230,11 +229,11 @@ class _Reader:
 
     def _search(self, table: str, ldap_filter: str, attributes: list[str]) -> Iterator[dict[str, list[bytes]]]:
         attributes = [a for a in attributes if a not in self.skip]
-        tally = self.counts[table]
+        tally = self.counts[table]  # [objects, pages] so far, over all bases and domains
         for base in self.bases:
             log.debug("searching %s under %s: %s", table, base, ldap_filter)
             entries = self.conn.extend.standard.paged_search(base, ldap_filter, SUBTREE, attributes=attributes,
-                                                             paged_size=self.cfg.page_size, generator=True)
+                                                             paged_size=self.page_size, generator=True)
             n = 0
             try:
                 for entry in entries:
@@ -242,19 +241,21 @@ class _Reader:
                         continue  # continuation references into other domains: configure those domains
                     n += 1
                     tally[0] += 1
-                    if n % self.cfg.page_size == 0:
+                    if n % self.page_size == 0:
                         tally[1] += 1
                         report(self.progress, table, *tally)
                     yield entry["raw_attributes"]
             except lx.LDAPException as exc:
                 raise CollectionError(f"Active Directory {self.cfg.name} ({self.url}): the search under {base} "
                                       f"failed after {n} objects: {exc}") from None
+            # ldap3 ends a paged search quietly on an error result: the last page's result says how it ended
             result = self.conn.result or {}
             if result.get("description") not in ("success", None):
                 raise self._fail(f"the search under {base} ended after {n} objects")
-            tally[1] += n % self.cfg.page_size > 0 or n == 0
+            if n == 0 or n % self.page_size:
+                tally[1] += 1  # the last, partly filled page
             report(self.progress, table, *tally)
-            log.debug("%s under %s: %d objects (%d pages)", table, base, n, math.ceil(n / self.cfg.page_size))
+            log.debug("%s under %s: %d objects", table, base, n)
 
     def users(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         ldap_filter = USER_FILTER if not self.cfg.user_filter else f"(&{USER_FILTER}{self.cfg.user_filter})"
