@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
 from . import common
 from .common import AD_FIELDS, ReadResult, Text
 
@@ -43,7 +44,7 @@ def read_ad_csv(path: str | Path, doc: Text | None = None) -> ReadResult:
     found = common.match_columns(doc.path, parsed.headers, AD_FIELDS, ("dn", "object_guid"),
                                  fix=f"export with: {AD_EXPORT_COMMAND}")
     if not len(raw):
-        raise common.InputError(doc.path, "the file has a header but no rows",
+        raise InputError(doc.path, "the file has a header but no rows",
                                 fix=f"check the -SearchBase / -Filter of: {AD_EXPORT_COMMAND}")
     by_header = {v: k for k, v in found.items()}
     common.check_placeholders(doc.path, raw, parsed.lines, found.values(),

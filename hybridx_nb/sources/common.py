@@ -135,7 +135,7 @@ def load_json_documents(doc: Text) -> list[object]:
     text, pos, values = doc.text, 0, []
     with _gc_paused():
         while True:
-            while pos < len(text) and text[pos] in " \t\n\r,":
+            while pos < len(text) and text[pos] in " \t\n\r,\ufeff":  # a BOM per appended page, too
                 pos += 1
             if pos >= len(text):
                 return values
@@ -484,6 +484,8 @@ def json_records(documents: list[object], page_key: str = "value") -> list[objec
             for item in value:
                 if isinstance(item, dict) and isinstance(item.get(page_key), list) and "id" not in item:
                     records.extend(item[page_key])
+                elif isinstance(item, list):  # pages as arrays inside an array (Invoke-RestMethod -FollowRelLink)
+                    records.extend(item)
                 else:
                     records.append(item)
         else:

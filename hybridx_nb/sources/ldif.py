@@ -28,6 +28,9 @@ _BINARY = ("object_guid", "consistency_guid")  # keep their base64: it is the Im
 # the most specific class wins; anything else: the last value listed (LDAP lists classes from top down)
 _CLASS_ORDER = ("computer", "inetOrgPerson", "group", "contact", "user")
 _FIELDS = {"dn": ("dn",), **{k: v for k, v in AD_FIELDS.items() if k != "dn"}, "dn_attr": ("distinguishedName",)}
+_NAMES = list(_FIELDS)
+_SEPS = [":", "::", ":<"]
+_TEXT, _B64, _URL = range(3)
 
 
 def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
@@ -42,7 +45,6 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
                          line=int(numbers[bad[0]]),
                          fix="export with ldifde or ldapsearch -LLL as shown in docs/exports.md, unedited")
     attr = pc.utf8_lower(pc.replace_substring(parts.field("attr"), "-", ""))
-    sep, value = parts.field("sep"), parts.field("value")
     start = ~blank & np.concatenate([[True], blank[:-1]])
     record = np.where(blank, -1, np.cumsum(start) - 1)
     starts = np.flatnonzero(start)
@@ -52,23 +54,25 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     reason = np.full(n, None, dtype=object)
     reason[pc.take(attr, pa.array(starts)).to_numpy(zero_copy_only=False) != "dn"] = \
         "LDIF record without a dn (a search reference?)"
-    norm = {common.normalise_name(name): field for field, names in _FIELDS.items() for name in names}
+    norm = {common.normalise_name(name): _NAMES.index(field) for field, names in _FIELDS.items() for name in names}
     code = pc.index_in(attr, value_set=pa.array(list(norm))).fill_null(-1).to_numpy(zero_copy_only=False)
-    fields = np.array(list(norm.values()) + [""], dtype=object)[code]
-    keep = (fields != "") & (record >= 0)
-    fields, record = fields[keep], record[keep]
-    sep, value = sep.filter(pa.array(keep)), value.filter(pa.array(keep))
-    names = parts.field("attr").filter(pa.array(keep))
-    value = _decode_values(value, sep, fields, names, record, reason)
-    columns = {f: _first_per_record(value, fields == f, record, n) for f in _FIELDS if f not in _MULTI}
+    field = np.array(list(norm.values()) + [-1], dtype=np.int8)[code]
+    keep = (field >= 0) & (record >= 0)
+    field, record, keep_arr = field[keep], record[keep], pa.array(keep)
+    sep = pc.index_in(parts.field("sep"), value_set=pa.array(_SEPS)).filter(keep_arr).to_numpy(zero_copy_only=False)
+    value = _decode_values(parts.field("value").filter(keep_arr), sep, field, parts.field("attr").filter(keep_arr),
+                           record, reason)
+    columns = {f: _first_per_record(value, field == _NAMES.index(f), record, n) for f in _NAMES if f not in _MULTI}
     frame = pd.DataFrame({f: pd.Series(pd.array(col, dtype="str")) for f, col in columns.items()})
     frame["dn"] = frame["dn"].fillna(frame.pop("dn_attr"))
-    guid_sep = pd.Series(pd.array(_first_per_record(sep, fields == "object_guid", record, n), dtype="str"))
+    guid_is_b64 = _first_per_record(pa.array(sep == _B64), field == _NAMES.index("object_guid"), record, n)
     converted = anchors.immutable_id_to_guid_series(frame["object_guid"])
-    frame["object_guid"] = frame["object_guid"].mask((guid_sep == "::") & converted.notna(), converted)
+    frame["object_guid"] = frame["object_guid"].mask(
+        guid_is_b64.fill_null(False).to_numpy(zero_copy_only=False) & converted.notna().to_numpy(), converted)
     frame["proxy_addresses"] = pd.Series(pd.arrays.ArrowExtensionArray(
-        _lists_per_record(value, fields == "proxy_addresses", record, n)))
-    frame["object_class"] = _most_specific(_lists_per_record(value, fields == "object_class", record, n))
+        _lists_per_record(value, field == _NAMES.index("proxy_addresses"), record, n)))
+    frame["object_class"] = _most_specific(
+        _lists_per_record(value, field == _NAMES.index("object_class"), record, n))
     frame["enabled"] = common.enabled_from_uac(frame.pop("user_account_control"))
     frame["is_critical_system_object"] = common.bool_text(frame["is_critical_system_object"])
     frame["source_line"] = numbers[starts]
@@ -95,27 +99,30 @@ def _logical_lines(doc: Text) -> tuple[pa.Array, np.ndarray]:
     return physical.filter(pa.array(keep)), (heads + 1)[keep]
 
 
-def _decode_values(value: pa.Array, sep: pa.Array, fields: np.ndarray, names: pa.Array, record: np.ndarray,
+def _decode_values(value: pa.Array, sep: np.ndarray, field: np.ndarray, names: pa.Array, record: np.ndarray,
                    reason: np.ndarray) -> pa.Array:
     """Values as text: ``::`` base64 decoded as UTF-8, except the binary anchors which stay base64."""
-    sep_np = sep.to_numpy(zero_copy_only=False)
-    binary = np.isin(fields, _BINARY)
-    for i in np.flatnonzero(sep_np == ":<"):
+    binary = np.isin(field, [_NAMES.index(f) for f in _BINARY])
+    for i in np.flatnonzero(sep == _URL):
         reason[record[i]] = reason[record[i]] or f"{names[i]} is given as a URL (:<), which hybridx does not read"
-    texts = np.flatnonzero((sep_np == "::") & ~binary)
-    consistency_text = np.flatnonzero((sep_np == ":") & (fields == "consistency_guid"))
+    texts = np.flatnonzero((sep == _B64) & ~binary)
+    consistency_text = np.flatnonzero((sep == _TEXT) & (field == _NAMES.index("consistency_guid")))
     if not (len(texts) or len(consistency_text)):
         return value
-    out = value.to_numpy(zero_copy_only=False).astype(object)
-    for i in texts:
+    replaced = []
+    for i, text in zip(texts, pc.take(value, pa.array(texts, pa.int64())).to_pylist()):
         try:
-            out[i] = base64.b64decode(out[i], validate=True).decode("utf-8")
+            replaced.append(base64.b64decode(text, validate=True).decode("utf-8"))
         except (binascii.Error, UnicodeDecodeError):
             reason[record[i]] = reason[record[i]] or f"{names[i]}:: is not base64 of UTF-8 text"
-            out[i] = None
-    for i in consistency_text:  # the attribute's bytes are this text (written by a script): keep them as bytes
-        out[i] = base64.b64encode(out[i].encode("utf-8")).decode("ascii")
-    return pa.array(out, type=pa.large_string())
+            replaced.append(None)
+    for text in pc.take(value, pa.array(consistency_text, pa.int64())).to_pylist():
+        # the attribute's bytes are this text (written by a script): keep them, as base64
+        replaced.append(base64.b64encode(text.encode("utf-8")).decode("ascii"))
+    mask = np.zeros(len(value), dtype=bool)
+    mask[np.concatenate([texts, consistency_text])] = True
+    order = np.argsort(np.concatenate([texts, consistency_text]), kind="stable")
+    return pc.replace_with_mask(value, pa.array(mask), pa.array([replaced[j] for j in order], pa.large_string()))
 
 
 def _first_per_record(value: pa.Array, mask: np.ndarray, record: np.ndarray, n: int) -> pa.Array:

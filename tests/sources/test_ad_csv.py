@@ -73,6 +73,13 @@ def test_encodings_and_type_line_give_the_same_frame(tmp_path: Path, encoding: s
     assert result.source.endswith(f"{label})") and ("#TYPE" in result.source) == type_line
 
 
+def test_utf16_without_bom_is_recognised(tmp_path: Path) -> None:
+    path = tmp_path / "ad.csv"
+    path.write_bytes((DATA / "ad.csv").read_text(encoding="utf-8").encode("utf-16-le"))
+    result = read_ad_csv(path)
+    assert len(result.tables["ad_users"]) == 5 and "UTF-16 LE, no BOM" in result.source
+
+
 def test_headers_match_case_insensitively_with_synonyms(tmp_path: Path) -> None:
     headers = ["dn", "objectguid", "SAMACCOUNTNAME", "userPrincipalName", "EmailAddress", "displayname",
                "givenName", "sn", "enabled", "objectClass", "msDSConsistencyGuid", "ProxyAddresses"]

@@ -86,3 +86,13 @@ def test_empty_app_user_list_is_an_empty_table(tmp_path: Path) -> None:
     path.write_text("[]", encoding="utf-8")
     result = read_okta(path)
     assert result.rejected.empty and all(len(t) == 0 for t in result.tables.values())
+
+
+def test_pages_nested_in_an_array_and_a_bom_before_each_page(tmp_path: Path) -> None:
+    pages = json.loads("[" + (DATA / "okta-users.json").read_text(encoding="utf-8").replace("]\n[", "],[") + "]")
+    nested = tmp_path / "nested.json"
+    nested.write_text(json.dumps(pages), encoding="utf-8")  # ConvertTo-Json of Invoke-RestMethod -FollowRelLink
+    appended = tmp_path / "appended.json"
+    appended.write_bytes(b"".join(b"\xef\xbb\xbf" + json.dumps(p).encode() + b"\r\n" for p in pages))
+    for path in (nested, appended):
+        assert len(read_okta(path).tables["okta_users"]) == 4
