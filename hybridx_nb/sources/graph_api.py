@@ -167,9 +167,11 @@ async def _collect(credential: Any, base_url: str, optional: list[str], top: int
         tenant = read_tenant(Path("graph-tenant.json"), Text(Path("graph-tenant.json"), _tenant_doc(parts), "live"))
     except InputError as exc:
         raise CollectionError(f"{source}: the answers do not fit: {exc.problem}") from None
-    sources = {"entra_users": f"{source}: {len(entra.tables['entra_users'])} users, $select={','.join(USER_SELECT)}"}
+    skipped = "".join(f"; {n}" for n in notes)  # kept with the users, the table every snapshot has
+    sources = {"entra_users": f"{source}: {len(entra.tables['entra_users'])} users, "
+                              f"$select={','.join(USER_SELECT)}{skipped}"}
     sources.update({name: f"{source}: {len(frame)} rows" for name, frame in tenant.tables.items()})
-    text = source + "".join(f"; {n}" for n in notes)
+    text = source + skipped
     return ReadResult({**entra.tables, **tenant.tables}, concat([entra.rejected, tenant.rejected], "rejected"),
                       text, tenant.tenant, sources)
 
@@ -249,6 +251,7 @@ class _Graph:
     async def get(self, request: Callable[[], Any], endpoint: str, page: int) -> bytes:
         """One page's body; 429, 5xx and network errors retried; 403 raised as ``_Denied``."""
         import httpx
+        from azure.core.exceptions import ClientAuthenticationError
         from kiota_abstractions.api_error import APIError
         from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
@@ -269,11 +272,9 @@ class _Graph:
                 what = f"no response ({type(exc).__name__}: {exc})"
                 if attempt == self.retry.attempts:
                     raise self._error(endpoint, page, what, attempt, None) from None
-            except Exception as exc:  # azure-identity's ClientAuthenticationError and the like
-                if type(exc).__name__ == "ClientAuthenticationError":
-                    raise CollectionError(f"Microsoft Graph: no access token: {str(exc).splitlines()[0]}; "
-                                          "check tenant_id, client_id and the credential") from None
-                raise
+            except ClientAuthenticationError as exc:  # azure-identity could not get a token
+                raise CollectionError(f"Microsoft Graph: no access token: {str(exc).splitlines()[0]}; "
+                                      "check tenant_id, client_id and the credential") from None
             wait = self.retry.delay(attempt, hint)
             log.info("Graph %s page %d: %s, retry %d in %.1f s", endpoint, page, what, attempt, wait)
             await self.retry.sleep(wait)

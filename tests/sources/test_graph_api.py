@@ -13,10 +13,12 @@ import pytest
 from hybridx_nb.config import GraphConfig, Secret
 from hybridx_nb.errors import CollectionError
 from hybridx_nb.sources.entra_export import read_entra
-from hybridx_nb.sources.graph_api import USER_SELECT, StaticToken, collect_graph, read_graph_tenant
+from hybridx_nb.sources.graph_api import USER_SELECT, StaticToken, collect_graph, graph_credential, read_graph_tenant
 from hybridx_nb.sources.live import RetryPolicy
 from support.fake_graph import FakeGraph, graph_user
 from support.fake_http import PROXY_VARS, Sleeps
+
+pytestmark = pytest.mark.slow  # local HTTP servers driven through the real SDKs
 
 TOKEN = "eyJ0eXAiOiJKV1QifQ.fake-graph-access-token.sig"
 USERS = "/v1.0/users"
@@ -116,6 +118,7 @@ def test_optional_data_without_permission_is_skipped_and_recorded(sleeps: Sleeps
     assert "role assignments skipped: Microsoft Graph: GET /roleManagement/directory/roleAssignments page 1: " \
            "HTTP 403 Authorization_RequestDenied" in result.source
     assert "(needs OnPremDirectorySynchronization.Read.All)" in result.source
+    assert "role assignments skipped" in result.sources["entra_users"]  # what the snapshot manifest keeps
     assert "skipped" in caplog.text and sleeps.waits == []
 
 
@@ -171,3 +174,50 @@ def test_live_users_equal_the_same_users_read_from_a_graph_json_export(sleeps: S
     export = tmp_path / "entra-users.json"
     export.write_text("\n".join(json.dumps(p) for p in pages), encoding="utf-8")
     pd.testing.assert_frame_equal(live.tables["entra_users"], read_entra(export).tables["entra_users"])
+
+
+def test_runs_from_code_that_already_has_an_event_loop(sleeps: Sleeps) -> None:
+    import asyncio
+
+    async def notebook_cell() -> object:  # Jupyter runs cells inside a loop; asyncio.run would refuse
+        return read(server, sleeps, roles=False, domains=False, organization=False, sync_features=False)
+
+    with FakeGraph.sample(TOKEN, 10) as server:
+        result = asyncio.run(notebook_cell())
+    assert len(result.tables["entra_users"]) == 10
+
+
+def test_no_token_from_azure_identity_is_a_clear_error(sleeps: Sleeps) -> None:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    class Refused:
+        def get_token(self, *scopes: str, **kwargs: object) -> object:
+            raise ClientAuthenticationError("AADSTS7000215: Invalid client secret provided.\nTrace ID: x")
+
+    with FakeGraph.sample(TOKEN, 5) as server:
+        with pytest.raises(CollectionError, match=r"no access token: AADSTS7000215: Invalid client secret provided\.;"):
+            read_graph_tenant(Refused(), base_url=server.url + "/v1.0")
+
+
+def test_credential_factory_builds_azure_identity_credentials_without_showing_secrets(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HX_TEST_GRAPH_SECRET", "client-secret-value-789")
+    monkeypatch.setenv("HX_TEST_GRAPH_TOKEN", TOKEN)
+    tenant = "aaaabbbb-0000-1111-2222-333344445555"
+    secret = graph_credential(GraphConfig(tenant_id=tenant, client_id="11112222-3333-4444-5555-666677778888",
+                                          client_secret=Secret("env:HX_TEST_GRAPH_SECRET")))
+    static = graph_credential(GraphConfig(tenant_id=tenant, access_token=Secret("env:HX_TEST_GRAPH_TOKEN")))
+    assert type(secret).__name__ == "ClientSecretCredential" and "client-secret-value-789" not in repr(secret)
+    assert static.get_token("https://graph.microsoft.com/.default").token == TOKEN and TOKEN not in repr(static)
+    with pytest.raises(CollectionError, match="no credential"):
+        graph_credential(GraphConfig(tenant_id=tenant))
+
+
+def test_unreachable_graph_is_a_clear_error(sleeps: Sleeps) -> None:
+    server = FakeGraph(TOKEN, []).start()
+    url = server.url
+    server.stop()
+    with pytest.raises(CollectionError, match=r"GET /users page 1 failed after 3 attempts: no response \(Connect"):
+        read_graph_tenant(StaticToken(TOKEN), base_url=url + "/v1.0",
+                          retry=RetryPolicy(attempts=3, backoff=0.5, sleep=sleeps))
+    assert sleeps.waits == [0.5, 1.0]

@@ -13,6 +13,8 @@ from hybridx_nb.sources.okta_api import collect_okta, immutable_id_key, provisio
 from support.fake_http import PROXY_VARS, Sleeps
 from support.fake_okta import STATUSES, FakeOkta, app_schema, office365_app, okta_user, sample_org
 
+pytestmark = pytest.mark.slow  # local HTTP servers driven through the real SDKs
+
 TOKEN = "00aTestSswsToken-0123456789abcdefXYZ"
 
 
@@ -169,3 +171,25 @@ def test_scrub_removes_secrets_authorization_values_and_jwts() -> None:
     text = "headers {'Authorization': 'SSWS abc.def', 'x': 'Bearer eyJa.eyJb.sig'} form eyJhbGc.eyJzdWI.c2ln key PEM"
     out = scrub(text, ["PEM"])
     assert "abc.def" not in out and "eyJ" not in out and "PEM" not in out and "SSWS [redacted]" in out
+
+
+def test_oauth_service_app_with_a_private_key(sleeps: Sleeps, tmp_path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption()).decode()
+    public = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    (tmp_path / "okta-key.pem").write_text(pem)
+    with sample_org(TOKEN, n_users=10) as server:
+        server.service_app = ("0oaServiceApp0000000", public)
+        cfg = OktaConfig(org_url=server.url, client_id="0oaServiceApp0000000",
+                         private_key_file=tmp_path / "okta-key.pem")
+        result = collect_okta(cfg, retry=policy(sleeps))
+        token_calls = server.seen("/oauth2/v1/token")
+        api_calls = [r for r in server.requests if r.path.startswith("/api/")]
+    assert len(result.tables["okta_users"]) == 11 and len(token_calls) == 1
+    assert all(r.headers["authorization"] == f"Bearer {server.access_token}" for r in api_calls)
+    assert "okta.apps.read" in token_calls[0].form["scope"]

@@ -42,6 +42,7 @@ class Seen:
     query: dict[str, str]
     headers: dict[str, str]
     status: int = 0
+    form: dict[str, str] = field(default_factory=dict)
 
 
 class FakeServer:
@@ -61,9 +62,19 @@ class FakeServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                self.answer("GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.answer("POST")
+
+            def answer(self, method: str) -> None:
                 parts = urlsplit(self.path)
                 query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-                seen = Seen("GET", parts.path, query, {k.lower(): v for k, v in self.headers.items()})
+                seen = Seen(method, parts.path, query, {k.lower(): v for k, v in self.headers.items()})
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    body = self.rfile.read(length).decode("utf-8", "replace")
+                    seen.form = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
                 with server._lock:
                     server.requests.append(seen)
                 try:

@@ -93,9 +93,13 @@ class FakeOkta(FakeServer):
         self.app_users = {k: sorted(v, key=lambda u: u["id"]) for k, v in (app_users or {}).items()}
         self.schemas = schemas if schemas is not None else {a["id"]: app_schema() for a in self.apps}
         self.remaining = 600
+        self.service_app: tuple[str, str] | None = None  # (client id, public key PEM) allowed to get tokens
+        self.access_token = "eyJraWQiOiJmYWtlIn0.access-token-" + uuid.uuid4().hex + ".sig"
 
     def handle(self, request: Seen) -> Response:
-        if request.headers.get("authorization") != f"SSWS {self.token}":
+        if request.path == "/oauth2/v1/token":
+            return self.token_endpoint(request)
+        if request.headers.get("authorization") not in (f"SSWS {self.token}", f"Bearer {self.access_token}"):
             return self.error(401)
         path, q = request.path, request.query
         if path == "/api/v1/users":
@@ -114,6 +118,24 @@ class FakeOkta(FakeServer):
         if match and match[1] in self.schemas:
             return self.ok(self.schemas[match[1]])
         return self.error(404)
+
+    def token_endpoint(self, request: Seen) -> Response:
+        """OAuth client credentials with a private-key JWT: checked against the registered service app's key."""
+        import jwt
+
+        form = request.form
+        if self.service_app is None or request.method != "POST" or form.get("grant_type") != "client_credentials":
+            return json_response(400, {"error": "invalid_request", "error_description": "bad token request"})
+        client_id, public_key = self.service_app
+        try:
+            claims = jwt.decode(form.get("client_assertion", ""), public_key, algorithms=["RS256"],
+                                audience=f"{self.url}/oauth2/v1/token", issuer=client_id)
+        except jwt.PyJWTError as exc:
+            return json_response(401, {"error": "invalid_client", "error_description": str(exc)})
+        if claims.get("sub") != client_id or not set(form.get("scope", "").split()) >= {"okta.users.read"}:
+            return json_response(400, {"error": "invalid_scope", "error_description": "scope not granted"})
+        return json_response(200, {"token_type": "Bearer", "expires_in": 3600, "access_token": self.access_token,
+                                   "scope": form["scope"]})
 
     def page(self, request: Seen, items: list[dict], default: int, maximum: int) -> Response:
         """One page after the ``after`` cursor (an id), with self and next Link headers."""
