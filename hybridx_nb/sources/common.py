@@ -31,7 +31,7 @@ from ..snapshot import TenantFacts
 
 EXPORTS_DOC = "docs/exports.md"
 REENCODE_FIX = ("re-export as UTF-8: Windows PowerShell 5.1 `Export-Csv ... -Encoding UTF8` (or `-Encoding Unicode` "
-                "for UTF-16), PowerShell 7 writes UTF-8 by default; for JSON `Out-File -Encoding utf8`")
+                "for UTF-16), PowerShell 7 writes UTF-8 by default; for JSON `Set-Content -Encoding UTF8`")
 
 #: Type names PowerShell writes instead of the data when an array or object reaches Export-Csv unconverted.
 PLACEHOLDER_RE = re.compile(
@@ -296,7 +296,7 @@ def split_list(values: pd.Series, separator: str) -> pd.Series:
 def _filtered_lists(parts: pa.Array, n: int, index: pd.Index) -> pd.Series:
     flat = pc.utf8_trim_whitespace(pc.list_flatten(parts))
     parents = pc.list_parent_indices(parts).to_numpy()
-    keep = pc.not_equal(flat, "").to_numpy(zero_copy_only=False)
+    keep = pc.not_equal(flat, "").fill_null(False).to_numpy(zero_copy_only=False)
     counts = np.bincount(parents[keep], minlength=n)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     lists = pa.ListArray.from_arrays(pa.array(offsets), flat.filter(pa.array(keep)).cast(pa.string()))

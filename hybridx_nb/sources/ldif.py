@@ -38,7 +38,7 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     doc = doc or common.read_text(path)
     lines, numbers = _logical_lines(doc)
     parts = pc.extract_regex(lines, _LINE_RE)
-    blank = pc.equal(pc.utf8_trim_whitespace(lines), "").to_numpy(zero_copy_only=False)
+    blank = pc.equal(lines, "").to_numpy(zero_copy_only=False)  # a line of spaces is a continuation
     bad = np.flatnonzero(~parts.is_valid().to_numpy(zero_copy_only=False) & ~blank)
     if len(bad):
         raise InputError(doc.path, f"not an LDIF line: {lines[int(bad[0])].as_py()[:80]!r}",
@@ -92,8 +92,7 @@ def _logical_lines(doc: Text) -> tuple[pa.Array, np.ndarray]:
         offsets = pa.array(np.append(heads, len(physical)).astype(np.int64))
         physical = pc.binary_join(pa.LargeListArray.from_arrays(offsets, pieces), pa.scalar("", pa.large_string()))
     keep = ~pc.starts_with(physical, "#").to_numpy(zero_copy_only=False)
-    content = np.flatnonzero(keep & pc.not_equal(pc.utf8_trim_whitespace(physical), "").to_numpy(
-        zero_copy_only=False))
+    content = np.flatnonzero(keep & pc.not_equal(physical, "").to_numpy(zero_copy_only=False))
     if len(content) and re.match(r"(?i)version:", physical[int(content[0])].as_py()):
         keep[content[0]] = False
     return physical.filter(pa.array(keep)), (heads + 1)[keep]

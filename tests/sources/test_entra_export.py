@@ -110,13 +110,16 @@ def test_invalid_json_gives_line_and_column(tmp_path: Path) -> None:
 
 
 def test_bad_users_are_rejected_and_all_bad_is_an_error(tmp_path: Path) -> None:
-    good = {"id": "8a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", "userPrincipalName": "ada@contoso.com"}
+    good = {"id": "8a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", "userPrincipalName": "ada@contoso.com",
+            "assignedLicenses": [{"disabledPlans": []}, {"skuId": E5}], "proxyAddresses": [None, " SMTP:a@b.c "]}
     users = [good, {"id": "not-a-guid", "userPrincipalName": "x@contoso.com"}, {"id": good["id"].replace("8", "9")},
              dict(good), "garbage"]
     path = tmp_path / "entra.json"
     path.write_text(json.dumps({"value": users}), encoding="utf-8")
     result = read_entra(path)
     assert list(result.tables["entra_users"]["upn"]) == ["ada@contoso.com"]
+    assert list(result.tables["entra_users"].loc[0, "assigned_licenses"]) == [E5]
+    assert list(result.tables["entra_users"].loc[0, "proxy_addresses"]) == ["SMTP:a@b.c"]
     assert sorted(result.rejected["reason"]) == sorted([
         "id 'not-a-guid' is not a GUID", "missing userPrincipalName", "duplicate id (kept the first)",
         "not a JSON object"])
