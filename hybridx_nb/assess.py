@@ -48,6 +48,7 @@ class Params:
     entra: str | None = None
     okta: str | None = None
     okta_app_users: str | None = None
+    okta_app_id: str | None = None
     tenant: str | None = None
     anchor: str = "auto"
     soft_match_upn: bool | None = None
@@ -126,7 +127,8 @@ def load_inputs(params: Params) -> Snapshot:
         return load_snapshot(params.snapshot)
     from .sources.exports import read_exports  # the readers are only needed for export files
 
-    return read_exports(**{n: Path(getattr(params, n)) if getattr(params, n) else None for n in EXPORT_INPUTS})
+    files = {n: Path(getattr(params, n)) if getattr(params, n) else None for n in EXPORT_INPUTS}
+    return read_exports(**files, okta_app_id=params.okta_app_id)
 
 
 def matched_pairs(findings: pd.DataFrame) -> pd.DataFrame:

@@ -33,7 +33,7 @@ def _params_from_args(args: argparse.Namespace) -> dict:
         raw["soft_match_upn"] = args.soft_match_upn == "on"
     if args.redact_key:
         raw["redact_key"] = args.redact_key
-    for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "tenant"):
+    for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "okta_app_id", "tenant"):
         value = getattr(args, name, None)
         if value:
             raw[name] = str(value)
@@ -75,7 +75,7 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
     from .sources.exports import read_exports
 
     snap = read_exports(ad=args.ad, entra=args.entra, okta=args.okta, okta_app_users=args.okta_app_users,
-                        tenant=args.tenant)
+                        tenant=args.tenant, okta_app_id=args.okta_app_id)
     folder = write_snapshot(snap, args.out)
     for name, frame in sorted(snap.tables.items()):
         print(f"{name:<20} {len(frame):>9} rows")
@@ -107,6 +107,8 @@ def _add_export_options(p: argparse.ArgumentParser, required: bool = False) -> N
     p.add_argument("--okta", type=Path, metavar="FILE", help="Okta users JSON (GET /api/v1/users)")
     p.add_argument("--okta-app-users", type=Path, metavar="FILE",
                    help="Okta Office 365 app users JSON (GET /api/v1/apps/{id}/users)")
+    p.add_argument("--okta-app-id", metavar="0oa…",
+                   help="Okta app id, for app-user files whose records have no _links.app.href")
     p.add_argument("--tenant", type=Path, metavar="FILE",
                    help="tenant facts JSON: organization, domains, onPremisesSynchronization, role members")
 
