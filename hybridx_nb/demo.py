@@ -13,7 +13,7 @@ objectGUID, as an express install of Entra Connect does when the attribute is al
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import anchors, schema
+from . import anchors
 from .snapshot import Snapshot, TenantFacts, build_snapshot
 
 DOMAIN = "contoso.com"                 # federated with Okta
@@ -59,7 +59,8 @@ LAST = ("Smith Johnson Williams Brown Jones Garcia Miller Davis Rodriguez Martin
         "Alvarez Castillo Sanders Patel Myers Long Ross Foster Jimenez Schmidt Schneider Fischer Weber Meyer Wagner "
         "Becker Hoffmann Schulz Koch Richter Klein Wolf Neumann Dubois Laurent Moreau Rossi Russo Ferrari Esposito "
         "Bianchi Romano Colombo Jansen Devries Bakker Visser Larsen Hansen Nielsen Andersen Nakamura Tanaka Suzuki "
-        "Watanabe Chen Wang Zhang Liu Singh Kumar Sharma Okafor Mensah Haddad Khan Ivanov Petrov Novak Kowalski").split()
+        "Watanabe Chen Wang Zhang Liu Singh Kumar Sharma Okafor Mensah Haddad Khan Ivanov Petrov Novak Kowalski"
+        ).split()
 DEPARTMENTS = ("Sales", "Marketing", "Finance", "Engineering", "Operations", "HR", "Legal", "Support")
 SHARES = {"soft_match": 0.03, "new_user": 0.04, "orphan_anchor": 0.02, "cloud_only": 0.015}  # of `users`
 
@@ -77,12 +78,35 @@ class DemoTenant:
     anchor_setting: str = ANCHOR_SETTING
     anchor_reason: str = ANCHOR_REASON
     okta_app_id: str = OKTA_APP_ID
-    extras: dict[str, object] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Random columns
+# Column helpers (Arrow compute: pandas' fillna/where/+ are several times slower on a million strings)
 # ---------------------------------------------------------------------------------------------------------------
+
+def _pa(values: pd.Series | str) -> pa.Array | pa.ChunkedArray | pa.Scalar:
+    if isinstance(values, str):
+        return pa.scalar(values, pa.large_string())
+    return pa.array(values, from_pandas=True).cast(pa.large_string())
+
+
+def _coalesce(*columns: pd.Series | str) -> pd.Series:
+    """The first non-missing value of ``columns`` per row."""
+    return pd.Series(pd.array(pc.coalesce(*map(_pa, columns)), dtype="str"), index=columns[0].index)
+
+
+def _if(cond: pd.Series | np.ndarray, then: pd.Series | str, other: pd.Series | str | None = None) -> pd.Series:
+    """``then`` where ``cond``, else ``other`` (missing when None)."""
+    mask = pa.array(np.asarray(cond, dtype=bool))
+    other_ = pa.scalar(None, pa.large_string()) if other is None else _pa(other)
+    return pd.Series(pd.array(pc.if_else(mask, _pa(then), other_), dtype="str"))
+
+
+def _cat(*parts: pd.Series | str) -> pd.Series:
+    """Element-wise concatenation in one Arrow call (missing if any part is missing)."""
+    index = next(p.index for p in parts if isinstance(p, pd.Series))
+    return pd.Series(pd.array(pc.binary_join_element_wise(*map(_pa, parts), _pa("")), dtype="str"), index=index)
+
 
 def _ascii_rows(chars: np.ndarray) -> pd.Series:
     n, width = chars.shape
@@ -91,7 +115,8 @@ def _ascii_rows(chars: np.ndarray) -> pd.Series:
 
 def random_guids(rng: np.random.Generator, n: int) -> pd.Series:
     """``n`` random version-4 GUID strings (lower case, 8-4-4-4-12)."""
-    digits = rng.integers(0, 16, size=(n, 32), dtype=np.uint8)
+    octets = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+    digits = np.stack([octets >> 4, octets & 15], axis=2).reshape(n, 32)
     digits[:, 12] = 4
     digits[:, 16] = 8 | (digits[:, 16] & 3)
     text = np.full((n, 36), ord("-"), dtype=np.uint8)
@@ -204,7 +229,8 @@ def _specials() -> list[dict]:
           imm="anchor_of:ambiguous_shared_immutable_id"),
         S("ambiguous_shared_immutable_id_cloud_2", "ambiguous", "Allan", "Deyoung", local="allan.deyoung.c2",
           has_ad=False, c_upn=f"allan.deyoung.adm@{DOMAIN}", c_mail="", licence=None, okta=None, app=False,
-          imm="anchor_of:ambiguous_shared_immutable_id"),
+          c_sync=None, imm="anchor_of:ambiguous_shared_immutable_id",
+          note="second account whose ImmutableID a script copied from Allan's"),
         # Never provisioned, with readiness problems.
         S("new_user_dot_local", "new_user", "Backup", "Service", local="svc.backup", upn="svc.backup@contoso.local",
           mail="", sam="svc.backup", has_cloud=False, okta=None, app=False, readiness="TopLevelDomain"),
@@ -323,30 +349,6 @@ def _at(wide: pd.DataFrame, case: str, column: pd.Series) -> str:
     return column[(wide["case"] == case).to_numpy()].iloc[0]
 
 
-def _pa(values: pd.Series | str) -> pa.Array | pa.ChunkedArray | pa.Scalar:
-    if isinstance(values, str):
-        return pa.scalar(values, pa.large_string())
-    return pa.array(values, from_pandas=True).cast(pa.large_string())
-
-
-def _coalesce(*columns: pd.Series | str) -> pd.Series:
-    """The first non-missing value of ``columns`` per row (Arrow; pandas' ``fillna`` is slower on big frames)."""
-    return pd.Series(pd.array(pc.coalesce(*map(_pa, columns)), dtype="str"), index=columns[0].index)
-
-
-def _if(cond: pd.Series | np.ndarray, then: pd.Series | str, other: pd.Series | str | None = None) -> pd.Series:
-    """``then`` where ``cond``, else ``other`` (missing when None)."""
-    mask = pa.array(np.asarray(cond, dtype=bool))
-    other_ = pa.scalar(None, pa.large_string()) if other is None else _pa(other)
-    return pd.Series(pd.array(pc.if_else(mask, _pa(then), other_), dtype="str"))
-
-
-def _cat(*parts: pd.Series | str) -> pd.Series:
-    """Element-wise concatenation in one Arrow call (missing if any part is missing)."""
-    index = next(p.index for p in parts if isinstance(p, pd.Series))
-    return pd.Series(pd.array(pc.binary_join_element_wise(*map(_pa, parts), _pa("")), dtype="str"), index=index)
-
-
 def _derive(wide: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Every attribute of every object, from the names and the per-case rules (vectorised)."""
     w = wide
@@ -366,17 +368,17 @@ def _derive(wide: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     sam_base = (w["first"].str.slice(0, 1) + w["last"]).str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
     w["sam"] = _coalesce(w["sam"], _dedupe(sam_base.str.slice(0, 16)))
     w["cn"] = _coalesce(w["cn"], _dedupe(name, " "))
-    cnf = w["cn"].str.endswith("{guid}").to_numpy(dtype=bool)
-    w.loc[cnf, "cn"] = w.loc[cnf, "cn"].str.replace("{guid}", "", regex=False) + w.loc[cnf, "object_guid"]
+    cnf = w["cn"].str.endswith("{guid}").to_numpy(dtype=bool)  # a conflict object's CN ends in its own GUID
+    w["cn"] = _if(cnf, _cat(w["cn"].str.removesuffix("{guid}"), w["object_guid"]), w["cn"])
     w["dn"] = _coalesce(w["dn"], _cat("CN=", w["cn"], ",OU=", w["dept"], ",OU=Staff," + BASE_DN))
-    w["proxies"] = _lists(_if(has_mail, "SMTP:" + w["mail"]), _if(has_mail, _cat("smtp:", w["local"], "@" + INITIAL_DOMAIN)),
-                          w["extra_proxy"])
+    w["proxies"] = _lists(_if(has_mail, _cat("SMTP:", w["mail"])),
+                          _if(has_mail, _cat("smtp:", w["local"], "@" + INITIAL_DOMAIN)), w["extra_proxy"])
     w["c_upn"] = _coalesce(w["c_upn"], w["upn"])
     w["c_mail"] = _coalesce(w["c_mail"], w["mail"])
     c_has_mail = (w["c_mail"].fillna("") != "").to_numpy(dtype=bool)
     c_local = w["c_upn"].str.replace(r"(#EXT#)?@.*$", "", regex=True)
     w["c_nick"] = _if(c_has_mail, c_local)
-    w["c_proxies"] = _lists(_if(c_has_mail, "SMTP:" + w["c_mail"]),
+    w["c_proxies"] = _lists(_if(c_has_mail, _cat("SMTP:", w["c_mail"])),
                             _if(c_has_mail & (w["user_type"] == "Member").to_numpy(dtype=bool),
                                 _cat("smtp:", c_local, "@" + INITIAL_DOMAIN)))
     w["c_enabled"] = w["c_enabled"].fillna(w["enabled"])

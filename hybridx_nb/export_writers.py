@@ -36,6 +36,7 @@ OKTA_ORG = "https://contoso.okta.com"
 OKTA_TIME = "2024-03-04T09:15:27.000Z"
 AD_FORMATS = ("csv", "ldif", "both")
 _LDIF_WIDTH = 78
+CHUNK = 99_900  # rows rendered at a time: a multiple of the Graph page size
 _LS = pa.large_string()
 
 
@@ -55,10 +56,23 @@ def _s(text: str) -> pa.Scalar:
     return pa.scalar(text, _LS)
 
 
-def _cat(*parts: pa.Array | str, skip_nulls: bool = False) -> pa.Array:
-    """Element-wise concatenation; str parts are constants. Null parts make the result null unless skipped."""
-    args = [_s(p) if isinstance(p, str) else p for p in parts]
+def _cat(*parts: pa.Array | str | list, skip_nulls: bool = False) -> pa.Array:
+    """Element-wise concatenation in one Arrow call; str parts are constants and list parts (from ``_jobj``)
+    are spliced in. A null part makes the row null unless ``skip_nulls``."""
+    flat: list[pa.Array | str] = []
+
+    def add(part: pa.Array | str | list) -> None:
+        if isinstance(part, list):
+            for p in part:
+                add(p)
+        elif isinstance(part, str) and flat and isinstance(flat[-1], str):
+            flat[-1] += part
+        else:
+            flat.append(part)
+
+    add(list(parts))
     options = pc.JoinOptions(null_handling="skip" if skip_nulls else "emit_null")
+    args = [_s(p) if isinstance(p, str) else p for p in flat]
     return pc.binary_join_element_wise(*args, _s(""), options=options)
 
 
@@ -79,15 +93,58 @@ def _arr_list(values: pd.Series) -> pa.ListArray:
     return arr if arr.offset == 0 else pa.concat_arrays([arr])
 
 
-def _write(fh, rows: pa.Array, sep: str = "", last: str = "") -> None:
-    """Write rows joined by ``sep`` (and ``last`` after the final row) without building one Python string."""
+def _write(fh, rows: pa.Array, sep: str = "") -> None:
+    """Write rows joined by ``sep`` straight from the Arrow buffer (no Python string per row)."""
     n = len(rows)
     if n == 0:
         return
-    tail = pa.array([sep] * (n - 1) + [last], _LS) if sep or last else None
-    rows = _arr(_cat(rows, tail) if tail is not None else rows)
+    if sep:
+        rows = _cat(rows, pa.array([sep] * (n - 1) + [""], _LS))
+    rows = _arr(rows)
     offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset:rows.offset + n + 1]
     fh.write(memoryview(rows.buffers()[2])[offsets[0]:offsets[-1]])
+
+
+def _write_chunks(fh, frame: pd.DataFrame, render, sep: str = "") -> None:
+    """Render ``frame`` a chunk of rows at a time (bounded memory, linear time) and write the rows joined by
+    ``sep``. ``render(rows, start)`` returns one text per row; ``start`` is the chunk's first row number."""
+    chunk = CHUNK
+    for start in range(0, len(frame), chunk):
+        if start:
+            fh.write(sep.encode("utf-8"))
+        _write(fh, render(frame.iloc[start:start + chunk], start), sep)
+
+
+def _patch(target: pa.Array, mask: np.ndarray, source: pa.Array, fn) -> pa.Array:
+    """``target`` with the rows in ``mask`` replaced by ``fn(source value)``: Python only for those few rows."""
+    if not mask.any():
+        return target
+    new = [fn(v) for v in _arr(source).filter(pa.array(mask)).to_pylist()]
+    return pc.replace_with_mask(_arr(target), pa.array(mask), pa.array(new, _LS))
+
+
+def _rows_with(arr: pa.Array, bad_byte, *, first: bytes = b"", last: bytes = b"") -> np.ndarray:
+    """Rows holding a byte for which ``bad_byte(bytes_array)`` is true, or starting/ending with given bytes.
+
+    A scan of the Arrow data buffer with numpy: far cheaper than a regex per row."""
+    arr = _arr(arr)
+    n = len(arr)
+    hit = np.zeros(n, dtype=bool)
+    if n == 0 or arr.buffers()[2] is None:
+        return hit
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    offsets = offsets - offsets[0]
+    if len(data) == 0:
+        return hit
+    bad = np.flatnonzero(bad_byte(data))
+    hit[np.searchsorted(offsets, bad, side="right") - 1] = True
+    nonempty = offsets[1:] > offsets[:-1]
+    if first:
+        hit |= nonempty & np.isin(data[np.minimum(offsets[:-1], len(data) - 1)], list(first))
+    if last:
+        hit |= nonempty & np.isin(data[np.maximum(offsets[1:] - 1, 0)], list(last))
+    return hit & arr.is_valid().to_numpy(zero_copy_only=False)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -95,17 +152,12 @@ def _write(fh, rows: pa.Array, sep: str = "", last: str = "") -> None:
 # ---------------------------------------------------------------------------------------------------------------
 
 def _jstr(values: pd.Series | pa.Array) -> pa.Array:
-    """JSON string literal of each value; missing values become ``null``."""
+    """JSON string literal of each value; missing values become ``null``.
+
+    Only the rare values with a quote, backslash or control character go through ``json.dumps``."""
     arr = _arr(values)
-    control = pc.match_substring_regex(arr, r"[\x00-\x1f]").fill_null(False)
-    if pc.any(control).as_py():
-        arr = pc.if_else(control, pa.array([None] * len(arr), _LS), arr)
-    esc = pc.replace_substring(pc.replace_substring(arr, "\\", "\\\\"), '"', '\\"')
-    lit = _cat('"', esc, '"')
-    if pc.any(control).as_py():
-        raw = pa.array(values, from_pandas=True).to_pylist()
-        dumped = [json.dumps(v, ensure_ascii=False) if c else None for v, c in zip(raw, control.to_pylist())]
-        lit = pc.if_else(control, pa.array(dumped, _LS), lit)
+    special = _rows_with(arr, lambda b: (b < 0x20) | (b == 0x22) | (b == 0x5C))
+    lit = _patch(_cat('"', arr, '"'), special, arr, lambda v: json.dumps(v, ensure_ascii=False))
     return pc.fill_null(lit, _s("null"))
 
 
@@ -120,66 +172,69 @@ def _jlist(values: pd.Series, element=_jstr) -> pa.Array:
     return _cat("[", _join_lists(offsets, element(flat), ","), "]")
 
 
-def _jobj(**fields: pa.Array | str) -> pa.Array:
-    """JSON objects from columns of JSON texts (str values are constant JSON texts)."""
-    parts: list[pa.Array | str] = []
+def _jobj(**fields: pa.Array | str | list) -> list:
+    """The parts of a JSON object per row, for ``_cat``: values are columns of JSON texts, constant JSON texts
+    (str) or nested ``_jobj`` parts, so a whole nested document is built in a single Arrow call."""
+    parts: list = []
     for i, (key, value) in enumerate(fields.items()):
         parts += [("{" if i == 0 else ",") + json.dumps(key) + ":", value]
-    return _cat(*parts, "}")
+    return parts + ["}"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Writers
 # ---------------------------------------------------------------------------------------------------------------
 
+AD_CSV_HEADERS = ("DistinguishedName", "ObjectGUID", "SamAccountName", "UserPrincipalName", "mail", "proxyAddresses",
+                  "mS-DS-ConsistencyGuid", "DisplayName", "GivenName", "Surname", "mailNickname", "Enabled",
+                  "ObjectClass", "isCriticalSystemObject")
+
+
+def _flag(values: pd.Series, true: str = "True", false: str | None = "False") -> pd.Series:
+    b = values.astype("boolean")
+    return pd.Series(np.where(b.isna(), None, np.where(b.fillna(False), true, false)), dtype="str")
+
+
+def _ad_csv_rows(ad: pd.DataFrame, start: int = 0) -> pa.Array:
+    offsets, flat = _list_parts(ad["proxy_addresses"])
+    columns = (ad["dn"], ad["object_guid"], ad["sam_account_name"], ad["upn"], ad["mail"],
+               _join_lists(offsets, flat, ";"), anchors.immutable_id_to_guid_series(ad["consistency_guid"]),
+               ad["display_name"], ad["given_name"], ad["surname"], ad["mail_nickname"], _flag(ad["enabled"]),
+               ad["object_class"], _flag(ad["is_critical_system_object"]))
+    parts: list[pa.Array | str] = []
+    for values in columns:
+        text = pc.fill_null(_arr(values), _s(""))
+        quoted = _patch(text, _rows_with(text, lambda b: b == 0x22), text, lambda v: v.replace('"', '""'))
+        parts += ['","' if parts else '"', quoted]
+    return _cat(*parts, '"')
+
+
 def write_ad_csv(ad: pd.DataFrame, path: Path) -> Path:
     """``Export-Csv -NoTypeInformation -Encoding UTF8`` of the selected Get-ADUser properties."""
-    def flag(values: pd.Series) -> pd.Series:
-        b = values.astype("boolean")
-        return pd.Series(np.where(b.isna(), None, np.where(b.fillna(False), "True", "False")), dtype="str")
-
-    offsets, flat = _list_parts(ad["proxy_addresses"])
-    columns = {
-        "DistinguishedName": ad["dn"], "ObjectGUID": ad["object_guid"], "SamAccountName": ad["sam_account_name"],
-        "UserPrincipalName": ad["upn"], "mail": ad["mail"], "proxyAddresses": _join_lists(offsets, flat, ";"),
-        "mS-DS-ConsistencyGuid": anchors.immutable_id_to_guid_series(ad["consistency_guid"]),
-        "DisplayName": ad["display_name"], "GivenName": ad["given_name"], "Surname": ad["surname"],
-        "mailNickname": ad["mail_nickname"], "Enabled": flag(ad["enabled"]), "ObjectClass": ad["object_class"],
-        "isCriticalSystemObject": flag(ad["is_critical_system_object"]),
-    }
-    quoted = []
-    for i, values in enumerate(columns.values()):
-        text = pc.fill_null(_arr(values), _s(""))
-        quoted += ([] if i == 0 else [","]) + ['"', pc.replace_substring(text, '"', '""'), '"']
-    header = ",".join(f'"{name}"' for name in columns) + "\r\n"
     with open(path, "wb") as fh:
-        fh.write(b"\xef\xbb\xbf" + header.encode("utf-8"))
-        _write(fh, _cat(*quoted), "\r\n", "\r\n")
+        fh.write(b"\xef\xbb\xbf" + (",".join(f'"{h}"' for h in AD_CSV_HEADERS) + "\r\n").encode("utf-8"))
+        _write_chunks(fh, ad, _ad_csv_rows, "\r\n")
+        fh.write(b"\r\n" if len(ad) else b"")
     return path
 
 
-_LDIF_UNSAFE = r"^[ :<]|[^\x01-\x09\x0b\x0c\x0e-\x7f]| $"
-
-
 def _ldif_lines(name: str, values: pd.Series | pa.Array, *, binary: bool = False) -> pa.Array:
-    """``name: value`` lines (CRLF-terminated, folded); base64 (``name::``) for values that are not safe text.
+    """``name: value`` lines (CRLF-terminated, folded at 78 columns); null where the value is missing.
 
-    ``binary`` values are already base64 of raw bytes (objectGUID, mS-DS-ConsistencyGuid)."""
-    arr = pc.if_else(pc.equal(_arr(values), _s("")), pa.scalar(None, _LS), _arr(values))
+    Values that are not safe ASCII are written base64 (``name::``); ``binary`` values are already base64 of raw
+    bytes (objectGUID, mS-DS-ConsistencyGuid)."""
+    arr = _arr(values)
+    arr = pc.if_else(pc.equal(arr, _s("")), pa.scalar(None, _LS), arr)
     if binary:
         lines = _cat(name + ":: ", arr)
     else:
-        unsafe = pc.match_substring_regex(arr, _LDIF_UNSAFE).fill_null(False)
-        lines = _cat(name + ": ", arr)
-        if pc.any(unsafe).as_py():
-            encoded = [base64.b64encode(v.encode("utf-8")).decode("ascii") if u else None
-                       for v, u in zip(arr.to_pylist(), unsafe.to_pylist())]
-            lines = pc.if_else(unsafe, _cat(name + ":: ", pa.array(encoded, _LS)), lines)
-    long = pc.greater(pc.utf8_length(lines), _LDIF_WIDTH).fill_null(False)
-    if pc.any(long).as_py():
-        folded = [_fold(v) if f else None for v, f in zip(lines.to_pylist(), long.to_pylist())]
-        lines = pc.if_else(long, pa.array(folded, _LS), lines)
-    return _cat(lines, "\r\n")
+        # RFC 2849: base64 unless all bytes are ASCII but NUL, LF, CR, with no leading ' ', ':', '<' or trailing ' '
+        unsafe = _rows_with(arr, lambda b: (b >= 0x80) | (b == 0) | (b == 10) | (b == 13), first=b" :<",
+                            last=b" ")
+        lines = _patch(_cat(name + ": ", arr), unsafe, arr,
+                       lambda v: f"{name}:: {base64.b64encode(v.encode('utf-8')).decode('ascii')}")
+    long = pc.greater(pc.binary_length(lines), _LDIF_WIDTH).fill_null(False).to_numpy(zero_copy_only=False)
+    return _cat(_patch(lines, long, lines, _fold), "\r\n")
 
 
 def _fold(line: str) -> str:
@@ -188,14 +243,11 @@ def _fold(line: str) -> str:
     return head + "".join("\r\n " + rest[i:i + step] for i in range(0, len(rest), step))
 
 
-def write_ad_ldif(ad: pd.DataFrame, path: Path) -> Path:
-    """``ldifde -f ad.ldf -r "(objectClass=user)"`` style LDIF of the AD users."""
+def _ldif_entries(ad: pd.DataFrame, start: int = 0) -> pa.Array:
     offsets, flat = _list_parts(ad["proxy_addresses"])
-    proxies = _join_lists(offsets, _ldif_lines("proxyAddresses", flat), "")
     enabled = ad["enabled"].astype("boolean").fillna(True).to_numpy(dtype=bool)
-    critical = ad["is_critical_system_object"].astype("boolean")
-    cn = ad["dn"].str.extract(r"^CN=((?:\\.|[^,])*)", expand=False)
-    entry = _cat(
+    cn = ad["dn"].str.replace(r"^CN=((?:\\.|[^,])*),.*$", r"\1", regex=True)
+    return _cat(
         _ldif_lines("dn", ad["dn"]), "changetype: add\r\n",
         "objectClass: top\r\nobjectClass: person\r\nobjectClass: organizationalPerson\r\nobjectClass: user\r\n",
         _ldif_lines("cn", cn), _ldif_lines("sn", ad["surname"]), _ldif_lines("givenName", ad["given_name"]),
@@ -203,78 +255,101 @@ def write_ad_ldif(ad: pd.DataFrame, path: Path) -> Path:
         _ldif_lines("objectGUID", anchors.guid_to_immutable_id_series(ad["object_guid"]), binary=True),
         _ldif_lines("userAccountControl", pd.Series(np.where(enabled, "512", "514"), dtype="str")),
         _ldif_lines("sAMAccountName", ad["sam_account_name"]), _ldif_lines("userPrincipalName", ad["upn"]),
-        _ldif_lines("mail", ad["mail"]), proxies, _ldif_lines("mailNickname", ad["mail_nickname"]),
+        _ldif_lines("mail", ad["mail"]), _join_lists(offsets, _ldif_lines("proxyAddresses", flat), ""),
+        _ldif_lines("mailNickname", ad["mail_nickname"]),
         _ldif_lines("mS-DS-ConsistencyGuid", ad["consistency_guid"], binary=True),
-        _ldif_lines("isCriticalSystemObject", pd.Series(np.where(critical.fillna(False), "TRUE", None),
-                                                        dtype="str")),
-        skip_nulls=True)
+        _ldif_lines("isCriticalSystemObject", _flag(ad["is_critical_system_object"], "TRUE", None)),
+        "\r\n", skip_nulls=True)
+
+
+def write_ad_ldif(ad: pd.DataFrame, path: Path) -> Path:
+    """``ldifde -f ad.ldf -r "(objectClass=user)"`` style LDIF of the AD users."""
     with open(path, "wb") as fh:
-        _write(fh, _cat(entry, "\r\n"))
+        _write_chunks(fh, ad, _ldif_entries)
     return path
 
 
-def write_entra_json(users: pd.DataFrame, path: Path) -> Path:
-    """Graph ``/users`` pages of 999, one page object per line."""
+def _graph_rows(users: pd.DataFrame) -> pa.Array:
     lic_offsets, skus = _list_parts(users["assigned_licenses"])
-    licences = _cat("[", _join_lists(lic_offsets, _jobj(skuId=_jstr(skus), disabledPlans="[]"), ","), "]")
-    rows = _jobj(
+    licences = _cat("[", _join_lists(lic_offsets, _cat(_jobj(skuId=_jstr(skus), disabledPlans="[]")), ","), "]")
+    return _cat(_jobj(
         id=_jstr(users["id"]), userPrincipalName=_jstr(users["upn"]), displayName=_jstr(users["display_name"]),
         mail=_jstr(users["mail"]), mailNickname=_jstr(users["mail_nickname"]),
         proxyAddresses=_jlist(users["proxy_addresses"]), onPremisesImmutableId=_jstr(users["immutable_id"]),
         onPremisesSyncEnabled=_jbool(users["on_prem_sync_enabled"]),
         accountEnabled=_jbool(users["account_enabled"]), userType=_jstr(users["user_type"]),
-        assignedLicenses=licences, creationType=_jstr(users["creation_type"]))
-    n = len(rows)
-    starts = np.arange(0, n, GRAPH_PAGE, dtype=np.int64)
-    bodies = _join_lists(np.append(starts, n), rows, ",") if n else pa.array([""], _LS)
-    pages = len(bodies)
-    context = json.dumps(f"{GRAPH}/$metadata#users({GRAPH_SELECT})")
-    links = [f',"@odata.nextLink":' + json.dumps(f"{GRAPH}/users?$select={GRAPH_SELECT}&$top={GRAPH_PAGE}"
-                                                 f"&$skiptoken={_skiptoken(i)}") for i in range(1, pages)] + [""]
-    text = _cat('{"@odata.context":' + context + ',"value":[', bodies, "]", pa.array(links, _LS), "}")
+        assignedLicenses=licences, creationType=_jstr(users["creation_type"])))
+
+
+def write_entra_json(users: pd.DataFrame, path: Path) -> Path:
+    """Graph ``/users`` pages of 999, one page object per line."""
+    n = len(users)
+    pages = max(1, -(-n // GRAPH_PAGE))
+    context = '{"@odata.context":' + json.dumps(f"{GRAPH}/$metadata#users({GRAPH_SELECT})") + ',"value":['
+
+    def render(chunk: pd.DataFrame, start: int) -> pa.Array:
+        rows = _graph_rows(chunk)
+        bounds = np.append(np.arange(0, len(chunk), GRAPH_PAGE), len(chunk)).astype(np.int64)
+        first_page = start // GRAPH_PAGE
+        links = [_next_link(first_page + i + 1) if first_page + i + 1 < pages else ""
+                 for i in range(len(bounds) - 1)]
+        return _cat(context, _join_lists(bounds, rows, ","), "]", pa.array(links, _LS), "}")
+
     with open(path, "wb") as fh:
-        _write(fh, text, "\n", "\n")
+        if n:
+            _write_chunks(fh, users, render, "\n")
+        else:
+            fh.write((context + "]}").encode("utf-8"))
+        fh.write(b"\n")
     return path
 
 
-def _skiptoken(page: int) -> str:
-    return "RFNwdAIAAQAAAB" + base64.urlsafe_b64encode(f"page:{page:08d}".encode()).decode().rstrip("=")
+def _next_link(page: int) -> str:
+    token = "RFNwdAIAAQAAAB" + base64.urlsafe_b64encode(f"page:{page:08d}".encode()).decode().rstrip("=")
+    return ',"@odata.nextLink":' + json.dumps(f"{GRAPH}/users?$select={GRAPH_SELECT}&$top={GRAPH_PAGE}"
+                                              f"&$skiptoken={token}")
 
 
-def write_okta_users(users: pd.DataFrame, path: Path) -> Path:
-    """``GET /api/v1/users`` as one JSON array."""
+def _okta_user_rows(users: pd.DataFrame, start: int = 0) -> pa.Array:
     ts = json.dumps(OKTA_TIME)
-    rows = _jobj(
+    return _cat(_jobj(
         id=_jstr(users["id"]), status=_jstr(users["status"]), created=ts, activated=ts, statusChanged=ts,
         lastLogin=ts, lastUpdated=ts, passwordChanged=ts, type='{"id":"oty1a2b3c4D5e6F7g8h9"}',
         profile=_jobj(firstName=_jstr(users["first_name"]), lastName=_jstr(users["last_name"]), mobilePhone="null",
                       secondEmail="null", login=_jstr(users["login"]), email=_jstr(users["email"])),
         credentials=_jobj(provider=_jobj(type=_jstr(users["provider_type"]), name=_jstr(users["provider_name"]))),
-        _links=_jobj(self=_jobj(href=_cat('"' + OKTA_ORG + "/api/v1/users/", _arr(users["id"]), '"'))))
-    with open(path, "wb") as fh:
-        fh.write(b"[")
-        _write(fh, rows, ",")
-        fh.write(b"]")
-    return path
+        _links=_jobj(self=_jobj(href=_cat('"' + OKTA_ORG + "/api/v1/users/", _arr(users["id"]), '"')))))
 
 
-def write_okta_app_users(app_users: pd.DataFrame, path: Path) -> Path:
-    """``GET /api/v1/apps/{appId}/users`` of the Office 365 app as one JSON array."""
+def _okta_app_user_rows(app_users: pd.DataFrame, start: int = 0) -> pa.Array:
     ts = json.dumps(OKTA_TIME)
     user_id = _arr(app_users["user_id"])
-    rows = _jobj(
+    return _cat(_jobj(
         id=_jstr(user_id), externalId=_jstr(app_users["external_id"]), created=ts, lastUpdated=ts,
         scope=_jstr(app_users["scope"]), status=_jstr(app_users["status"]), statusChanged=ts,
         passwordChanged="null", syncState=_jstr(app_users["sync_state"]), lastSync=ts,
         credentials=_jobj(userName=_jstr(app_users["user_name"])),
         profile=_jobj(immutableId=_jstr(app_users["immutable_id"]), usageLocation='"US"'),
         _links=_jobj(app=_jobj(href=_cat('"' + OKTA_ORG + "/api/v1/apps/", _arr(app_users["app_id"]), '"')),
-                     user=_jobj(href=_cat('"' + OKTA_ORG + "/api/v1/users/", user_id, '"'))))
+                     user=_jobj(href=_cat('"' + OKTA_ORG + "/api/v1/users/", user_id, '"')))))
+
+
+def _write_json_array(frame: pd.DataFrame, path: Path, render) -> Path:
     with open(path, "wb") as fh:
         fh.write(b"[")
-        _write(fh, rows, ",")
+        _write_chunks(fh, frame, render, ",")
         fh.write(b"]")
     return path
+
+
+def write_okta_users(users: pd.DataFrame, path: Path) -> Path:
+    """``GET /api/v1/users`` as one JSON array."""
+    return _write_json_array(users, path, _okta_user_rows)
+
+
+def write_okta_app_users(app_users: pd.DataFrame, path: Path) -> Path:
+    """``GET /api/v1/apps/{appId}/users`` of the Office 365 app as one JSON array."""
+    return _write_json_array(app_users, path, _okta_app_user_rows)
 
 
 def tenant_document(snap: Snapshot) -> dict:

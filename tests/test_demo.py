@@ -139,6 +139,14 @@ def test_okta_app_users_agree_but_one(tenant: demo.DemoTenant) -> None:
     assert set(app["user_id"]) <= set(tenant.snapshot["okta_users"]["id"])
 
 
+def test_okta_provisioned_cloud_users_have_okta_users(tenant: demo.DemoTenant) -> None:
+    cloud, okta = tenant.snapshot["entra_users"], tenant.snapshot["okta_users"]
+    synced = cloud[cloud["on_prem_sync_enabled"].fillna(False).to_numpy(dtype=bool)]
+    assert set(synced["upn"]) <= set(okta["login"])
+    leavers = okta[okta["status"] == "DEPROVISIONED"]
+    assert len(leavers) >= 1 and not set(leavers["id"]) & set(tenant.snapshot["okta_app_users"]["user_id"])
+
+
 def test_export_file_formats(tenant: demo.DemoTenant, files: dict[str, Path]) -> None:
     raw = files["ad"].read_bytes()
     assert raw.startswith(b'\xef\xbb\xbf"DistinguishedName","ObjectGUID",') and raw.endswith(b"\r\n")
@@ -176,6 +184,16 @@ def test_entra_pages_of_999(tmp_path: Path) -> None:
     pages = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     assert [len(p["value"]) for p in pages][:2] == [999, 999]
     assert sum(len(p["value"]) for p in pages) == len(big.snapshot["entra_users"])
+
+
+def test_chunked_writing_gives_the_same_bytes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from hybridx_nb import export_writers
+    big = demo.generate(2_100)
+    whole = demo.write_exports(big, tmp_path / "whole", ad_format="both")
+    monkeypatch.setattr(export_writers, "CHUNK", 999)
+    chunked = demo.write_exports(big, tmp_path / "chunked", ad_format="both")
+    for key, path in whole.items():
+        assert chunked[key].read_bytes() == path.read_bytes(), key
 
 
 @pytest.mark.parametrize("ad_format", ["csv", "ldif"])
