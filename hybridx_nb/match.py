@@ -112,7 +112,7 @@ def _prepare_ad(users: pd.DataFrame) -> pd.DataFrame:
          "a critical system object (isCriticalSystemObject)"),
         (named, "the well-known system account " + name.fillna("")),
         (guid_b64.isna().to_numpy(dtype=bool), "objectGUID " + users["object_guid"] + " is not a GUID"),
-    ], "").replace("", np.nan)
+    ], None)
     smtp = primary_smtp(users["proxy_addresses"], users["mail"])
     return pd.DataFrame({
         "dn": users["dn"], "object_guid": users["object_guid"], "upn": users["upn"], "sam": sam, "mail": smtp,
@@ -170,7 +170,7 @@ def _prepare_cloud(snap: Snapshot) -> pd.DataFrame:
         "sync": users["on_prem_sync_enabled"], "enabled": users["account_enabled"],
         "roles": users["id"].map(role_text) if len(role_text) else pd.Series(np.nan, index=users.index, dtype="str"),
         "licenses": _join_list_column(users["assigned_licenses"]), "federated": federated,
-        "excluded": pick(users.index, [(is_guest, "a guest user")], "").replace("", np.nan),
+        "excluded": pick(users.index, [(is_guest, "a guest user")], None),
         "smtp_key": smtp.str.lower(), "upn_key": users["upn"].str.lower(),
     })
 

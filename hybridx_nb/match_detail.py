@@ -26,14 +26,14 @@ Text = pd.Series | str
 # Column helpers shared by the engine modules (Arrow does the work; pandas' masked setitem on str is slow)
 # ---------------------------------------------------------------------------------------------------------------
 
-def _arrow(x: Text) -> pa.ChunkedArray | pa.Scalar:
+def _arrow(x: Text | None) -> pa.ChunkedArray | pa.Scalar:
     if isinstance(x, pd.Series):
         return pa.chunked_array(x.astype("str").array.__arrow_array__()).cast(pa.large_string())
     return pa.scalar(x, pa.large_string())
 
 
-def pick(index: pd.Index, cases: list[tuple[object, Text]], default: Text) -> pd.Series:
-    """Per row, the text of the first case whose mask is true, else ``default`` (texts aligned with ``index``)."""
+def pick(index: pd.Index, cases: list[tuple[object, Text]], default: Text | None) -> pd.Series:
+    """Per row, the text of the first case whose mask is true, else ``default`` (None: missing)."""
     out = _arrow(default)
     for mask, text in reversed(cases):
         out = pc.if_else(pa.array(np.asarray(mask, dtype=bool)), _arrow(text), out)
@@ -83,27 +83,55 @@ def initial_domain(domains: pd.DataFrame) -> str:
     return str(ms.sort_values().iloc[0]) if len(ms) else "<tenant>.onmicrosoft.com"
 
 
-def _owners(cand: pd.Series, ad: pd.DataFrame) -> pd.Series:
-    """For each AD-order base64 value, "the <attribute> of <DN>" of the AD object that has it (objectGUID first)."""
-    left = pd.DataFrame({"value": cand, "pos": np.arange(len(cand))}).dropna()
-    hits = []
-    for rank, (form, col) in enumerate(((_FORM_GUID, "guid_b64"), (_FORM_CG, "cg"))):
-        right = pd.DataFrame({"value": ad[col], "row": np.arange(len(ad))}).dropna()
-        hits.append(left.merge(right, on="value").assign(form=form, rank=rank))
-    hit = pd.concat(hits, ignore_index=True)
-    hit["dn"] = take(ad["dn"], hit["row"].to_numpy())
-    hit = hit.sort_values(["pos", "rank", "dn"], kind="stable").drop_duplicates("pos")  # objectGUID before CG
-    rows = hit["row"].to_numpy()
-    value, expected = hit["value"].reset_index(drop=True), take(ad["expected"], rows)
-    excluded = take(ad["excluded"], rows)
-    note = pick(value.index, [(excluded.notna(), ", which is excluded from sync as " + excluded.fillna("")),
-                              (expected.notna() & (expected != value).fillna(False),
-                               ", which syncs with its " + take(ad["anchor_source"], rows).fillna("") + " instead")],
-                "")
-    text = "the " + pd.Series(hit["form"].to_numpy(), dtype="str") + " of " + take(ad["dn"], rows) + note
-    where = np.full(len(cand), -1)
-    where[hit["pos"].to_numpy()] = np.arange(len(hit))
-    return take(text, where).set_axis(cand.index)
+def _resolve(value: pd.Series, kind: pd.Series, rows: pd.DataFrame, ad: pd.DataFrame) -> pd.DataFrame:
+    """Join each GUID-carrying value against AD: which anchor it stands for and whose it is.
+
+    Candidates are the AD-order base64 a value stands for (a 16-byte value as it is and byte-swapped, a GUID
+    string or its hex or base64 text converted). One merge against every AD object's objectGUID and
+    ConsistencyGuid decides: this user's own anchor first, then another object (objectGUID before ConsistencyGuid,
+    lowest DN), an unswapped reading before a swapped one. A 16-byte value found only byte-swapped is the
+    big-endian form: the same answer ``anchors.classify_series(known_anchors=...)`` gives, with one join
+    instead of two set look-ups over every AD anchor. Returns, per value: cand, swapped, own, row (-1: none).
+    """
+    pieces = []
+    for name, convert in (("guid_b64", lambda s: s), ("guid_string", anchors.guid_to_immutable_id_series),
+                          ("hex", anchors.guid_to_immutable_id_series), ("guid_text_base64", _guid_text_to_b64)):
+        pos = np.flatnonzero((kind == name).to_numpy())
+        if len(pos):
+            converted = convert(value.iloc[pos].str.strip()).reset_index(drop=True)
+            pieces.append(pd.DataFrame({"pos": pos, "cand": converted, "swapped": False}))
+            if name == "guid_b64":
+                pieces.append(pd.DataFrame({"pos": pos, "cand": anchors.swap_immutable_id_series(converted),
+                                            "swapped": True}))
+    c = pd.concat(pieces or [pd.DataFrame({"pos": [], "cand": pd.Series([], dtype="str"), "swapped": []})],
+                  ignore_index=True).dropna(subset=["cand"])
+    c["own"] = pick(c.index, [((c["cand"] == take(rows["_guid_b64"], c["pos"]).set_axis(c.index)).fillna(False),
+                               _FORM_GUID),
+                              ((c["cand"] == take(rows["_cg"], c["pos"]).set_axis(c.index)).fillna(False), _FORM_CG)],
+                    "")
+    forms = pd.concat([pd.DataFrame({"cand": ad[col], "row": np.arange(len(ad)), "rank": rank}).dropna()
+                       for rank, col in enumerate(("guid_b64", "cg"))], ignore_index=True)
+    h = c.merge(forms, on="cand", how="left")
+    h["row"] = h["row"].fillna(-1).astype(np.int64)
+    h["miss"] = (h["own"] == "").to_numpy() & (h["row"] < 0).to_numpy()
+    h["other"] = (h["own"] == "").to_numpy()
+    h["dn"] = take(ad["dn"], h["row"].to_numpy()).fillna("")
+    h = h.sort_values(["pos", "miss", "swapped", "other", "rank", "dn"], kind="stable").drop_duplicates("pos")
+    where = np.full(len(value), -1)
+    where[h["pos"].to_numpy().astype(np.int64)] = np.arange(len(h))
+    h = h.reset_index(drop=True)
+    return pd.DataFrame({"cand": take(h["cand"], where), "swapped": take(h["swapped"].astype("boolean"), where),
+                         "own": take(h["own"], where), "row": np.append(h["row"].to_numpy(), -1)[where]})
+
+
+def _owner_text(rows: np.ndarray, cand: pd.Series, ad: pd.DataFrame) -> pd.Series:
+    """"the <attribute> of <DN>" for AD rows (-1: missing), with a note when it is excluded or not its anchor."""
+    expected, excluded = take(ad["expected"], rows), take(ad["excluded"], rows)
+    form = pick(cand.index, [((cand == take(ad["guid_b64"], rows)).fillna(False), _FORM_GUID)], _FORM_CG)
+    note = pick(cand.index, [(excluded.notna(), cat(", which is excluded from sync as ", excluded)),
+                             (expected.notna() & (expected != cand).fillna(False),
+                              cat(", which syncs with its ", take(ad["anchor_source"], rows), " instead"))], "")
+    return pick(cand.index, [(rows >= 0, cat("the ", form, " of ", take(ad["dn"], rows), note))], None)
 
 
 def _guid_text_to_b64(values: pd.Series) -> pd.Series:
@@ -122,32 +150,23 @@ def add_anchor_detail(f: pd.DataFrame, ad: pd.DataFrame, okta_users: pd.DataFram
     if not need.any():
         f["anchor_kind"] = f["anchor_detail"] = pd.Series(np.nan, index=f.index, dtype="str")
         return
-    rows = f[need].reset_index(drop=True)
+    rows = f.loc[need, ["immutable_id", "_guid_b64", "_cg", "anchor_source"]].reset_index(drop=True)
     value = rows["immutable_id"]
-    kind = anchors.classify_series(value, known_anchors=ad["guid_b64"].dropna())
-    # The AD-order base64 each GUID-shaped value stands for, to join against AD.
-    parts = [pd.Series([], dtype="str")]
-    for name, convert in (("guid_b64", lambda s: s), ("big_endian_guid", anchors.swap_immutable_id_series),
-                          ("guid_string", anchors.guid_to_immutable_id_series),
-                          ("hex", anchors.guid_to_immutable_id_series), ("guid_text_base64", _guid_text_to_b64)):
-        m = (kind == name).to_numpy()
-        if m.any():
-            parts.append(convert(value[m].str.strip()))
-    cand = pd.concat(parts).reindex(rows.index)
-    own = np.select([(cand == rows["_guid_b64"]).fillna(False), (cand == rows["_cg"]).fillna(False)],
-                    [_FORM_GUID, _FORM_CG], "")
-    owner = _owners(cand, ad)
-    whose = pick(rows.index, [(own != "", "this user's " + pd.Series(own, index=rows.index, dtype="str"))], owner)
-    guid = anchors.immutable_id_to_guid_series(cand)
-    unknown = "a GUID no AD object has (" + guid.fillna("") + ")"
+    kind = anchors.classify_series(value)  # the shape; the join below refines guid_b64 and finds big-endian
+    r = _resolve(value, kind, rows, ad)
+    cand, own, swapped = r["cand"], r["own"].fillna(""), r["swapped"].fillna(False).to_numpy(dtype=bool)
+    found = (own != "").to_numpy() | (r["row"] >= 0).to_numpy()
+    owner = _owner_text(r["row"].to_numpy(), cand, ad)
+    whose = pick(rows.index, [(own != "", cat("this user's ", own))], owner)
+    unknown = cat("a GUID no AD object has (", anchors.immutable_id_to_guid_series(cand), ")")
     okta = _okta_names(value, okta_users)
 
-    kind = pick(rows.index, [(own != "", "same_user_other_anchor"), (owner.notna(), "other_ad_object")],
-                "unknown_guid").where(kind == "guid_b64", kind)
+    kind = pick(rows.index, [(swapped & found, "big_endian_guid"), (own != "", "same_user_other_anchor"),
+                             (found, "other_ad_object")], "unknown_guid").where(kind == "guid_b64", kind)
     whose_or_unknown = whose.fillna(unknown)
     detail = pick(rows.index, [
-        (kind == "same_user_other_anchor", "this user's " + pd.Series(own, index=rows.index)
-         + ", while its anchor is its " + rows["anchor_source"].fillna("")),
+        (kind == "same_user_other_anchor", cat("this user's ", own, ", while its anchor is its ",
+                                               rows["anchor_source"])),
         (kind == "other_ad_object", whose.fillna("")),
         (kind == "unknown_guid", "a well-formed 16-byte value, but " + unknown),
         (kind == "big_endian_guid", "the big-endian (byte-swapped) form of " + whose_or_unknown),

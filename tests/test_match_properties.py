@@ -65,7 +65,7 @@ def _as_set(findings: pd.DataFrame) -> set[tuple]:
     return set(findings.astype(object).where(findings.notna(), None).itertuples(index=False, name=None))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tenants(), st.randoms(use_true_random=False))
 def test_rows_are_conserved_and_order_does_not_matter(case, rnd):
     snap, engine = case
