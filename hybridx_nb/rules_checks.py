@@ -181,8 +181,9 @@ def proxy_view(frame: pd.DataFrame) -> View:
     prefix, text = prefix.cast(STR), text.cast(STR)
     kind = arrow(pc.binary_slice(pc.utf8_lower(prefix).cast(pa.large_binary()), 0, -1).cast(STR))
     low = arrow(pc.utf8_lower(values))
-    smtp = pc.equal(kind, "smtp")  # "smtp:" is five ASCII bytes in the lower-cased value too
-    key = arrow(pc.if_else(smtp, pc.binary_slice(low.cast(pa.large_binary()), 5, _END).cast(STR), low))
+    smtp = pc.equal(kind, "smtp")  # "smtp:" is five ASCII bytes in the lower-cased value too; other values are
+    smtp_only = pc.if_else(smtp, low.cast(pa.large_binary()), pa.scalar(b"", pa.large_binary()))  # not cut
+    key = arrow(pc.if_else(smtp, pc.binary_slice(smtp_only, 5, _END).cast(STR), low))
     return View(pos, values, text, key, prefix, kind)
 
 
