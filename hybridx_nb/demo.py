@@ -195,7 +195,8 @@ def _specials() -> list[dict]:
         S("other_ad_object", first="Pradeep", last="Gupta", imm="anchor_of:excluded_conflict_object",
           kind="other_ad_object", note="ImmutableID is the objectGUID of this user's replication-conflict copy",
           **mismatch),
-        S("unknown_guid", first="Adele", last="Vance", imm="unknown", kind="unknown_guid", **mismatch),
+        S("unknown_guid", first="Zoë", last="Ünal", local="zoe.unal", imm="unknown", kind="unknown_guid",
+          note="name with diacritics: tests encoding and escaping", **mismatch),
         S("same_user_other_anchor", first="Christie", last="Cline", cons="other", imm="consistency",
           kind="same_user_other_anchor", note="migrated from another forest: mS-DS-ConsistencyGuid holds the old "
           "objectGUID and Okta sent it; Entra Connect will use objectGUID", **mismatch),
@@ -238,7 +239,7 @@ def _specials() -> list[dict]:
           has_cloud=False, okta=None, app=False, readiness="Character"),
         S("new_user_upn_umlaut", "new_user", "Jürgen", "Müller", local="juergen.mueller",
           upn=f"jürgen.müller@{DOMAIN}", has_cloud=False, okta=None, app=False, readiness="Character"),
-        # Matching users with readiness problems, and names that test escaping.
+        # Matching users with readiness problems.
         S("duplicate_proxy_1", "hard_match", "Nadia", "Rahman", extra_proxy=f"smtp:sales@{DOMAIN}",
           readiness="Duplicate"),
         S("duplicate_proxy_2", "hard_match", "Omar", "Haddad", extra_proxy=f"smtp:sales@{DOMAIN}",
@@ -247,10 +248,10 @@ def _specials() -> list[dict]:
           nick="bartholomew.featherstonehaugh.finance.controlling.emea.interim.lead", readiness="Length"),
         S("blank_display_name", "hard_match", "Kim", "Akers", display="", c_display="Kim Akers",
           readiness="Blank"),
-        S("escape_apostrophe", "hard_match", "Sean", "O'Brien"),
-        S("escape_diaeresis", "hard_match", "Zoë", "Ünal", local="zoe.unal"),
-        S("escape_hostile_display_name", "hard_match", "Mallory", "Evans",
-          display="<img src=x onerror=alert(1)>"),
+        # Names that test escaping, on users the report lists.
+        S("escape_apostrophe", "soft_match", "Sean", "O'Brien", domain=fab, via="smtp", **hand_made),
+        S("escape_hostile_display_name", "new_user", "Mallory", "Evans", display="<img src=x onerror=alert(1)>",
+          has_cloud=False, okta=None, app=False),
         S("okta_app_disagrees", "hard_match", "Rowan", "Price", app_imm="big_endian",
           note="Okta's app user holds the big-endian form: its mapping was changed after provisioning"),
         # AD system objects (DOMAIN.md §6) and an Entra guest.

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -83,17 +85,14 @@ def _join_lists(offsets: np.ndarray, flat: pa.Array, sep: str) -> pa.Array:
 
 
 def _list_parts(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
-    arr = _arr_list(values)
-    return arr.offsets.to_numpy().astype(np.int64), _arr(arr.flatten())
-
-
-def _arr_list(values: pd.Series) -> pa.ListArray:
+    """A list column as (offsets from 0, flat values), for ``_join_lists`` after an element-wise step."""
     arr = pa.array(values, from_pandas=True)
     arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-    return arr if arr.offset == 0 else pa.concat_arrays([arr])
+    offsets = arr.offsets.to_numpy().astype(np.int64)
+    return offsets - offsets[0], _arr(arr.flatten())
 
 
-def _write(fh, rows: pa.Array, sep: str = "") -> None:
+def _write(fh: BinaryIO, rows: pa.Array, sep: str = "") -> None:
     """Write rows joined by ``sep`` straight from the Arrow buffer (no Python string per row)."""
     n = len(rows)
     if n == 0:
@@ -105,7 +104,8 @@ def _write(fh, rows: pa.Array, sep: str = "") -> None:
     fh.write(memoryview(rows.buffers()[2])[offsets[0]:offsets[-1]])
 
 
-def _write_chunks(fh, frame: pd.DataFrame, render, sep: str = "") -> None:
+def _write_chunks(fh: BinaryIO, frame: pd.DataFrame, render: Callable[[pd.DataFrame, int], pa.Array],
+                  sep: str = "") -> None:
     """Render ``frame`` a chunk of rows at a time (bounded memory, linear time) and write the rows joined by
     ``sep``. ``render(rows, start)`` returns one text per row; ``start`` is the chunk's first row number."""
     chunk = CHUNK
@@ -115,7 +115,7 @@ def _write_chunks(fh, frame: pd.DataFrame, render, sep: str = "") -> None:
         _write(fh, render(frame.iloc[start:start + chunk], start), sep)
 
 
-def _patch(target: pa.Array, mask: np.ndarray, source: pa.Array, fn) -> pa.Array:
+def _patch(target: pa.Array, mask: np.ndarray, source: pa.Array, fn: Callable[[str], str]) -> pa.Array:
     """``target`` with the rows in ``mask`` replaced by ``fn(source value)``: Python only for those few rows."""
     if not mask.any():
         return target
@@ -123,7 +123,8 @@ def _patch(target: pa.Array, mask: np.ndarray, source: pa.Array, fn) -> pa.Array
     return pc.replace_with_mask(_arr(target), pa.array(mask), pa.array(new, _LS))
 
 
-def _rows_with(arr: pa.Array, bad_byte, *, first: bytes = b"", last: bytes = b"") -> np.ndarray:
+def _rows_with(arr: pa.Array, bad_byte: Callable[[np.ndarray], np.ndarray], *, first: bytes = b"",
+               last: bytes = b"") -> np.ndarray:
     """Rows holding a byte for which ``bad_byte(bytes_array)`` is true, or starting/ending with given bytes.
 
     A scan of the Arrow data buffer with numpy: far cheaper than a regex per row."""
@@ -334,7 +335,7 @@ def _okta_app_user_rows(app_users: pd.DataFrame, start: int = 0) -> pa.Array:
                      user=_jobj(href=_cat('"' + OKTA_ORG + "/api/v1/users/", user_id, '"')))))
 
 
-def _write_json_array(frame: pd.DataFrame, path: Path, render) -> Path:
+def _write_json_array(frame: pd.DataFrame, path: Path, render: Callable[[pd.DataFrame, int], pa.Array]) -> Path:
     with open(path, "wb") as fh:
         fh.write(b"[")
         _write_chunks(fh, frame, render, ",")

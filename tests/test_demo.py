@@ -126,6 +126,9 @@ def test_readiness_problems_and_escaping_names(tenant: demo.DemoTenant) -> None:
     assert people["display_name"].isna().sum() >= 1
     names = set(tenant.snapshot["entra_users"]["display_name"]) | set(ad["display_name"].dropna())
     assert {"Sean O'Brien", "Zoë Ünal", "<img src=x onerror=alert(1)>"} <= names
+    listed = tenant.truth[tenant.truth["case"].isin(["escape_apostrophe", "escape_hostile_display_name",
+                                                      "unknown_guid"])]
+    assert "hard_match" not in set(listed["category"])  # so that the report shows them
     assert tenant.snapshot["entra_users"]["upn"].str.contains("#EXT#", regex=False).sum() == 1
     assert ad["dn"].str.contains(r"\0ACNF:", regex=False).sum() == 1
 
@@ -234,6 +237,15 @@ def test_engine_agrees_with_truth(tenant: demo.DemoTenant) -> None:
     assert (blocked["block_reason"] == blocked["got_block"]).all()
     pairs = compared.dropna(subset=["ad_dn", "entra_id"])
     assert (pairs["entra_id"] == pairs["got_entra_id"]).all()
+
+
+def test_readiness_rules_find_the_planted_problems(tenant: demo.DemoTenant) -> None:
+    rules = pytest.importorskip("hybridx_nb.rules")
+    found = rules.run_rules(tenant.snapshot)
+    planted = tenant.truth.dropna(subset=["readiness"])
+    flagged = set(zip(found["DISTINGUISHEDNAME"], found["ERROR"]))
+    assert set(zip(planted["ad_dn"], planted["readiness"])) <= flagged
+    assert set(found["DISTINGUISHEDNAME"]) == set(planted["ad_dn"])
 
 
 def test_scales_to_ten_thousand(tmp_path: Path) -> None:
