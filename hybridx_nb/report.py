@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import html
 import io
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +85,39 @@ def _e(value: object) -> str:
     if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
         return ""
     return html.escape(str(value), quote=True)
+
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_CODE = re.compile(r"`([^`]+)`")
+_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*])\s+")
+
+
+def rich(text: object) -> Markup:
+    """Plain text with the little Markdown the runbook uses (``**bold**``, ```code```, numbered or dashed lines),
+    escaped first, so nothing in it can become markup of its own."""
+    lines = [line for line in _e(text).splitlines() if line.strip()]
+
+    def inline(line: str) -> str:
+        return _CODE.sub(r"<code>\1</code>", _BOLD.sub(r"<strong>\1</strong>", line))
+
+    out, items, ordered = [], [], False
+    for line in lines + [""]:
+        if line and _ITEM.match(line):
+            numbered = bool(re.match(r"^\s*\d", line))
+            item = inline(_ITEM.sub("", line, count=1))
+            if ordered and not numbered:  # a dashed line under a numbered step belongs to that step
+                items[-1] = (items[-1][:-5] + f"<ul><li>{item}</li></ul></li>").replace("</ul><ul>", "")
+            else:
+                ordered = ordered or numbered
+                items.append(f"<li>{item}</li>")
+            continue
+        if items:
+            tag = "ol" if ordered else "ul"
+            out.append(f"<{tag}>{''.join(items)}</{tag}>")
+            items, ordered = [], False
+        if line:
+            out.append(f"<p>{inline(line)}</p>" if len(lines) > 1 else inline(line))
+    return Markup("".join(out))
 
 
 class ReportInputError(HybridxError):
@@ -408,9 +442,9 @@ def findings_sections(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
 def plan_section(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
     """Section 4: strategy and why, the numbers staging mode must show, the runbook, the per-user changes."""
     plan = d.plan
-    out = [_kv([("Strategy", getattr(plan, "strategy", "")), ("Why", getattr(plan, "strategy_reason", ""))])]
+    out = [_kv([("Strategy", getattr(plan, "strategy", "")), ("Why", rich(getattr(plan, "strategy_reason", "")))])]
     for note in d.plan_notes:
-        out.append(f'<p class="hx-note hx-warnnote">{_e(note)}</p>')
+        out.append(f'<div class="hx-note hx-warnnote">{rich(note)}</div>')
     expected = getattr(plan, "expected", {}) or {}
     if expected:
         out.append("<h3>What Entra Connect's staging mode must show</h3>")
@@ -418,9 +452,9 @@ def plan_section(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
     if d.runbook:
         out.append("<h3>Runbook</h3><ol class=\"hx-runbook\">")
         for s in d.runbook:
-            out.append(f'<li><h4>{_e(s.title)}</h4>' + _kv([("Who", s.who), ("Where", s.where),
-                                                          ("Do", s.do), ("Verify", s.verify),
-                                                          ("Roll back", s.rollback)]) + "</li>")
+            out.append(f"<li><h4>{rich(s.title)}</h4>" + _kv([(k, rich(v)) for k, v in (
+                ("Who", s.who), ("Where", s.where), ("Do", s.do), ("Verify", s.verify), ("Roll back", s.rollback))])
+                + "</li>")
         out.append("</ol>")
     acts = d.actions
     if acts is not None and len(acts):
@@ -514,7 +548,10 @@ table.hx-table{border-collapse:collapse;width:100%;font-size:12.5px}
 .hx-dot{width:12px;height:12px;border-radius:50%;display:inline-block}
 .hx-toc{display:flex;flex-wrap:wrap;gap:8px;margin:8px 0}.hx-toc a{border:1px solid var(--line);border-radius:14px;
  padding:2px 10px;text-decoration:none;color:var(--accent);font-size:13px}
-.hx-runbook>li{margin:0 0 12px}.hx-runbook h4{margin:6px 0 2px}
+.hx-runbook>li{margin:0 0 12px}.hx-runbook h4{margin:6px 0 2px}.hx-facts td p{margin:0 0 4px}
+.hx-facts td ol,.hx-facts td ul{margin:0;padding-left:20px}.hx-facts td li{margin:0 0 4px}
+code{font-family:ui-monospace,SFMono-Regular,Consolas,monospace;font-size:12px;background:#f0f3f7;padding:1px 4px;
+ border-radius:3px;overflow-wrap:anywhere}
 @media print{main{max-width:none;padding:0}.hx-tools,.hx-toc{display:none}.hx-scroll{overflow:visible;border:0}
  .hx-table th{position:static;color:#000;background:#e4e7eb}tr,.hx-tile,figure{break-inside:avoid}
  .jp-RenderedMarkdown h2{break-after:avoid}}

@@ -95,14 +95,20 @@ def _swap(tmp: Path, dest: Path) -> None:
 
 
 def _failed_cell(exc: Exception, notebook: Path) -> str:
-    index = getattr(exc, "cell_index", None)
+    """The failing cell by its id and first line (papermill adds an error banner cell, so indexes shift)."""
     try:
         import nbformat
 
-        cell = nbformat.read(notebook, as_version=4).cells[index]
-        return f"cell {index} ({cell.get('id', '?')}: {cell.source.splitlines()[0][:60]!r})"
+        cells = nbformat.read(notebook, as_version=4).cells
+        code = [c for c in cells if c.cell_type == "code"]
+        for number, cell in enumerate(code, start=1):
+            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                first = cell.source.strip().splitlines()[0][:60] if cell.source.strip() else ""
+                return f"code cell {number} ({cell.get('id', '?')}: {first!r})"
     except Exception:  # the notebook may not have been written at all
-        return f"cell {index}" if index is not None else "the notebook"
+        pass
+    count = getattr(exc, "exec_count", None)
+    return f"the cell executed as In [{count}]" if count else "the notebook"
 
 
 def _fix_summary(folder: Path, out: Path) -> None:
@@ -112,6 +118,27 @@ def _fix_summary(folder: Path, out: Path) -> None:
         data = json.loads(path.read_text(encoding="utf-8"))
         data.setdefault("parameters", {})["out"] = str(out)
         path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+INPUTS = ("snapshot", "ad", "entra", "okta", "okta_app_users", "tenant")
+
+
+def _keep_inputs(raw: dict[str, Any], out: Path, tmp: Path) -> None:
+    """Inputs that live inside the output folder (``hybridx demo`` writes its export files to ``out/inputs``)
+    move into the new folder, so that replacing the folder does not delete them."""
+    for name in INPUTS:
+        value = raw.get(name)
+        if not value:
+            continue
+        src = Path(value)
+        try:
+            rel = src.relative_to(out)
+        except ValueError:
+            continue
+        dest = tmp / rel
+        if src.exists() and not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest)
 
 
 def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = False) -> RunResult:
@@ -124,6 +151,7 @@ def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = 
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the report folder is an ordinary folder
     raw["out"] = str(tmp)
     executed = tmp / "assessment.ipynb"
     try:
@@ -144,6 +172,7 @@ def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = 
     try:
         html = export_html(executed, tmp / "assessment.html")
         _fix_summary(tmp, out)
+        _keep_inputs(raw, out, tmp)
         counts = json.loads((tmp / "summary.json").read_text(encoding="utf-8")).get("counts", {})
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

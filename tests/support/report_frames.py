@@ -85,3 +85,34 @@ def render_all(a, **prepare_kw) -> str:
     parts = [report.title(v), report.verdict(v), report.tenant_facts(v), report.findings_sections(v),
              report.plan_section(v), report.readiness_section(v), report.appendix(v)]
     return "".join(p.data for p in parts)
+
+
+_RUNS: dict[str, object] = {}
+
+
+def hand_report(base) -> object:
+    """One papermill run on the hand-built snapshot per test session (shared by runner and browser tests)."""
+    from pathlib import Path
+
+    from hybridx_nb.runner import run_assessment
+    from hybridx_nb.snapshot import write_snapshot
+
+    if "hand" not in _RUNS:
+        base = Path(base)
+        snap = write_snapshot(hand_snapshot(), base / "hand-snapshot")
+        _RUNS["hand"] = run_assessment({"client": "Hand Client", "snapshot": str(snap)}, base / "hand-report")
+    return _RUNS["hand"]
+
+
+def demo_report(base) -> tuple[object, dict]:
+    """One papermill run on the demo tenant's export files per test session: (RunResult, export files)."""
+    from pathlib import Path
+
+    from hybridx_nb import demo
+    from hybridx_nb.runner import run_assessment
+
+    if "demo" not in _RUNS:
+        base = Path(base)
+        files = {k: str(v) for k, v in demo.write_exports(demo.generate(users=300, seed=7), base / "inputs").items()}
+        _RUNS["demo"] = (run_assessment({"client": "Contoso (demo)", **files}, base / "demo"), files)
+    return _RUNS["demo"]
