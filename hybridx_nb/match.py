@@ -33,7 +33,6 @@ Left over: AD → ``new_user``; cloud with an ImmutableID → ``orphan_anchor``,
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np

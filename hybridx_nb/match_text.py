@@ -157,13 +157,15 @@ def add_text(f: pd.DataFrame, setting: str, upn_on: bool) -> None:
     ctx = {"other_setting": "mS-DS-ConsistencyGuid" if setting == "objectGUID" else "objectGUID",
            "or_upn": " or UPN" if upn_on else "", "upn_on": upn_on}
     codes, names = pd.factorize(f["category"])
-    rows, reasons, actions = [np.zeros(0, np.int64)], [pd.Series([], dtype="str")], [pd.Series([], dtype="str")]
+    by_category = np.argsort(codes, kind="stable")
+    grouped = f[_USED].take(by_category).reset_index(drop=True)  # one take; each category is then a slice
+    bounds = np.searchsorted(codes[by_category], np.arange(len(names) + 1))
+    reasons, actions = [pd.Series([], dtype="str")], [pd.Series([], dtype="str")]
     for i, name in enumerate(names):
-        idx = np.flatnonzero(codes == i)
-        reason, action = _BUILDERS[name](f[_USED].iloc[idx], ctx)
-        rows.append(idx)
+        reason, action = _BUILDERS[name](grouped.iloc[bounds[i]:bounds[i + 1]], ctx)
         reasons.append(reason)
         actions.append(action)
-    order = np.argsort(np.concatenate(rows), kind="stable")
-    f["reason"] = take(pd.concat(reasons, ignore_index=True), order).set_axis(f.index)
-    f["action"] = take(pd.concat(actions, ignore_index=True), order).set_axis(f.index)
+    back = np.empty(len(f), np.int64)
+    back[by_category] = np.arange(len(f))
+    f["reason"] = take(pd.concat(reasons, ignore_index=True), back).set_axis(f.index)
+    f["action"] = take(pd.concat(actions, ignore_index=True), back).set_axis(f.index)

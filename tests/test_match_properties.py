@@ -15,7 +15,11 @@ from hybridx_nb.match import CATEGORIES, EngineSettings, predict
 from hybridx_nb.snapshot import build_snapshot
 
 NAMES = ["ann", "ben", "cat", "dov", "eva", "fin"]
-ADDRESS = st.sampled_from(NAMES + [None])
+ADDRESS = st.sampled_from(NAMES[:4] + [None])  # few addresses, so soft matches and collisions are common
+
+
+def rarely(value: object, common: object) -> st.SearchStrategy:
+    return st.sampled_from([common] * 5 + [value])
 
 
 @st.composite
@@ -27,21 +31,22 @@ def ad_rows(draw, name: str) -> dict:
         mail=None,
         proxy_addresses=[f"SMTP:{smtp}@{DOMAIN}"] if smtp else [],
         consistency_guid=draw(st.sampled_from([None, consistency_guid_of(name), consistency_guid_of("shared")])),
-        is_critical_system_object=draw(st.booleans()) and draw(st.booleans()),
-        sam_account_name=draw(st.sampled_from([name, name + "$", "HealthMailbox" + name])),
+        is_critical_system_object=draw(rarely(True, False)),
+        sam_account_name=draw(st.sampled_from([name] * 8 + [name + "$", "HealthMailbox" + name])),
     )
 
 
 @st.composite
 def cloud_rows(draw, name: str, ad_names: list[str]) -> dict:
-    smtp, upn, other = draw(ADDRESS), draw(st.sampled_from(NAMES)), draw(st.sampled_from(ad_names or NAMES))
+    smtp, upn, other = draw(ADDRESS), draw(st.sampled_from(NAMES[:4])), draw(st.sampled_from(ad_names or NAMES))
     immutable_id = draw(st.sampled_from([
-        None, anchor_of(other), consistency_guid_of(other), consistency_guid_of("shared"), okta_id(name),
+        None, None, None, anchor_of(other), anchor_of(other), consistency_guid_of(other), consistency_guid_of("shared"),
+        okta_id(name),
         anchors.big_endian_immutable_id(anchors.immutable_id_to_guid(anchor_of(other))), f"{name}@{DOMAIN}", "E42",
     ]))
-    return entra_user(name, upn=f"{upn}.{name}@{DOMAIN}" if draw(st.booleans()) else f"{upn}@fed.com",
+    return entra_user(name, upn=f"{upn}@{draw(rarely('fed.com', DOMAIN))}",
                       proxy_addresses=[f"SMTP:{smtp}@{DOMAIN}"] if smtp else [], mail=None,
-                      immutable_id=immutable_id, user_type=draw(st.sampled_from(["Member", "Member", "Guest"])))
+                      immutable_id=immutable_id, user_type=draw(rarely("Guest", "Member")))
 
 
 @st.composite
@@ -50,11 +55,11 @@ def tenants(draw):
     cloud_names = draw(st.lists(st.sampled_from([n + "c" for n in NAMES]), unique=True, max_size=6))
     ad = [draw(ad_rows(n)) for n in ad_names]
     cloud = [draw(cloud_rows(n, ad_names)) for n in cloud_names]
-    roles = [role(n) for n in cloud_names if draw(st.booleans()) and draw(st.booleans())]
+    roles = [role(n) for n in cloud_names if draw(rarely(True, False))]
     okta = [okta_user(n) for n in cloud_names]
     app = [okta_app_user(n, immutable_id=draw(st.sampled_from([None, okta_id(n)]))) for n in cloud_names]
-    features = {"blockSoftMatchEnabled": draw(st.booleans()),
-                "blockCloudObjectTakeoverThroughHardMatchEnabled": draw(st.booleans())}
+    features = {"blockSoftMatchEnabled": draw(rarely(True, False)),
+                "blockCloudObjectTakeoverThroughHardMatchEnabled": draw(rarely(True, False))}
     snap = tenant(ad, cloud, roles=roles, okta_users=okta, okta_app_users=app, features=features,
                   domains=[domain(DOMAIN), domain("fed.com", federated=True)])
     anchor = draw(st.sampled_from(["auto", "objectGUID", "mS-DS-ConsistencyGuid"]))
