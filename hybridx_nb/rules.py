@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from . import anchors
 from . import rules_checks as rc
-from .rules_checks import RuleContext
 from .snapshot import Snapshot
 
 IDFIX_COLUMNS = ("DISTINGUISHEDNAME", "COMMONNAME", "OBJECTCLASS", "ATTRIBUTE", "ERROR", "VALUE", "UPDATE",
@@ -33,6 +36,140 @@ _PREFIX = r"healthmailbox|systemmailbox|discoverysearchmailbox|federatedemail|ms
 _SYSTEM_DN = (rf"(?i)^[^=]*=(?:{_EXACT})(?:,|$)|^[^=]*=(?:{_PREFIX})|^[^=]*=(?:[^,\\]|\\.)*\$(?:,|$)"
               r"|\\0ACNF:|\nCNF:")
 _SYSTEM_NAME = rf"(?i)^(?:{_EXACT})$|^(?:{_PREFIX})|\$$"
+
+
+@dataclass
+class RuleContext:
+    """What the checks read: AD users to check (system objects already left out; ``pos`` = row number), groups
+    and contacts with mail, cloud users, matched pairs (``pos, entra_id``; None: guess them), and the routable
+    domains (None: judge by top-level domain) with the one to propose instead of a private one."""
+
+    users: pd.DataFrame
+    mail_objects: pd.DataFrame
+    cloud: pd.DataFrame
+    given_pairs: pd.DataFrame | None = None
+    verified_domains: tuple[str, ...] | None = None
+    fix_domain: str | None = None
+
+    def view(self, attribute: str) -> rc.View:
+        if attribute == "proxyAddresses":
+            return self.proxies
+        cache = self.__dict__.setdefault("_views", {})
+        if attribute not in cache:
+            cache[attribute] = rc.single_view(self.users[rc.ATTRIBUTE_COLUMNS[attribute]])
+        return cache[attribute]
+
+    def address_view(self, attribute: str) -> rc.View:
+        """The values of ``attribute`` that are e-mail addresses: all of them, or the SMTP proxy addresses."""
+        cache = self.__dict__.setdefault("_address_views", {})
+        if attribute not in cache:
+            view = self.view(attribute)
+            smtp = attribute == "proxyAddresses"
+            cache[attribute] = view.select(rc.mask(pc.equal(view.kind, "smtp"))) if smtp else view
+        return cache[attribute]
+
+    @cached_property
+    def proxies(self) -> rc.View:
+        return rc.proxy_view(self.users)
+
+    def codes(self, attribute: str) -> tuple[np.ndarray, int]:
+        """Integer code per value of ``attribute`` (equal keys, equal codes) and the number of codes."""
+        cache = self.__dict__.setdefault("_codes", {})
+        if attribute not in cache:
+            cache[attribute] = rc.factorize(self.view(attribute).key)[:2]
+        return cache[attribute]
+
+    @cached_property
+    def mail_object_keys(self) -> dict[str, tuple[pa.Array, np.ndarray]]:
+        """Groups' and contacts' keys and rows: their mail (``"mail"``), or mail and proxy addresses (``"proxy"``)."""
+        mail, proxies = rc.single_view(self.mail_objects["mail"]), rc.proxy_view(self.mail_objects)
+        return {"mail": (mail.key, mail.pos),
+                "proxy": (pa.concat_arrays([mail.key, proxies.key]), np.concatenate([mail.pos, proxies.pos]))}
+
+    def mail_object_holder(self, attribute: str, kind: str) -> np.ndarray:
+        """Per value of ``attribute``, the row of a group or contact holding the same key (-1 where none)."""
+        keys, rows = self.mail_object_keys[kind]
+        if not len(keys):
+            return np.full(len(self.view(attribute).pos), -1, dtype=np.int64)
+        index = pc.index_in(self.view(attribute).key, value_set=keys)
+        at = pc.fill_null(index, 0).to_numpy(zero_copy_only=False)
+        return np.where(rc.mask(pc.is_valid(index)), rows[at], -1)
+
+    @cached_property
+    def cloud_index(self) -> dict[str, np.ndarray]:
+        """Every address the cloud users hold (UPN, mail, SMTP proxy addresses) encoded once: ``code``/``row``
+        per holding, the segment (``upn`` …), and per code the number of distinct holders and the first one. The
+        AD addresses are looked up in it (``cloud_codes``)."""
+        upn, mail = rc.single_view(self.cloud["upn"]), rc.single_view(self.cloud["mail"])
+        proxies = rc.proxy_view(self.cloud)
+        smtp = proxies.select(rc.mask(pc.equal(proxies.kind, "smtp")))
+        codes, n, dictionary = rc.factorize(pa.concat_arrays([upn.key, mail.key, smtp.key]))
+        rows = np.concatenate([upn.pos, mail.pos, smtp.pos])
+        once = ~pd.Series(rows * max(n, 1) + codes).duplicated().to_numpy()  # count each cloud user once
+        return {"code": codes, "row": rows, "is_upn": np.arange(len(codes)) < len(upn.pos),
+                "holders": np.bincount(codes[once], minlength=n), "first": rc.first_holder(codes, rows, n),
+                "dictionary": dictionary}
+
+    def cloud_codes(self, attribute: str) -> np.ndarray:
+        """Per address of ``address_view(attribute)``, its code in ``cloud_index`` (-1: no cloud user has it)."""
+        cache = self.__dict__.setdefault("_cloud_codes", {})
+        if not cache:
+            names = ("userPrincipalName", "mail", "proxyAddresses")
+            views = [self.address_view(a) for a in names]
+            index = pc.index_in(pa.concat_arrays([v.key for v in views]), value_set=self.cloud_index["dictionary"])
+            index = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+            bounds = np.cumsum([0] + [len(v.pos) for v in views])
+            cache.update({a: index[bounds[i]:bounds[i + 1]] for i, a in enumerate(names)})
+        return cache[attribute]
+
+    @cached_property
+    def pairs(self) -> np.ndarray:
+        """Matched AD/cloud pairs as sorted ``pos * len(cloud) + cloud_row``."""
+        m = len(self.cloud)
+        if self.given_pairs is not None:
+            rows = pd.Index(self.cloud["id"].astype("str")).get_indexer(self.given_pairs["entra_id"].astype("str"))
+            pos = self.given_pairs["pos"].to_numpy(dtype=np.int64)
+            return np.sort(pd.unique(pos[rows >= 0] * m + rows[rows >= 0]))
+        return np.sort(pd.unique(self._guess_pairs() @ np.array([m, 1], dtype=np.int64)))
+
+    def _guess_pairs(self) -> np.ndarray:
+        """DOMAIN.md §2 in brief: the cloud user(s) holding the AD user's anchor as ImmutableID; else those with
+        its primary SMTP address; else those with its UPN. An (n, 2) array of (pos, cloud_row)."""
+        n = len(self.users)
+        guid = anchors.guid_to_immutable_id_series(self.users["object_guid"])
+        cloud_codes, _, dictionary = rc.factorize(rc.arrow(self.cloud["immutable_id"]))
+        ad_codes = pc.index_in(pa.concat_arrays([rc.arrow(guid), rc.arrow(self.users["consistency_guid"])]),
+                               value_set=dictionary)
+        ad_codes = pc.fill_null(ad_codes, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        by_anchor = rc.int_join(ad_codes, np.tile(np.arange(n), 2), cloud_codes, np.arange(len(self.cloud)))
+        ci = self.cloud_index
+        smtp = self.address_view("proxyAddresses")
+        primary = rc.mask(pc.equal(smtp.prefix, "SMTP:"))
+        by_smtp = rc.int_join(self.cloud_codes("proxyAddresses")[primary], smtp.pos[primary], ci["code"],
+                              ci["row"])
+        upn = self.view("userPrincipalName")
+        by_upn = rc.int_join(self.cloud_codes("userPrincipalName"), upn.pos, ci["code"][ci["is_upn"]],
+                             ci["row"][ci["is_upn"]])
+        found, taken = [], np.zeros(n, dtype=bool)
+        for pairs in (by_anchor, by_smtp, by_upn):
+            pairs = pairs[~taken[pairs[:, 0]]]
+            found.append(pairs)
+            taken[pairs[:, 0]] = True
+        return np.concatenate(found)
+
+    def routable(self, text: pa.Array) -> np.ndarray:
+        """Where the address's domain is routable: a verified domain or a subdomain of one when the tenant's
+        domains are known; otherwise any domain whose top-level domain is not a known private one."""
+        low = rc.arrow(pc.utf8_lower(text))
+        if self.verified_domains is not None:
+            out = np.zeros(len(low), dtype=bool)
+            for domain in self.verified_domains:
+                out |= rc.mask(pc.ends_with(low, "@" + domain)) | rc.mask(pc.ends_with(low, "." + domain))
+            return out
+        out = ~rc.has(low, r"@[^.]*$")  # single-label domain
+        for tld in rc.NON_ROUTABLE_TLDS:
+            out &= ~rc.mask(pc.ends_with(low, "." + tld))
+        return out
 
 
 @dataclass(frozen=True)

@@ -5,21 +5,24 @@ A check takes a ``RuleContext`` and returns *hits*: one row per failing value wi
 ``action`` (IdFix's EDIT / REMOVE / COMPLETE) and ``conflict_with`` (the other holder of a value that must be
 unique). ``rules.Rule`` turns hits into rows of the readiness layout.
 
-Speed: values are checked by whole-column RE2 passes; uniqueness is decided on integer codes from one hash
-encoding of every address (AD, groups and contacts, cloud), so duplicates and cloud conflicts are O(n) bincounts
-and integer joins. Work per failing value (proposed fixes, naming the other holder) touches only the hits.
+Speed: values are checked by whole-column RE2 passes; uniqueness works on integer codes from Arrow's hash
+encoding (per attribute, and one dictionary of every cloud address that AD values are looked up in), so
+duplicates and cloud conflicts are O(n) bincounts and integer joins, never pairwise. Work per failing value
+(proposed fixes, naming the other holder) touches only the hits.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace as _dc_replace
-from functools import cached_property
-from typing import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    from .rules import RuleContext
 
 # .NET's \s (IdFix's whitespace): Unicode separators plus \t \n \v \f \r and NEL.
 WHITESPACE = "\t\n\v\f\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
@@ -187,139 +190,7 @@ def proxy_view(frame: pd.DataFrame) -> View:
     return View(pos, values, text, key, prefix, kind)
 
 
-@dataclass
-class RuleContext:
-    """What the checks read: AD users to check (system objects already left out; ``pos`` = row number), groups
-    and contacts with mail, cloud users, matched pairs (``pos, entra_id``; None: guess them), and the routable
-    domains (None: judge by top-level domain) with the one to propose instead of a private one."""
-
-    users: pd.DataFrame
-    mail_objects: pd.DataFrame
-    cloud: pd.DataFrame
-    given_pairs: pd.DataFrame | None = None
-    verified_domains: tuple[str, ...] | None = None
-    fix_domain: str | None = None
-
-    def view(self, attribute: str) -> View:
-        if attribute == "proxyAddresses":
-            return self.proxies
-        cache = self.__dict__.setdefault("_views", {})
-        if attribute not in cache:
-            cache[attribute] = single_view(self.users[ATTRIBUTE_COLUMNS[attribute]])
-        return cache[attribute]
-
-    def address_view(self, attribute: str) -> View:
-        """The values of ``attribute`` that are e-mail addresses: all of them, or the SMTP proxy addresses."""
-        cache = self.__dict__.setdefault("_address_views", {})
-        if attribute not in cache:
-            view = self.view(attribute)
-            cache[attribute] = view.select(mask(pc.equal(view.kind, "smtp"))) if attribute == "proxyAddresses" \
-                else view
-        return cache[attribute]
-
-    @cached_property
-    def proxies(self) -> View:
-        return proxy_view(self.users)
-
-    def codes(self, attribute: str) -> tuple[np.ndarray, int]:
-        """Integer code per value of ``attribute`` (equal keys, equal codes) and the number of codes."""
-        cache = self.__dict__.setdefault("_codes", {})
-        if attribute not in cache:
-            cache[attribute] = factorize(self.view(attribute).key)[:2]
-        return cache[attribute]
-
-    @cached_property
-    def mail_object_keys(self) -> dict[str, tuple[pa.Array, np.ndarray]]:
-        """Groups' and contacts' keys and rows: their mail (``"mail"``), or mail and proxy addresses (``"proxy"``)."""
-        mail, proxies = single_view(self.mail_objects["mail"]), proxy_view(self.mail_objects)
-        return {"mail": (mail.key, mail.pos),
-                "proxy": (pa.concat_arrays([mail.key, proxies.key]), np.concatenate([mail.pos, proxies.pos]))}
-
-    def mail_object_holder(self, attribute: str, kind: str) -> np.ndarray:
-        """Per value of ``attribute``, the row of a group or contact holding the same key (-1 where none)."""
-        keys, rows = self.mail_object_keys[kind]
-        if not len(keys):
-            return np.full(len(self.view(attribute).pos), -1, dtype=np.int64)
-        index = pc.index_in(self.view(attribute).key, value_set=keys)
-        return np.where(mask(pc.is_valid(index)), rows[pc.fill_null(index, 0).to_numpy(zero_copy_only=False)], -1)
-
-    @cached_property
-    def cloud_index(self) -> dict[str, np.ndarray]:
-        """Every address the cloud users hold (UPN, mail, SMTP proxy addresses) encoded once: ``code``/``row``
-        per holding, the segment (``upn`` …), and per code the number of distinct holders and the first one. The
-        AD addresses are looked up in it (``cloud_codes``)."""
-        upn, mail, proxies = single_view(self.cloud["upn"]), single_view(self.cloud["mail"]), proxy_view(self.cloud)
-        smtp = proxies.select(mask(pc.equal(proxies.kind, "smtp")))
-        codes, n, dictionary = factorize(pa.concat_arrays([upn.key, mail.key, smtp.key]))
-        rows = np.concatenate([upn.pos, mail.pos, smtp.pos])
-        once = ~pd.Series(rows * max(n, 1) + codes).duplicated().to_numpy()  # count each cloud user once
-        return {"code": codes, "row": rows, "is_upn": np.arange(len(codes)) < len(upn.pos),
-                "holders": np.bincount(codes[once], minlength=n), "first": _first_holder(codes, rows, n),
-                "dictionary": dictionary}
-
-    def cloud_codes(self, attribute: str) -> np.ndarray:
-        """Per address of ``address_view(attribute)``, its code in ``cloud_index`` (-1: no cloud user has it)."""
-        cache = self.__dict__.setdefault("_cloud_codes", {})
-        if not cache:
-            names = ("userPrincipalName", "mail", "proxyAddresses")
-            views = [self.address_view(a) for a in names]
-            index = pc.index_in(pa.concat_arrays([v.key for v in views]), value_set=self.cloud_index["dictionary"])
-            index = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-            bounds = np.cumsum([0] + [len(v.pos) for v in views])
-            cache.update({a: index[bounds[i]:bounds[i + 1]] for i, a in enumerate(names)})
-        return cache[attribute]
-
-    @cached_property
-    def pairs(self) -> np.ndarray:
-        """Matched AD/cloud pairs as sorted ``pos * len(cloud) + cloud_row``."""
-        m = len(self.cloud)
-        if self.given_pairs is not None:
-            rows = pd.Index(self.cloud["id"].astype("str")).get_indexer(self.given_pairs["entra_id"].astype("str"))
-            pos = self.given_pairs["pos"].to_numpy(dtype=np.int64)
-            return np.sort(pd.unique(pos[rows >= 0] * m + rows[rows >= 0]))
-        return np.sort(pd.unique(self._guess_pairs() @ np.array([m, 1], dtype=np.int64)))
-
-    def _guess_pairs(self) -> np.ndarray:
-        """DOMAIN.md §2 in brief: the cloud user(s) holding the AD user's anchor as ImmutableID; else those with
-        its primary SMTP address; else those with its UPN. An (n, 2) array of (pos, cloud_row)."""
-        from . import anchors
-        n = len(self.users)
-        guid = anchors.guid_to_immutable_id_series(self.users["object_guid"])
-        cloud_codes, _, dictionary = factorize(arrow(self.cloud["immutable_id"]))
-        ad_codes = pc.index_in(pa.concat_arrays([arrow(guid), arrow(self.users["consistency_guid"])]),
-                               value_set=dictionary)
-        ad_codes = pc.fill_null(ad_codes, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        by_anchor = _int_join(ad_codes, np.tile(np.arange(n), 2), cloud_codes, np.arange(len(self.cloud)))
-        ci = self.cloud_index
-        smtp = self.address_view("proxyAddresses")
-        primary = mask(pc.equal(smtp.prefix, "SMTP:"))
-        by_smtp = _int_join(self.cloud_codes("proxyAddresses")[primary], smtp.pos[primary], ci["code"], ci["row"])
-        upn = self.view("userPrincipalName")
-        by_upn = _int_join(self.cloud_codes("userPrincipalName"), upn.pos, ci["code"][ci["is_upn"]],
-                           ci["row"][ci["is_upn"]])
-        found, taken = [], np.zeros(n, dtype=bool)
-        for pairs in (by_anchor, by_smtp, by_upn):
-            pairs = pairs[~taken[pairs[:, 0]]]
-            found.append(pairs)
-            taken[pairs[:, 0]] = True
-        return np.concatenate(found)
-
-    def routable(self, text: pa.Array) -> np.ndarray:
-        """Where the address's domain is routable: a verified domain or a subdomain of one when the tenant's
-        domains are known; otherwise any domain whose top-level domain is not a known private one."""
-        low = arrow(pc.utf8_lower(text))
-        if self.verified_domains is not None:
-            out = np.zeros(len(low), dtype=bool)
-            for domain in self.verified_domains:
-                out |= mask(pc.ends_with(low, "@" + domain)) | mask(pc.ends_with(low, "." + domain))
-            return out
-        out = ~has(low, r"@[^.]*$")  # single-label domain
-        for tld in NON_ROUTABLE_TLDS:
-            out &= ~mask(pc.ends_with(low, "." + tld))
-        return out
-
-
-def _int_join(left_codes: np.ndarray, left_rows: np.ndarray, right_codes: np.ndarray,
+def int_join(left_codes: np.ndarray, left_rows: np.ndarray, right_codes: np.ndarray,
               right_rows: np.ndarray) -> np.ndarray:
     """Distinct (left_row, right_row) for every pair of equal codes (an integer hash join); -1 never matches."""
     left = pd.DataFrame({"c": left_codes, "l": left_rows})
@@ -335,8 +206,7 @@ ATTRIBUTE_COLUMNS = {
     "sAMAccountName": "sam_account_name", "displayName": "display_name", "givenName": "given_name",
     "targetAddress": "target_address",
 }
-Check = Callable[[RuleContext], pd.DataFrame]
-HIT_COLUMNS = ("pos", "value", "update", "action", "conflict_with")
+Check = Callable[["RuleContext"], pd.DataFrame]
 
 
 def hits(view: View, where: np.ndarray, *, update: pa.Array | None = None, action: str | np.ndarray = "EDIT",
@@ -563,7 +433,7 @@ def _first_per_object(view: View, codes: np.ndarray, n: int) -> np.ndarray:
     return ~pd.Series(view.pos * max(n, 1) + codes).duplicated().to_numpy()
 
 
-def _first_holder(codes: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+def first_holder(codes: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
     """Per code, the first row holding it (-1 where none)."""
     holder = np.full(n, -1, dtype=np.int64)
     valid = codes >= 0
@@ -619,7 +489,7 @@ def cloud_conflict(attribute: str) -> Check:
         bad[lone] = ~_sorted_isin(view.pos[lone] * m + holder[lone], ctx.pairs)
         many = np.flatnonzero(count > 1)  # several holders: look at each (rare)
         if len(many):
-            joined = _int_join(c[many], many, ci["code"], ci["row"])
+            joined = int_join(c[many], many, ci["code"], ci["row"])
             joined = joined[~_sorted_isin(view.pos[joined[:, 0]] * m + joined[:, 1], ctx.pairs)]
             rows, first = np.unique(joined[:, 0], return_index=True)
             bad[rows], holder[rows] = True, joined[first, 1]

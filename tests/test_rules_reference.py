@@ -267,7 +267,8 @@ def test_rules_agree_with_reference_on_a_larger_random_directory(seed):
               "proxy_addresses": [rnd.choice(PREFIXES_USED) + addr() for _ in range(rnd.randint(0, 4))],
               "mail_nickname": opt(frag), "sam_account_name": opt(frag), "display_name": opt(lambda: frag(8)),
               "given_name": opt(lambda: frag(6)), "target_address": opt(lambda: frag(9))} for i in range(1500)]
-    users[7].update(dn="CN=large,OU=u7,DC=contoso,DC=com", proxy_addresses=[f"smtp:a{i}@contoso.com" for i in range(301)])
+    users[7].update(dn="CN=large,OU=u7,DC=contoso,DC=com",
+                    proxy_addresses=[f"smtp:a{i}@contoso.com" for i in range(301)])
     users[8].update(dn="CN=long,OU=u8,DC=contoso,DC=com", target_address="SMTP:" + "t" * 251, given_name="😀" * 33)
     objects = [{"dn": f"CN=g{i},OU=Groups,DC=contoso,DC=com", "object_class": "group", "mail": opt(addr),
                 "proxy_addresses": ["SMTP:" + addr()]} for i in range(40)]
