@@ -211,7 +211,7 @@ def isin(values: pd.Series, known: pd.Series | pd.Index) -> np.ndarray:
     """Boolean mask of ``values`` found in ``known``, hashed in Arrow (pandas' str ``isin`` loops in Python)."""
     if len(values) == 0:
         return np.zeros(0, dtype=bool)
-    value_set = pa.array(_as_str(pd.Series(known)).dropna().unique(), type=pa.large_string())
+    value_set = pa.array(_as_str(pd.Series(known)).dropna(), type=pa.large_string())
     hits = pc.is_in(pa.array(_as_str(values), type=pa.large_string(), from_pandas=True), value_set=value_set)
     return hits.fill_null(False).to_numpy(zero_copy_only=False)
 

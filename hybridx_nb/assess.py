@@ -19,12 +19,11 @@ import pandas as pd
 
 from . import __version__
 from .errors import HybridxError
-from .match import CATEGORIES, EngineSettings, Prediction, predict
+from .match import ANCHOR_SETTINGS, CATEGORIES, EngineSettings, Prediction, predict
 from .remediation import Plan, build_plan, write_scripts
 from .rules import run_rules, to_idfix_csv
 from .snapshot import Snapshot, load_snapshot
 
-ANCHOR_SETTINGS = ("auto", "objectGUID", "mS-DS-ConsistencyGuid")
 STRATEGIES = ("auto", "prestamp", "clear_and_regenerate", "hard_delete_recreate")
 EXPORT_INPUTS = ("ad", "entra", "okta", "okta_app_users", "tenant")
 
