@@ -132,10 +132,12 @@ def random_okta_ids(rng: np.random.Generator, n: int, prefix: str = "00u") -> pd
     return _ascii_rows(chars)
 
 
-def _dedupe(base: pd.Series, sep: str = "") -> pd.Series:
-    """Make values unique by appending 2, 3, … to repeats (the first occurrence keeps its value)."""
-    codes = pd.factorize(base, use_na_sentinel=False)[0]
-    n = pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy()
+def _dedupe(base: pd.Series, first: np.ndarray, sep: str = "") -> pd.Series:
+    """Make values unique by appending 2, 3, … to repeats; rows in ``first`` (the planted cases) keep theirs."""
+    order = np.argsort(~first, kind="stable")
+    codes = pd.factorize(base, use_na_sentinel=False)[0][order]
+    n = np.empty(len(base), dtype=np.int64)
+    n[order] = pd.Series(codes).groupby(codes, sort=False).cumcount().to_numpy()
     suffix = pd.Series(np.where(n > 0, sep + pd.Series(n + 1).astype("str"), ""), index=base.index, dtype="str")
     return base + suffix
 
@@ -299,7 +301,7 @@ _STR_COLUMNS = ("case", "category", "first", "last", "local", "domain", "dept", 
                 "sam", "nick", "extra_proxy", "c_upn", "c_mail", "c_display", "imm", "app_imm", "cons", "okta",
                 "user_type", "creation", "licence", "role", "kind", "via", "block", "readiness", "note")
 _BOOL_COLUMNS = ("has_ad", "has_cloud", "app", "enabled", "critical", "c_sync", "c_enabled")
-_BULK = ("hard_match", "soft_match", "new_user", "orphan_anchor", "cloud_only")
+_BULK = ("new_user", "hard_match", "soft_match", "orphan_anchor", "cloud_only")  # AD only, pairs, cloud only
 
 
 def _pick(values: tuple | list, codes: np.ndarray) -> pd.Series:
@@ -310,7 +312,7 @@ def _bulk(rng: np.random.Generator, counts: list[int]) -> pd.DataFrame:
     """The proportional bulk, one column operation at a time; ``_BULK`` names the groups, in order."""
     group = np.repeat(np.arange(len(_BULK)), counts)
     n = len(group)
-    hard, cloud = group == 0, group == 4
+    hard, cloud = group == 1, group == 4
 
     def per_group(*values: str | None) -> pd.Series:  # one value per group of _BULK
         return _pick(values, group)
@@ -323,22 +325,31 @@ def _bulk(rng: np.random.Generator, counts: list[int]) -> pd.DataFrame:
     local = _if(cloud, _cat("shared.", dept.str.lower(), ".", number), _cat(first, ".", last).str.lower())
     return pd.DataFrame({
         "case": "bulk_" + per_group(*_BULK), "category": per_group(*_BULK), "first": first, "last": last,
-        "local": local, "dept": dept, "domain": per_group(DOMAIN, MANAGED_DOMAIN, DOMAIN, DOMAIN, DOMAIN),
-        "has_ad": group <= 2, "has_cloud": group != 2, "app": hard, "app_imm": "cloud",
-        "okta": _if(hard & ~enabled, "SUSPENDED", per_group("ACTIVE", None, "ACTIVE", "DEPROVISIONED", None)),
-        "imm": per_group("anchor", "empty", None, "unknown", "empty"),
+        "local": local, "dept": dept, "domain": per_group(DOMAIN, DOMAIN, MANAGED_DOMAIN, DOMAIN, DOMAIN),
+        "has_ad": group <= 2, "has_cloud": group >= 1, "app": hard, "app_imm": "cloud",
+        "okta": _if(hard & ~enabled, "SUSPENDED", per_group("ACTIVE", "ACTIVE", None, "DEPROVISIONED", None)),
+        "imm": per_group(None, "anchor", "empty", "unknown", "empty"),
         "enabled": enabled, "c_enabled": enabled & (group != 3),
         "c_sync": pd.array(np.where(hard | (group == 3), True, pd.NA), dtype="boolean"),
         "user_type": "Member",
         "licence": _if(hard & (rng.random(n) < 0.1), "STANDARDPACK",
-                       per_group("ENTERPRISEPACK", "ENTERPRISEPACK", None, None, None)),
-        "via": per_group("immutable_id", "smtp", None, None, None),
+                       per_group(None, "ENTERPRISEPACK", "ENTERPRISEPACK", None, None)),
+        "via": per_group(None, "immutable_id", "smtp", None, None),
     })
 
 
 def _frame(rows: list[dict], bulk: pd.DataFrame) -> pd.DataFrame:
-    special = pd.DataFrame([{**_DEFAULTS, **r} for r in rows])
-    wide = pd.concat([special, bulk], ignore_index=True)
+    """Planted and bulk rows in three blocks (AD only, AD + cloud, cloud only): the AD table and the cloud
+    table are then contiguous slices rather than row selections."""
+    special = pd.DataFrame([{**_DEFAULTS, **r} for r in rows]).assign(special=True)
+    bulk = bulk.assign(special=False)
+    blocks = []
+    for has_ad, has_cloud in ((True, False), (True, True), (False, True)):
+        for part in (special, bulk):
+            rows = np.flatnonzero((part["has_ad"] == has_ad) & (part["has_cloud"] == has_cloud))
+            contiguous = len(rows) == 0 or rows[-1] - rows[0] + 1 == len(rows)  # the bulk is built in order
+            blocks.append(part.iloc[rows[0]:rows[-1] + 1] if contiguous and len(rows) else part.iloc[rows])
+    wide = pd.concat(blocks, ignore_index=True)
     for col in _STR_COLUMNS:
         wide[col] = wide[col].astype("str") if col in wide else pd.Series(pd.NA, index=wide.index, dtype="str")
     for col in _BOOL_COLUMNS:
@@ -354,7 +365,8 @@ def _derive(wide: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Every attribute of every object, from the names and the per-case rules (vectorised)."""
     w = wide
     n = len(w)
-    w["local"] = _dedupe(w["local"])
+    planted = w["special"].to_numpy(dtype=bool)
+    w["local"] = _dedupe(w["local"], planted)
     w["object_guid"], w["entra_id"] = random_guids(rng, n), random_guids(rng, n)
     w["okta_id"] = random_okta_ids(rng, n)
     w["dept"] = _coalesce(w["dept"], _pick(DEPARTMENTS, rng.integers(0, len(DEPARTMENTS), n)))
@@ -367,8 +379,8 @@ def _derive(wide: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     w["c_display"] = _coalesce(w["c_display"], w["display"])
     w["nick"] = _coalesce(w["nick"], _if(has_mail, w["local"]))
     sam_base = (w["first"].str.slice(0, 1) + w["last"]).str.lower().str.replace(r"[^a-z0-9]", "", regex=True)
-    w["sam"] = _coalesce(w["sam"], _dedupe(sam_base.str.slice(0, 16)))
-    w["cn"] = _coalesce(w["cn"], _dedupe(name, " "))
+    w["sam"] = _coalesce(w["sam"], _dedupe(sam_base.str.slice(0, 16), planted))
+    w["cn"] = _coalesce(w["cn"], _dedupe(name, planted, " "))
     cnf = w["cn"].str.endswith("{guid}").to_numpy(dtype=bool)  # a conflict object's CN ends in its own GUID
     w["cn"] = _if(cnf, _cat(w["cn"].str.removesuffix("{guid}"), w["object_guid"]), w["cn"])
     w["dn"] = _coalesce(w["dn"], _cat("CN=", w["cn"], ",OU=", w["dept"], ",OU=Staff," + BASE_DN))
@@ -385,25 +397,25 @@ def _derive(wide: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     w["c_enabled"] = w["c_enabled"].fillna(w["enabled"])
     w["anchor"] = anchors.guid_to_immutable_id_series(w["object_guid"])
     w["consistency_guid"] = _forms(w, "cons", {
-        "same": lambda r: r["anchor"],
+        "same": w["anchor"],
         "other": lambda r: anchors.guid_to_immutable_id_series(random_guids(rng, len(r))),
         "ascii": lambda r: _b64(r["object_guid"].str.slice(0, 16)),
     })
     w["immutable_id"] = _forms(w, "imm", {
-        "anchor": lambda r: r["anchor"],
+        "anchor": w["anchor"],
         "unknown": lambda r: anchors.guid_to_immutable_id_series(random_guids(rng, len(r))),
-        "consistency": lambda r: r["consistency_guid"],
-        "okta_id": lambda r: r["okta_id"],
+        "consistency": w["consistency_guid"],
+        "okta_id": w["okta_id"],
         "big_endian": lambda r: anchors.big_endian_immutable_id_series(r["object_guid"]),
-        "guid_string": lambda r: r["object_guid"],
+        "guid_string": w["object_guid"],
         "guid_text_b64": lambda r: _b64(r["object_guid"]),
-        "email": lambda r: r["upn"],
+        "email": w["upn"],
         "hex": lambda r: r["object_guid"].str.replace("-", "", regex=False).str.upper(),
         "employee_id": lambda r: "EMP-" + pd.Series(np.arange(len(r)) + 104522, index=r.index).astype("str"),
         "anchor_of": lambda r, case: _at(w, case, w["anchor"]),
     })
     w["app_immutable_id"] = _forms(w, "app_imm", {
-        "cloud": lambda r: r["immutable_id"],
+        "cloud": w["immutable_id"],
         "big_endian": lambda r: anchors.big_endian_immutable_id_series(r["object_guid"]),
     })
     return w
@@ -415,15 +427,20 @@ _FORM_INPUTS = ("anchor", "object_guid", "okta_id", "upn", "consistency_guid", "
 def _forms(w: pd.DataFrame, rule_column: str, forms: dict) -> pd.Series:
     """A str column computed per row by the form its rule names; each form is computed only for its rows.
 
-    A rule ``name:arg`` calls ``forms[name](rows, arg)``; rules without a form give missing values."""
+    A form is a whole column, or a function of the rule's rows; a rule ``name:arg`` calls
+    ``forms[name](rows, arg)``. Rules without a form give missing values."""
     rule = w[rule_column]
     out = pd.Series(pd.NA, index=w.index, dtype="str")
     for name in rule.dropna().unique():
         key, _, arg = name.partition(":")
         if key in forms:
             mask = (rule == name).to_numpy(dtype=bool)
+            form = forms[key]
+            if isinstance(form, pd.Series):  # a whole column: no row selection needed
+                out = _if(mask, form, out)
+                continue
             rows = w.loc[mask, [c for c in _FORM_INPUTS if c in w]]
-            values = forms[key](rows, arg) if arg else forms[key](rows)
+            values = form(rows, arg) if arg else form(rows)
             out[mask] = values.array if isinstance(values, pd.Series) else values
     return out
 
@@ -435,12 +452,17 @@ def _b64(text: pd.Series) -> pd.Series:
 
 
 def _tables(w: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    def rows(mask: pd.Series, *columns: str) -> pd.DataFrame:
+    has_ad, has_cloud = w["has_ad"].to_numpy(dtype=bool), w["has_cloud"].to_numpy(dtype=bool)
+    assert not np.any(np.diff(has_ad.astype(int)) > 0) and not np.any(np.diff(has_cloud.astype(int)) < 0)
+
+    def rows(mask: pd.Series | slice, *columns: str) -> pd.DataFrame:
+        if isinstance(mask, slice):  # see _frame: AD rows come first, cloud rows last
+            return w.iloc[mask][list(columns)]
         return w.loc[mask.to_numpy(dtype=bool), list(columns)]
 
-    ad = rows(w["has_ad"], "dn", "object_guid", "consistency_guid", "sam", "upn", "mail", "proxies", "display",
+    ad = rows(slice(0, int(has_ad.sum())), "dn", "object_guid", "consistency_guid", "sam", "upn", "mail", "proxies", "display",
               "first", "last", "nick", "enabled", "critical")
-    cloud = rows(w["has_cloud"], "entra_id", "c_upn", "c_mail", "c_proxies", "immutable_id", "c_sync", "c_enabled",
+    cloud = rows(slice(len(w) - int(has_cloud.sum()), len(w)), "entra_id", "c_upn", "c_mail", "c_proxies", "immutable_id", "c_sync", "c_enabled",
                  "user_type", "c_display", "c_nick", "licence", "creation")
     okta = rows(w["okta"].notna(), "okta_id", "okta", "has_cloud", "c_upn", "upn", "c_mail", "mail", "first", "last")
     app = rows(w["app"], "case", "okta_id", "entra_id", "c_upn", "app_immutable_id")
@@ -498,7 +520,7 @@ def generate(users: int = 300, seed: int = 7) -> DemoTenant:
     rng = np.random.default_rng(seed)
     shares = {k: int(round(users * v)) for k, v in SHARES.items()}
     n_hard = users - n_special_ad - shares["soft_match"] - shares["new_user"]
-    counts = [n_hard, shares["soft_match"], shares["new_user"], shares["orphan_anchor"], shares["cloud_only"]]
+    counts = [shares["new_user"], n_hard, shares["soft_match"], shares["orphan_anchor"], shares["cloud_only"]]
     wide = _derive(_frame(rows, _bulk(rng, counts)), rng)
     tenant = TenantFacts(tenant_id=TENANT_ID, display_name="Contoso Ltd", org_sync_enabled=True,
                          features=dict(FEATURES), okta_provisioning_mode="user_sync")
