@@ -12,7 +12,6 @@ onto the columns.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import re
@@ -74,7 +73,7 @@ class Redactor:
         return "Redactor(<key hidden>)"
 
     def _digest(self, kind: str, value: str, width: int) -> str:
-        return hmac.new(self._key, f"{kind}\0{value}".encode("utf-8"), hashlib.sha256).hexdigest()[:width]
+        return hmac.digest(self._key, f"{kind}\0{value}".encode("utf-8"), "sha256").hex()[:width]
 
     def _cached(self, kind: str, value: str, make: Callable[[str], str]) -> str:
         hit = self._cache.get((kind, value))
