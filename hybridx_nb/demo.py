@@ -70,7 +70,14 @@ _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 @dataclass
 class DemoTenant:
-    """A generated tenant: the canonical snapshot and, per planted identity, what the engine should predict."""
+    """A generated tenant: the canonical snapshot and, per identity, what the engine should predict.
+
+    ``truth`` has one row per identity (a matched AD + cloud pair is one row; ambiguous cases have one row per
+    object): ``case`` (the planted scenario, ``bulk_<category>`` for the proportional rest), ``category``,
+    ``ad_dn``, ``entra_id``, ``anchor_kind`` and ``match_via`` (where they apply), ``block_reason``,
+    ``readiness`` (the IdFix error kind planted on the AD user), ``okta_user_id`` and ``note``.
+    ``anchor_setting``/``anchor_reason``: what ``auto`` must resolve to, and why.
+    """
 
     snapshot: Snapshot
     truth: pd.DataFrame
@@ -460,9 +467,10 @@ def _tables(w: pd.DataFrame) -> dict[str, pd.DataFrame]:
             return w.iloc[mask][list(columns)]
         return w.loc[mask.to_numpy(dtype=bool), list(columns)]
 
-    ad = rows(slice(0, int(has_ad.sum())), "dn", "object_guid", "consistency_guid", "sam", "upn", "mail", "proxies", "display",
-              "first", "last", "nick", "enabled", "critical")
-    cloud = rows(slice(len(w) - int(has_cloud.sum()), len(w)), "entra_id", "c_upn", "c_mail", "c_proxies", "immutable_id", "c_sync", "c_enabled",
+    ad_rows, cloud_rows = slice(0, int(has_ad.sum())), slice(len(w) - int(has_cloud.sum()), len(w))
+    ad = rows(ad_rows, "dn", "object_guid", "consistency_guid", "sam", "upn", "mail", "proxies", "display", "first",
+              "last", "nick", "enabled", "critical")
+    cloud = rows(cloud_rows, "entra_id", "c_upn", "c_mail", "c_proxies", "immutable_id", "c_sync", "c_enabled",
                  "user_type", "c_display", "c_nick", "licence", "creation")
     okta = rows(w["okta"].notna(), "okta_id", "okta", "has_cloud", "c_upn", "upn", "c_mail", "mail", "first", "last")
     app = rows(w["app"], "case", "okta_id", "entra_id", "c_upn", "app_immutable_id")
@@ -512,7 +520,8 @@ def _truth(w: pd.DataFrame) -> pd.DataFrame:
 
 
 def generate(users: int = 300, seed: int = 7) -> DemoTenant:
-    """The Contoso demo tenant with ``users`` AD users (at least 100), reproducible from ``seed``."""
+    """The Contoso demo tenant with ``users`` AD user objects (at least 100) and about as many cloud users,
+    reproducible from ``seed`` (same seed, same frames, byte-identical export files)."""
     rows = _specials()
     n_special_ad = sum(r.get("has_ad", True) for r in rows)
     if users < 100:

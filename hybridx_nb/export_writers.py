@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -238,6 +239,13 @@ def _ldif_lines(name: str, values: pd.Series | pa.Array, *, binary: bool = False
     return _cat(_patch(lines, long, lines, _fold), "\r\n")
 
 
+def _unescape_rdn(value: str) -> str:
+    """An RDN value as the attribute holds it: ``\\0A`` is a line feed (conflict objects), ``\\,`` a comma."""
+    raw = re.sub(rb"\\([0-9A-Fa-f]{2}|.)", lambda m: bytes.fromhex(m[1].decode()) if len(m[1]) == 2 else m[1],
+                 value.encode("utf-8"))
+    return raw.decode("utf-8", errors="replace")
+
+
 def _fold(line: str) -> str:
     head, rest = line[:_LDIF_WIDTH], line[_LDIF_WIDTH:]
     step = _LDIF_WIDTH - 1
@@ -247,7 +255,8 @@ def _fold(line: str) -> str:
 def _ldif_entries(ad: pd.DataFrame, start: int = 0) -> pa.Array:
     offsets, flat = _list_parts(ad["proxy_addresses"])
     enabled = ad["enabled"].astype("boolean").fillna(True).to_numpy(dtype=bool)
-    cn = ad["dn"].str.replace(r"^CN=((?:\\.|[^,])*),.*$", r"\1", regex=True)
+    rdn = _arr(ad["dn"].str.replace(r"^CN=((?:\\.|[^,])*),.*$", r"\1", regex=True))
+    cn = _patch(rdn, _rows_with(rdn, lambda b: b == 0x5C), rdn, _unescape_rdn)
     return _cat(
         _ldif_lines("dn", ad["dn"]), "changetype: add\r\n",
         "objectClass: top\r\nobjectClass: person\r\nobjectClass: organizationalPerson\r\nobjectClass: user\r\n",

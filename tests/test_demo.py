@@ -164,6 +164,9 @@ def test_export_file_formats(tenant: demo.DemoTenant, files: dict[str, Path]) ->
     assert max(len(line) for line in ldif.split("\r\n")) <= 78
     assert ldif.count("\r\ndn") + 1 == len(tenant.snapshot["ad_users"]) and "objectGUID:: " in ldif
     assert "dn:: " in ldif and "displayName:: " in ldif  # Zoë Ünal and the '<img …' name are base64
+    unfolded = ldif.replace("\r\n ", "")
+    cns = [base64.b64decode(line[5:]).decode() for line in unfolded.split("\r\n") if line.startswith("cn:: ")]
+    assert any("\nCNF:" in cn for cn in cns)  # the conflict object's RDN holds a real line feed
 
     pages = [json.loads(line) for line in files["entra"].read_text(encoding="utf-8").splitlines()]
     assert sum(len(p["value"]) for p in pages) == len(tenant.snapshot["entra_users"])
