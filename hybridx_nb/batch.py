@@ -69,13 +69,15 @@ def load_clients(path: str | Path) -> list[ClientSpec]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(path, "file not found", fix="give the path of a clients.toml (see examples/clients.toml)") from None
+        raise InputError(path, "file not found",
+                         fix="give the path of a clients.toml (see examples/clients.toml)") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(path, f"not valid TOML: {exc}", fix="check the line named above") from None
     defaults = data.get("defaults", {})
     clients = data.get("client", [])
     if not isinstance(clients, list) or not clients:
-        raise InputError(path, "no [[client]] tables", fix="add one [[client]] table per client, see examples/clients.toml")
+        raise InputError(path, "no [[client]] tables",
+                         fix="add one [[client]] table per client, see examples/clients.toml")
     specs, seen = [], set()
     for i, entry in enumerate(clients, start=1):
         if not isinstance(entry, dict) or not entry.get("name"):
@@ -120,6 +122,7 @@ def run_batch(clients: str | Path, out: str | Path, *, jobs: int = 1) -> BatchRe
     return BatchResult(write_index(outcomes, out), outcomes)
 
 
+_PROBLEMS = ("anchor_mismatch", "match_blocked", "ambiguous")
 _COLUMNS = (("match", "Match"), ("anchor_mismatch", "Duplicated"), ("match_blocked", "Blocked"),
             ("new_user", "New"), ("ambiguous", "Ambiguous"), ("orphan_anchor", "Orphaned"))
 
@@ -138,8 +141,8 @@ def write_index(outcomes: list[ClientOutcome], out: Path) -> Path:
         link = f"{e(c.folder)}/assessment.html"
         if c.ok:
             n = _counts(c)
-            cells = "".join(f'<td class="n{" bad" if k in ("anchor_mismatch", "match_blocked", "ambiguous") and n.get(k) else ""}">'
-                            f"{n.get(k, 0):,}</td>" for k, _ in _COLUMNS)
+            cells = "".join(f'<td class="n{" bad" if k in _PROBLEMS and n.get(k) else ""}">{n.get(k, 0):,}</td>'
+                            for k, _ in _COLUMNS)
             files = " · ".join(f'<a href="{e(c.folder)}/{f}">{f}</a>' for f in ("findings.xlsx", "findings.csv",
                                                                                "remediation.ps1", "summary.json"))
             rows.append(f'<tr><td><a href="{link}">{e(c.name)}</a></td><td class="ok">ok</td>{cells}'

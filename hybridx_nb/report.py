@@ -374,8 +374,10 @@ def tenant_facts(d: ReportData) -> HTML:
         if len(d.domains) else pd.Series([], dtype="str")
     assumed = set(t.assumed()) if hasattr(t, "assumed") else set()
     rows: list[tuple[str, object]] = [
-        ("Tenant", " ".join(x for x in (t.display_name, f"({t.tenant_id})" if t.tenant_id else None) if x) or "unknown"),
-        ("Federated domains", ", ".join(fed.dropna()) if len(fed) else ("none" if len(d.domains) else "unknown (no domain list collected)")),
+        ("Tenant", " ".join(x for x in (t.display_name, f"({t.tenant_id})" if t.tenant_id else None) if x)
+         or "unknown"),
+        ("Federated domains", ", ".join(fed.dropna()) if len(fed)
+         else ("none" if len(d.domains) else "unknown (no domain list collected)")),
         ("Directory synchronisation (organisation)", _yes_no(t.org_sync_enabled)),
     ]
     for name, text in _FEATURE_TEXT.items():
@@ -474,7 +476,8 @@ def readiness_section(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
     """Section 5: directory readiness (IdFix rules): a summary per attribute and error, then the first rows."""
     r = d.readiness
     if r is None or not len(r):
-        return HTML('<section id="readiness"><p class="hx-ok">No readiness problems found in the AD data.</p></section>')
+        return HTML('<section id="readiness"><p class="hx-ok">No readiness problems found in the AD data.</p>'
+                    "</section>")
     summary = (r.groupby(["ATTRIBUTE", "ERROR"], observed=True).size().rename("objects").reset_index()
                .sort_values("objects", ascending=False))
     cols = {"DISTINGUISHEDNAME": "AD object", "ATTRIBUTE": "Attribute", "ERROR": "Error", "VALUE": "Value",
@@ -496,8 +499,8 @@ def appendix(d: ReportData) -> HTML:
         meta = tables.get(name, {})
         rows.append({"table": name, "source": d.sources.get(name) or meta.get("source", ""),
                      "rows": d.inputs.get(name, meta.get("rows")), "sha256": (meta.get("sha256") or "")[:16]})
-    prov = table(pd.DataFrame(rows), {"table": "Table", "source": "Source", "rows": "Rows", "sha256": "SHA-256 (first 16)"},
-                 interactive=False, limit=100)
+    prov = table(pd.DataFrame(rows), {"table": "Table", "source": "Source", "rows": "Rows",
+                                      "sha256": "SHA-256 (first 16)"}, interactive=False, limit=100)
     facts = [("hybridx version", __version__), ("Snapshot created", m.get("created", "not saved as a snapshot")),
              ("Snapshot written by", m.get("hybridx_version", "")), ("Report generated", d.generated),
              ("Rows set aside (rejected)", f"{len(d.rejected):,}")]
