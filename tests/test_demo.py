@@ -217,8 +217,10 @@ def test_exports_read_back_to_the_snapshot(tenant: demo.DemoTenant, tmp_path: Pa
         pd.testing.assert_frame_equal(got, frame, obj=name)
 
 
-def test_engine_agrees_with_truth(tenant: demo.DemoTenant) -> None:
+@pytest.mark.parametrize("users", [300, 10_000])
+def test_engine_agrees_with_truth(users: int) -> None:
     match = pytest.importorskip("hybridx_nb.match")
+    tenant = demo.generate(users)
     prediction = match.predict(tenant.snapshot, match.EngineSettings())
     assert prediction.anchor_setting == tenant.anchor_setting
     findings, truth = prediction.findings, tenant.truth
