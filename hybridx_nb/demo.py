@@ -29,7 +29,6 @@ INITIAL_DOMAIN = "contoso.onmicrosoft.com"
 MANAGED_DOMAIN = "fabrikam.com"        # acquired company, managed
 BASE_DN = "DC=contoso,DC=com"
 TENANT_ID = "4f1c2b7e-8d3a-4e59-9b1f-2c6d8e0a7b35"
-OKTA_ORG = "https://contoso.okta.com"
 OKTA_APP_ID = "0oa1b2c3d4E5f6G7h8i9"
 ROLES = {"Global Administrator": "62e90394-69f5-4237-9190-012177145e10",
          "Exchange Administrator": "29232cdf-9323-42fd-ade2-1d097af3e4de"}
