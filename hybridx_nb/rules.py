@@ -320,8 +320,8 @@ def build_context(snap: Snapshot, *, pairs: pd.DataFrame | None = None,
         missing = {"ad_dn", "entra_id"} - set(pairs.columns)
         if missing:
             raise ValueError(f"pairs needs the columns ad_dn and entra_id (missing: {', '.join(sorted(missing))})")
-        by_dn = pd.Series(np.arange(len(users)), index=users["dn"].to_numpy())
-        row = by_dn[~by_dn.index.duplicated()].reindex(pairs["ad_dn"].to_numpy()).fillna(-1).to_numpy(np.int64)
+        row = pc.index_in(rc.arrow(pairs["ad_dn"].astype("str")), value_set=rc.arrow(users["dn"]))
+        row = pc.fill_null(row, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         given = pd.DataFrame({"pos": row, "entra_id": pairs["entra_id"].astype("str").to_numpy()})
         given = given[given["pos"].to_numpy() >= 0]
     verified, fix_domain = _domains(snap, routable_domains)

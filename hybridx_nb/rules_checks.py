@@ -124,6 +124,8 @@ def explode_proxies(frame: pd.DataFrame) -> tuple[np.ndarray, pa.Array]:
     lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
     pos = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
     values = arrow(pc.list_flatten(lists))
+    if not values.null_count:
+        return pos, values
     keep = mask(pc.is_valid(values))
     return pos[keep], values.filter(pa.array(keep))
 
@@ -183,10 +185,7 @@ def proxy_view(frame: pd.DataFrame) -> View:
         prefix, text = (parts[0] if parts else raw for parts in (prefixes, texts))
     prefix, text = prefix.cast(STR), text.cast(STR)
     kind = arrow(pc.binary_slice(pc.utf8_lower(prefix).cast(pa.large_binary()), 0, -1).cast(STR))
-    low = arrow(pc.utf8_lower(values))
-    smtp = pc.equal(kind, "smtp")  # "smtp:" is five ASCII bytes in the lower-cased value too; other values are
-    smtp_only = pc.if_else(smtp, low.cast(pa.large_binary()), pa.scalar(b"", pa.large_binary()))  # not cut
-    key = arrow(pc.if_else(smtp, pc.binary_slice(smtp_only, 5, _END).cast(STR), low))
+    key = arrow(sub(pc.utf8_lower(values), "^smtp:"))  # kind "smtp" exactly when the lower-cased value starts so
     return View(pos, values, text, key, prefix, kind)
 
 
@@ -299,30 +298,33 @@ def proxy_characters(ctx: RuleContext) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Addresses:
-    """An address attribute split at its ``@``: which values are malformed or fail on either side."""
+    """An address attribute and where its values are malformed or fail on either side of the ``@``. Values are
+    split only where needed (``split``): most addresses pass the whole-address pattern in one pass."""
 
     view: View
-    local: pa.Array
-    domain: pa.Array
+    at: np.ndarray  # byte offset of the first "@" (-1: none)
     malformed: np.ndarray
     local_bad: np.ndarray
     domain_bad: np.ndarray
+
+    def split(self, where: np.ndarray) -> tuple[pa.Array, pa.Array]:
+        """Local part and domain of the selected values (the appended "@" gives every value two parts)."""
+        parts = pc.split_pattern(join(self.view.text.filter(pa.array(where)), "@"), "@", max_splits=1)
+        return arrow(pc.list_element(parts, 0)), arrow(pc.utf8_slice_codeunits(pc.list_element(parts, 1), 0, -1))
 
 
 def addresses(ctx: RuleContext, attribute: str) -> Addresses:
     cache = ctx.__dict__.setdefault("_addresses", {})
     if attribute not in cache:
         view = ctx.address_view(attribute)
-        parts = pc.split_pattern(join(view.text, "@"), "@", max_splits=1)
-        local = arrow(pc.list_element(parts, 0))
-        domain = arrow(pc.utf8_slice_codeunits(pc.list_element(parts, 1), 0, -1))
-        malformed = (mask(pc.not_equal(pc.count_substring(view.text, "@"), 1)) | mask(pc.equal(local, ""))
-                     | mask(pc.equal(domain, "")))
-        unsure = np.flatnonzero(~malformed & ~has(view.text, ADDRESS_RE))
+        at = pc.find_substring(view.text, "@").to_numpy(zero_copy_only=False)
+        size = pc.binary_length(view.text).to_numpy(zero_copy_only=False)
+        malformed = mask(pc.not_equal(pc.count_substring(view.text, "@"), 1)) | (at == 0) | (at == size - 1)
+        unsure = ~malformed & ~has(view.text, ADDRESS_RE)
         local_bad, domain_bad = np.zeros_like(malformed), np.zeros_like(malformed)
-        local_bad[unsure] = ~has(take(local, unsure), LOCAL_RE)
-        domain_bad[unsure] = ~has(take(domain, unsure), DOMAIN_RE)
-        cache[attribute] = Addresses(view, local, domain, malformed, local_bad, domain_bad)
+        local, domain = Addresses(view, at, malformed, local_bad, domain_bad).split(unsure)
+        local_bad[unsure], domain_bad[unsure] = ~has(local, LOCAL_RE), ~has(domain, DOMAIN_RE)
+        cache[attribute] = Addresses(view, at, malformed, local_bad, domain_bad)
     return cache[attribute]
 
 
@@ -350,8 +352,7 @@ def _part(attribute: str, side: str) -> Check:
     def check(ctx: RuleContext) -> pd.DataFrame:
         a = addresses(ctx, attribute)
         bad = a.local_bad if local_side else a.domain_bad
-        f = pa.array(bad)
-        local, domain = a.local.filter(f), a.domain.filter(f)
+        local, domain = a.split(bad)
         fixed = sub(sub(sub(_transliterate(local if local_side else domain), invalid), r"\.{2,}", "."), trim)
         whole = join(fixed, "@", domain) if local_side else join(local, "@", fixed)
         update = pc.if_else(pa.array(has(fixed, pattern)), a.view.select(bad).with_prefix(whole),
@@ -377,7 +378,7 @@ def top_level_domain(attribute: str) -> Check:
         bad = ~a.malformed & ~ctx.routable(a.view.text)
         update = None
         if ctx.fix_domain and bad.any():
-            update = a.view.select(bad).with_prefix(join(a.local.filter(pa.array(bad)), "@", ctx.fix_domain))
+            update = a.view.select(bad).with_prefix(join(a.split(bad)[0], "@", ctx.fix_domain))
         return hits(a.view, bad, update=update)
     return check
 
@@ -385,7 +386,12 @@ def top_level_domain(attribute: str) -> Check:
 def upn_length(ctx: RuleContext) -> pd.DataFrame:
     """UPNs over 113 characters, or over 64 before the ``@`` or 48 after it."""
     a = addresses(ctx, "userPrincipalName")
-    bad = too_long(a.view.value, 113) | (~a.malformed & (too_long(a.local, 64) | too_long(a.domain, 48)))
+    bad = too_long(a.view.value, 113)
+    size = pc.binary_length(a.view.text).to_numpy(zero_copy_only=False)
+    sides = ~a.malformed & ((a.at > 64) | (size - a.at - 1 > 48))  # in bytes, never fewer than UTF-16 units
+    if sides.any():
+        local, domain = a.split(sides)
+        bad[sides] |= too_long(local, 64) | too_long(domain, 48)
     return hits(a.view, bad)
 
 
@@ -489,7 +495,8 @@ def cloud_conflict(attribute: str) -> Check:
         bad[lone] = ~_sorted_isin(view.pos[lone] * m + holder[lone], ctx.pairs)
         many = np.flatnonzero(count > 1)  # several holders: look at each (rare)
         if len(many):
-            joined = int_join(c[many], many, ci["code"], ci["row"])
+            shared = ci["holders"][ci["code"]] > 1
+            joined = int_join(c[many], many, ci["code"][shared], ci["row"][shared])
             joined = joined[~_sorted_isin(view.pos[joined[:, 0]] * m + joined[:, 1], ctx.pairs)]
             rows, first = np.unique(joined[:, 0], return_index=True)
             bad[rows], holder[rows] = True, joined[first, 1]
