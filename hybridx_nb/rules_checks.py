@@ -45,9 +45,9 @@ _END = 2**31 - 1  # "to the end" for binary_slice (pyarrow fails on stop=None)
 STR = pa.large_string()
 
 
-def charclass(chars: str, negate: bool = False) -> str:
+def charclass(chars: str) -> str:
     """An RE2 character class matching exactly ``chars`` (every character escaped by code point)."""
-    return "[" + ("^" if negate else "") + "".join(f"\\x{{{ord(c):x}}}" for c in chars) + "]"
+    return "[" + "".join(f"\\x{{{ord(c):x}}}" for c in chars) + "]"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ def explode_proxies(frame: pd.DataFrame) -> tuple[np.ndarray, pa.Array]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Views and context
+# Views: the values of one attribute
 # ---------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -190,7 +190,7 @@ def proxy_view(frame: pd.DataFrame) -> View:
 
 
 def int_join(left_codes: np.ndarray, left_rows: np.ndarray, right_codes: np.ndarray,
-              right_rows: np.ndarray) -> np.ndarray:
+             right_rows: np.ndarray) -> np.ndarray:
     """Distinct (left_row, right_row) for every pair of equal codes (an integer hash join); -1 never matches."""
     left = pd.DataFrame({"c": left_codes, "l": left_rows})
     right = pd.DataFrame({"c": right_codes, "r": right_rows})
