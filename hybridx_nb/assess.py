@@ -131,9 +131,13 @@ def load_inputs(params: Params) -> Snapshot:
 
 
 def matched_pairs(findings: pd.DataFrame) -> pd.DataFrame:
-    """(ad_dn, entra_id) of the pairs the first sync will join, for the cross-cloud uniqueness rules."""
-    paired = findings["ad_dn"].notna() & findings["entra_id"].notna()
-    return findings.loc[paired, ["ad_dn", "entra_id"]].reset_index(drop=True)
+    """(ad_dn, entra_id) of the pairs the first sync will join, for the cross-cloud uniqueness rules.
+
+    Only hard and soft matches join: a duplicated (anchor_mismatch) user becomes a new object, so the cloud user
+    holding its addresses is a genuine AttributeValueMustBeUnique conflict.
+    """
+    joined = findings["category"].isin(["hard_match", "soft_match"]).to_numpy()
+    return findings.loc[joined, ["ad_dn", "entra_id"]].reset_index(drop=True)
 
 
 def run(params: Params, snap: Snapshot | None = None) -> Assessment:
