@@ -118,8 +118,11 @@ def run_size(users: int, notebook: bool, reference: bool) -> dict[str, object]:
     result: dict[str, object] = {"users": users, "timings": t, "findings": len(prediction.findings),
                                  "readiness_rows": len(readiness)}
     if reference:
+        # The reference gets the in-scope users only: it knows nothing of system accounts or conflict objects.
+        excluded = prediction.findings.loc[prediction.findings["category"] == "excluded", "ad_dn"].dropna()
+        ad_in_scope = snap["ad_users"][~anchors.isin(snap["ad_users"]["dn"], excluded)]
         with timed(t, "reference_engine"):
-            ref = reference_engine(snap["ad_users"], snap["entra_users"])
+            ref = reference_engine(ad_in_scope, snap["entra_users"])
         result["agreement"] = agreement(ref, prediction.findings)
         result["speedup"] = round(t["reference_engine"] / max(t["engine"], 1e-9), 1)
     if notebook:
