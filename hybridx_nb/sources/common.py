@@ -17,8 +17,10 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import chain, repeat
 from pathlib import Path
 
+import msgspec
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -28,6 +30,8 @@ import pyarrow.csv as pacsv
 from .. import schema
 from ..errors import InputError
 from ..snapshot import TenantFacts
+from . import json_columns
+
 
 EXPORTS_DOC = "docs/exports.md"
 REENCODE_FIX = ("re-export as UTF-8: Windows PowerShell 5.1 `Export-Csv ... -Encoding UTF8` (or `-Encoding Unicode` "
@@ -131,9 +135,12 @@ def sniff(text: str) -> str:
 
 def load_json_documents(doc: Text) -> list[object]:
     """Every JSON value in the file: one, or several written one after another (pages appended by a loop)."""
-    decoder = json.JSONDecoder()
-    text, pos, values = doc.text, 0, []
-    with _gc_paused():
+    with gc_paused():
+        fast = _fast_values(doc.text)
+        if fast is not None:
+            return fast
+        decoder = json.JSONDecoder()
+        text, pos, values = doc.text, 0, []
         while True:
             while pos < len(text) and text[pos] in " \t\n\r,\ufeff":  # a BOM per appended page, too
                 pos += 1
@@ -147,8 +154,24 @@ def load_json_documents(doc: Text) -> list[object]:
             values.append(value)
 
 
+def _fast_values(text: str) -> list[object] | None:
+    """The values in ``text`` read by msgspec (C, several times faster), or None when only the standard library
+    can tell (NaN, 1e400, invalid JSON: the standard library's error names the line)."""
+    data = memoryview(text.encode("utf-8"))
+    values: list[object] = []
+    try:
+        pos = json_columns.skip_separators(data, 0)
+        while pos < len(data):
+            end = json_columns.value_end(data, pos)
+            values.append(msgspec.json.decode(data[pos:end]))
+            pos = json_columns.skip_separators(data, end)
+    except json_columns.FAILED:
+        return None
+    return values
+
+
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic GC: decoding creates millions of acyclic objects, and its passes would double the time."""
     enabled = gc.isenabled()
     gc.disable()
@@ -303,10 +326,12 @@ def _filtered_lists(parts: pa.Array, n: int, index: pd.Index) -> pd.Series:
     return pd.Series(pd.arrays.ArrowExtensionArray(lists), index=index)
 
 
-def lists_from_python(values: list[object], index: pd.Index | None = None) -> pd.Series:
-    """An Arrow list column from Python lists (``None``/non-lists → ``[]``), items trimmed, empties dropped."""
+def lists_from_python(values: list[object] | pa.Array, index: pd.Index | None = None) -> pd.Series:
+    """An Arrow list column from Python (or Arrow) lists (``None``/non-lists → ``[]``), items trimmed, empties
+    dropped."""
     try:
-        parts = pa.array(values, type=pa.list_(pa.large_string()))
+        parts = (values.cast(pa.list_(pa.large_string())) if isinstance(values, pa.Array)
+                 else pa.array(values, type=pa.list_(pa.large_string())))
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         cleaned = [[str(x) for x in v if x is not None] if isinstance(v, list) else None for v in values]
         parts = pa.array(cleaned, type=pa.list_(pa.large_string()))
@@ -331,20 +356,22 @@ def consistency_guid(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
 
 def frame_of(records: list[dict], fields: Mapping[str, tuple[str, ...]]) -> dict[str, list[object]]:
-    """Columns from JSON records: ``fields`` maps a column to its key path (``("profile", "login")``)."""
-    out: dict[str, list[object]] = {}
-    for name, keys in fields.items():
-        if len(keys) == 1:
-            out[name] = [r.get(keys[0]) for r in records]
-        else:
-            col = []
-            for r in records:
-                v: object = r
-                for k in keys:
-                    v = v.get(k) if isinstance(v, dict) else None
-                col.append(v)
-            out[name] = col
-    return out
+    """Columns from JSON records: ``fields`` maps a column to its key path (``("profile", "login")``).
+
+    Each key path is walked once for all records (a shared prefix such as ``profile`` once for all its fields).
+    """
+    paths: dict[tuple[str, ...], list[object]] = {}
+
+    def walk(keys: tuple[str, ...]) -> list[object]:
+        if keys not in paths:
+            if len(keys) == 1:
+                paths[keys] = list(map(dict.get, records, repeat(keys[0])))
+            else:
+                key = keys[-1]
+                paths[keys] = [v.get(key) if isinstance(v, dict) else None for v in walk(keys[:-1])]
+        return paths[keys]
+
+    return {name: walk(tuple(keys)) for name, keys in fields.items()}
 
 
 def text_column(values: list[object], index: pd.Index | None = None) -> pd.Series:
@@ -352,8 +379,17 @@ def text_column(values: list[object], index: pd.Index | None = None) -> pd.Serie
     try:
         arr = pa.array(values, type=pa.string())
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        arr = pa.array([v if v is None or isinstance(v, str) else json.dumps(v) for v in values], type=pa.string())
+        arr = _json_text(values)
     return pd.Series(pd.array(arr, dtype="str"), index=index)
+
+
+def _json_text(values: list[object]) -> pa.Array:
+    with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError):
+        inferred = pa.array(values)
+        if pa.types.is_boolean(inferred.type) or pa.types.is_null(inferred.type):  # the usual case: a flag
+            return inferred.cast(pa.string())
+    return pa.array([v if v is None or isinstance(v, str) else "true" if v is True else "false" if v is False
+                     else json.dumps(v) for v in values], type=pa.string())
 
 
 def rejected(table: str, source: str, mask: np.ndarray, reason: str | pd.Series, *, line: pd.Series | None,
@@ -481,6 +517,9 @@ def json_records(documents: list[object], page_key: str = "value") -> list[objec
         if isinstance(value, dict) and isinstance(value.get(page_key), list):
             records.extend(value[page_key])
         elif isinstance(value, list):
+            if all(isinstance(item, dict) and page_key not in item for item in value):  # a plain array
+                records.extend(value)
+                continue
             for item in value:
                 if isinstance(item, dict) and isinstance(item.get(page_key), list) and "id" not in item:
                     records.extend(item[page_key])
@@ -495,9 +534,7 @@ def json_records(documents: list[object], page_key: str = "value") -> list[objec
 
 def key_finder(records: list[dict]) -> dict[str, str]:
     """Lower-case key → the key as spelled in the file (Graph writes camelCase, ConvertTo-Json PascalCase)."""
-    keys: set[str] = set()
-    for r in records:
-        keys.update(r)
+    keys = set(chain.from_iterable(records))
     return {k.lower(): k for k in sorted(keys, reverse=True)}
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import anchors, schema
 from ..errors import InputError
-from . import common
+from . import common, json_columns
 from .common import ReadResult, Text
 
 #: The Get-MgUser export docs/exports.md explains; quoted by errors about placeholders and missing columns.
@@ -49,20 +52,70 @@ def read_entra(path: str | Path, doc: Text | None = None) -> ReadResult:
 
 def _read_json(doc: Text) -> ReadResult:
     source = f"{doc.name} (Graph /users JSON, {doc.encoding})"
+    with common.gc_paused():
+        cols, rej = _fast_columns(doc), schema.empty("rejected")
+        if cols is None:
+            cols, rej = _general_columns(doc, source)
+        frame = pd.DataFrame({f: common.text_column(v) for f, v in cols.items() if f not in _LISTS})
+        frame["proxy_addresses"] = common.lists_from_python(cols["proxy_addresses"])
+        frame["assigned_licenses"] = _sku_ids(cols["assigned_licenses"])
+        del cols
+    return _finish(doc.path, source, frame, None, rej)
+
+
+def _general_columns(doc: Text, source: str) -> tuple[dict[str, list[object]], pd.DataFrame]:
+    """Every shape of JSON: parsed into dicts, non-objects rejected, keys matched in any letter case."""
     records = common.json_records(common.load_json_documents(doc))
-    users, numbers, rej = common.objects_only(doc.path, "entra_users", source, records)
+    users, _, rej = common.objects_only(doc.path, "entra_users", source, records)
     if not records:
         raise InputError(doc.path, "the file holds no users", fix="check the Graph request and its paging")
     keys = common.key_finder(users)
     spelled = {f: next((keys[n.lower()] for n in names if n.lower() in keys), names[0])
                for f, names in ENTRA_FIELDS.items()}
-    cols = common.frame_of(users, {f: (k,) for f, k in spelled.items()})
-    frame = pd.DataFrame({f: common.text_column(v) for f, v in cols.items() if f not in _LISTS})
-    frame["proxy_addresses"] = common.lists_from_python(cols["proxy_addresses"])
-    frame["assigned_licenses"] = common.lists_from_python(
+    return common.frame_of(users, {f: (k,) for f, k in spelled.items()}), rej
+
+
+def _fast_columns(doc: Text) -> dict[str, list[object]] | None:
+    """The same columns decoded straight into structs, when the file is plain Graph pages or one array of users.
+
+    Keys are spelled as in the first records; the result is refused (None: the general path) when a record lacks
+    one of those keys or a name not seen there appears anywhere in the file, so both paths read the same keys.
+    """
+    raw = doc.text.encode("utf-8")
+    first = json_columns.sample(raw)
+    if not first:
+        return None
+    keys = common.key_finder(first)
+    spelled, unseen = {}, []
+    for f, names in ENTRA_FIELDS.items():
+        hit = next((i for i, n in enumerate(names) if n.lower() in keys), None)
+        spelled[f] = keys[names[hit].lower()] if hit is not None else names[0]
+        unseen += names if hit is None else names[:hit]
+    if json_columns.mentions(raw, unseen):
+        return None
+    seen = [f for f, k in spelled.items() if k.lower() in keys]
+    cols = json_columns.decode(raw, {f: (k,) for f, k in spelled.items()}, unset=seen)
+    if cols is None or any(json_columns.has_unset(cols[f]) for f in seen):
+        return None
+    return cols
+
+
+def _sku_ids(values: list[object]) -> pd.Series:
+    """assignedLicenses as a list of skuIds: Graph's ``[{"skuId": ...}]`` objects, or plain ids."""
+    with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        arr = pa.array(values)  # Graph's shape becomes list<struct<skuId, ...>> in C, without a loop here
+        if pa.types.is_list(arr.type) and pa.types.is_string(arr.type.value_type):
+            return common.lists_from_python(arr)
+        if pa.types.is_list(arr.type) and pa.types.is_struct(arr.type.value_type):
+            items = arr.flatten()
+            ids = (pc.struct_field(items, "skuId") if items.type.get_field_index("skuId") >= 0
+                   else pa.nulls(len(items), pa.string()))
+            if pa.types.is_string(ids.type) or pa.types.is_null(ids.type):
+                offsets = pc.subtract(arr.offsets, arr.offsets[0])
+                return common.lists_from_python(pa.ListArray.from_arrays(offsets, ids.cast(pa.string())))
+    return common.lists_from_python(
         [[lic.get("skuId") if isinstance(lic, dict) else lic for lic in v] if isinstance(v, list) else None
-         for v in cols["assigned_licenses"]])
-    return _finish(doc.path, source, frame, None, rej)
+         for v in values])
 
 
 def _read_csv(doc: Text) -> ReadResult:

@@ -7,13 +7,14 @@ Which of the two a file holds is told by its shape; hybridx's own combined file
 from __future__ import annotations
 
 import re
+from itertools import chain, repeat
 from pathlib import Path
 
 import pandas as pd
 
 from .. import schema
 from ..errors import InputError
-from . import common
+from . import common, json_columns
 from .common import ReadResult, Text
 
 OKTA_APP_ID_RE = re.compile(r"0oa[0-9A-Za-z]{17}")
@@ -34,6 +35,14 @@ def read_okta(path: str | Path, doc: Text | None = None, *, app_id: str | None =
               app_label: str | None = None) -> ReadResult:
     """``okta_users`` and/or ``okta_app_users`` from one JSON file, whichever it holds."""
     doc = doc or common.read_text(path)
+    with common.gc_paused():
+        return _read(doc, app_id, app_label)
+
+
+def _read(doc: Text, app_id: str | None, app_label: str | None) -> ReadResult:
+    fast = _read_fast(doc, app_id, app_label)
+    if fast is not None:
+        return fast
     documents = common.load_json_documents(doc)
     if len(documents) == 1 and isinstance(documents[0], dict) and {"users", "appUsers"} & set(documents[0]):
         combined = documents[0]
@@ -64,10 +73,38 @@ def _is_app_user(record: dict) -> bool:
             or isinstance(links, dict) and isinstance(links.get("app"), dict))
 
 
+def _read_fast(doc: Text, app_id: str | None, app_label: str | None) -> ReadResult | None:
+    """A plain array of users or app users decoded straight into structs (None: not that shape, or in doubt)."""
+    raw = doc.text.encode("utf-8")
+    first = json_columns.sample(raw)
+    if not first:
+        return None
+    if _is_app_user(first[0]):
+        what = "/api/v1/apps/{id}/users JSON"
+        keys = {k for r in first if isinstance(r.get("profile"), dict) for k in r["profile"]}
+        key = next((k for k in sorted(keys) if k.lower() == "immutableid"), None)
+        if key is None and json_columns.mentions(raw, ["immutableId"]):
+            return None
+        fields = _APP_USER_FIELDS | {"immutable_id": ("profile", key or "immutableId")}
+        cols = json_columns.decode(raw, fields, unset=["immutable_id"] if key else [])
+        if cols is None or key and json_columns.has_unset(cols["immutable_id"]):  # spelled otherwise there?
+            return None
+        return _app_users_frame(doc, cols, schema.empty("rejected"), what, app_id, app_label, {})
+    if not (isinstance(first[0].get("profile"), dict) and "login" in first[0]["profile"]):
+        return None
+    cols = json_columns.decode(raw, _USER_FIELDS)
+    return None if cols is None else _users_frame(doc, cols, schema.empty("rejected"), "/api/v1/users JSON")
+
+
 def _users(doc: Text, records: list[object], what: str) -> ReadResult:
     source = f"{doc.name} (Okta {what}, {doc.encoding})"
     users, _, rej = common.objects_only(doc.path, "okta_users", source, records)
-    frame = pd.DataFrame({f: common.text_column(v) for f, v in common.frame_of(users, _USER_FIELDS).items()})
+    return _users_frame(doc, common.frame_of(users, _USER_FIELDS), rej, what)
+
+
+def _users_frame(doc: Text, cols: dict[str, list[object]], rej: pd.DataFrame, what: str) -> ReadResult:
+    source = f"{doc.name} (Okta {what}, {doc.encoding})"
+    frame = pd.DataFrame({f: common.text_column(v) for f, v in cols.items()})
     reason = common.reject_incomplete(frame, {"id": "id"}, ("id",))
     return _done(doc, "okta_users", source, frame, reason, rej, frame["id"].fillna(frame["login"]))
 
@@ -76,8 +113,14 @@ def _app_users(doc: Text, records: list[object], what: str, app_id: str | None, 
                labels: dict) -> ReadResult:
     source = f"{doc.name} (Okta {what}, {doc.encoding})"
     users, _, rej = common.objects_only(doc.path, "okta_app_users", source, records)
-    frame = pd.DataFrame({f: common.text_column(v) for f, v in common.frame_of(users, _APP_USER_FIELDS).items()})
-    frame["immutable_id"] = common.text_column(_immutable_ids(users))
+    cols = common.frame_of(users, _APP_USER_FIELDS) | {"immutable_id": _immutable_ids(users)}
+    return _app_users_frame(doc, cols, rej, what, app_id, app_label, labels)
+
+
+def _app_users_frame(doc: Text, cols: dict[str, list[object]], rej: pd.DataFrame, what: str, app_id: str | None,
+                     app_label: str | None, labels: dict) -> ReadResult:
+    source = f"{doc.name} (Okta {what}, {doc.encoding})"
+    frame = pd.DataFrame({f: common.text_column(v) for f, v in cols.items()})
     from_href = frame.pop("app_href").str.extract(r"/apps/([^/?#]+)", expand=False)
     frame["app_id"] = frame["app_id"].fillna(from_href)
     fallback = app_id or _app_id_from_name(doc.path)
@@ -96,9 +139,10 @@ def _app_users(doc: Text, records: list[object], what: str, app_id: str | None, 
 
 def _immutable_ids(records: list[dict]) -> list[object]:
     """profile.immutableId, whatever the case of the key (Okta's app schemas differ)."""
-    keys = {k for r in records if isinstance(r.get("profile"), dict) for k in r["profile"]}
+    profiles = [p if isinstance(p, dict) else None for p in map(dict.get, records, repeat("profile"))]
+    keys = set(chain.from_iterable(p for p in profiles if p is not None))
     key = next((k for k in sorted(keys) if k.lower() == "immutableid"), "immutableId")
-    return [r["profile"].get(key) if isinstance(r.get("profile"), dict) else None for r in records]
+    return [p.get(key) if p is not None else None for p in profiles]
 
 
 def _app_id_from_name(path: Path) -> str | None:
