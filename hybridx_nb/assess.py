@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import __version__
 from .errors import HybridxError
@@ -23,6 +25,7 @@ from .match import ANCHOR_SETTINGS, CATEGORIES, EngineSettings, Prediction, pred
 from .remediation import Plan, build_plan, write_scripts
 from .rules import run_rules, to_idfix_csv
 from .snapshot import Snapshot, load_snapshot
+from .xlsx import arrow_strings, string_bytes
 
 STRATEGIES = ("auto", "prestamp", "clear_and_regenerate", "hard_delete_recreate")
 EXPORT_INPUTS = ("ad", "entra", "okta", "okta_app_users", "tenant")
@@ -168,14 +171,47 @@ def input_counts(snap: Snapshot) -> dict[str, int]:
 
 
 def write_findings_csv(findings: pd.DataFrame, path: Path) -> Path:
-    """findings.csv: contract columns first, then the rest; UTF-8 with BOM so Excel shows accents right."""
+    """findings.csv: contract columns first, then the rest; UTF-8 with BOM so Excel shows accents right.
+
+    The bytes are those of ``to_csv(index=False, encoding="utf-8-sig", lineterminator="\\r\\n")`` (a field is
+    quoted when it holds a comma, a quote or a line break), built with Arrow string kernels a block of rows at a
+    time: pandas' row-by-row writer takes 20 s for a million findings.
+    """
     columns = [c for c in FINDINGS_COLUMNS if c in findings.columns]
     columns += [c for c in findings.columns if c not in columns]
-    frame = findings[columns]
     tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    with open(tmp, "wb") as fh:
+        header = _csv_field(pa.array([str(c) for c in columns], pa.large_string())).to_pylist()
+        fh.write(("\ufeff" + ",".join(header) + "\r\n").encode("utf-8"))
+        for start in range(0, len(findings), _CSV_BLOCK):
+            block = findings.iloc[start:start + _CSV_BLOCK]
+            fields = [_csv_field(_csv_text(block[c])) for c in columns]
+            fields[-1] = pc.binary_join_element_wise(fields[-1], _CRLF, _EMPTY, null_handling="replace")
+            fh.write(string_bytes(pc.binary_join_element_wise(*fields, _COMMA, null_handling="replace")))
     os.replace(tmp, path)
     return path
+
+
+_CSV_BLOCK = 100_000
+_COMMA, _CRLF, _EMPTY = (pa.scalar(s, pa.large_string()) for s in (",", "\r\n", ""))
+
+
+def _csv_text(values: pd.Series) -> pa.Array:
+    """A column as pandas writes it: True/False for flags, empty for missing values."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        flags = pa.array(values.astype("boolean").array)
+        return pc.if_else(flags, pa.scalar("True", pa.large_string()), pa.scalar("False", pa.large_string()))
+    return arrow_strings(values)
+
+
+def _csv_field(arr: pa.Array) -> pa.Array:
+    """Quote the values that hold a comma, a quote or a line break (quotes doubled), as the csv module does."""
+    data = string_bytes(arr)
+    if not any(bool((data == ch).any()) for ch in b'",\r\n'):
+        return arr
+    quote = pa.scalar('"', pa.large_string())
+    quoted = pc.binary_join_element_wise(quote, pc.replace_substring(arr, '"', '""'), quote, _EMPTY)
+    return pc.if_else(pc.match_substring_regex(arr, '[",\r\n]'), quoted, arr)
 
 
 def summary(a: Assessment) -> dict[str, Any]:

@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from IPython.display import HTML
 
 from . import __version__
@@ -406,14 +409,25 @@ def tenant_facts(d: ReportData) -> HTML:
     return HTML(f'<section id="tenant">{"".join(out)}</section>')
 
 
-def _action_sort(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows that need action first: role holders, federated users, then by name."""
-    keys = pd.DataFrame(index=frame.index)
-    keys["roles"] = (frame["entra_roles"].notna() if "entra_roles" in frame else False)
-    keys["fed"] = (frame["federated"].fillna(False).astype(bool) if "federated" in frame else False)
-    keys["name"] = frame["entra_upn"].fillna(frame["ad_upn"]) if "entra_upn" in frame else ""
-    order = keys.sort_values(["roles", "fed", "name"], ascending=[False, False, True], kind="stable").index
-    return frame.loc[order]
+def _action_keys(frame: pd.DataFrame) -> pa.Table:
+    """Sort keys of every row: role holders first, then federated users, then by name, then row order."""
+    n = len(frame)
+    roles = frame["entra_roles"].notna().to_numpy() if "entra_roles" in frame else np.zeros(n, dtype=bool)
+    fed = (frame["federated"].fillna(False).astype(bool).to_numpy() if "federated" in frame
+           else np.zeros(n, dtype=bool))
+    name = (frame["entra_upn"].fillna(frame["ad_upn"]) if "entra_upn" in frame and "ad_upn" in frame
+            else pd.Series([""] * n, dtype="str"))
+    return pa.table({"roles": roles, "fed": fed, "name": pa.array(name.astype("str").array), "row": np.arange(n)})
+
+
+_ACTION_ORDER_KEYS = [("roles", "descending"), ("fed", "descending"), ("name", "ascending"), ("row", "ascending")]
+
+
+def _first_in_action_order(keys: pa.Table, positions: np.ndarray, limit: int) -> np.ndarray:
+    """The positions of the first ``limit`` rows in action order, without sorting the whole category."""
+    picked = keys.take(positions)
+    top = pc.select_k_unstable(picked, k=min(limit, len(positions)), sort_keys=_ACTION_ORDER_KEYS)
+    return picked["row"].take(top).to_numpy()
 
 
 def findings_sections(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
@@ -421,12 +435,15 @@ def findings_sections(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
     parts = ['<nav class="hx-toc">' + " ".join(
         f'<a href="#cat-{c}">{_e(LABELS[c])} <b>{d.counts.get(c, 0):,}</b></a>' for c in ACTION_ORDER
         if d.counts.get(c, 0)) + "</nav>"]
-    groups = dict(tuple(d.findings.groupby("category", sort=False, observed=True))) if len(d.findings) else {}
+    f = d.findings
+    keys = _action_keys(f) if len(f) else None
+    category = f["category"]
     for cat in ACTION_ORDER:
-        frame = groups.get(cat)
-        n = 0 if frame is None else len(frame)
+        positions = np.flatnonzero((category == cat).to_numpy(dtype=bool, na_value=False)) if len(f) else []
+        n = len(positions)
         if not n:
             continue
+        frame = f.take(_first_in_action_order(keys, positions, limit))
         frame = frame.assign(person=frame["ad_display_name"].fillna(frame["entra_display_name"]))
         cols = {**_PERSON, **_CATEGORY_COLUMNS.get(cat, {})}
         more = f"All {n:,} rows: findings.csv, or sheet {cat!r} of findings.xlsx."
@@ -437,7 +454,7 @@ def findings_sections(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
         parts.append(f'<section class="hx-cat" id="cat-{cat}"><h3><span class="hx-dot" style="background:'
                      f'{_COLORS[cat]}"></span>{_e(LABELS[cat])} <span class="hx-n">{n:,}</span></h3>'
                      f'<p class="hx-note">{_e(EXPLAIN[cat])}</p>'
-                     f"{table(_action_sort(frame), cols, detail=_WHY_FIX, total=n, limit=limit, more=more)}</section>")
+                     f"{table(frame, cols, detail=_WHY_FIX, total=n, limit=limit, more=more)}</section>")
     return HTML('<section id="findings">' + "".join(parts) + "</section>")
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import IO
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
@@ -55,18 +57,64 @@ def _sheet_names(category: str, parts: int) -> list[str]:
     return [base] if parts == 1 else [f"{base} ({i + 1})"[:31] for i in range(parts)]
 
 
-def _text_array(values: pd.Series) -> pa.Array:
-    """The column as XML-escaped Arrow strings (nulls stay null); lists joined with ``;``."""
+def arrow_strings(values: pd.Series) -> pa.Array:
+    """The column as one Arrow ``large_string`` array (nulls stay null); lists joined with ``;``."""
     if isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_list(values.dtype.pyarrow_dtype):
         arr = pc.binary_join(pa.array(values.array), ";")
+    elif values.dtype == "str":
+        arr = pa.array(values.array)
     else:
-        arr = pa.array(values.astype("str"))
-    arr = arr.cast(pa.large_string())
-    arr = pc.replace_substring_regex(arr, _ILLEGAL, "")
-    arr = pc.utf8_slice_codeunits(arr, 0, EXCEL_MAX_CELL)
-    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        arr = pc.replace_substring(arr, raw, entity)
-    return arr
+        arr = pa.array(values.astype("str").to_numpy(dtype=object, na_value=None))
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.large_string())
+
+
+def _offsets(arr: pa.Array) -> np.ndarray:
+    """The ``len + 1`` value offsets of a ``large_string`` array, into its data buffer."""
+    return np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+
+
+def string_bytes(arr: pa.Array) -> np.ndarray:
+    """The bytes of every value of a ``large_string`` array, back to back (a view, no copy)."""
+    off = _offsets(arr)
+    data = arr.buffers()[2]
+    if data is None or off[-1] == off[0]:
+        return np.zeros(0, dtype=np.uint8)
+    return np.frombuffer(data, dtype=np.uint8)[off[0]:off[-1]]
+
+
+def _contains(data: np.ndarray, chars: bytes) -> bool:
+    return any(bool((data == ch).any()) for ch in chars)
+
+
+def _text_array(values: pd.Series) -> tuple[pa.Array, bool]:
+    """The column as XML-escaped Arrow strings, and whether a value starts or ends with white space.
+
+    Each transformation runs only when a scan of the column's bytes shows it can change something: most columns
+    hold no control characters, no ``&<>`` and no value near Excel's cell limit.
+    """
+    arr = arrow_strings(values)
+    data = string_bytes(arr)
+    if bool((data < 0x20).any()) or _contains(data, b"\xef"):  # control characters, or maybe U+FFFE/U+FFFF
+        arr = pc.replace_substring_regex(arr, _ILLEGAL, "")
+    if len(arr) and int(np.diff(_offsets(arr)).max()) > EXCEL_MAX_CELL:
+        arr = pc.utf8_slice_codeunits(arr, 0, EXCEL_MAX_CELL)
+    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):  # XML reads a raw CR as LF
+        if _contains(string_bytes(arr), raw.encode()):
+            arr = pc.replace_substring(arr, raw, entity)
+    return arr, _edge_space(arr)
+
+
+def _edge_space(arr: pa.Array) -> bool:
+    """Whether any value starts or ends with XML white space (such cells need ``xml:space="preserve"``)."""
+    off = _offsets(arr)
+    full = np.flatnonzero(off[1:] > off[:-1])
+    if not len(full):
+        return False
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    edges = np.concatenate([data[off[full]], data[off[full + 1] - 1]])
+    return bool(np.isin(edges, np.frombuffer(b" \t\r\n", dtype=np.uint8)).any())
 
 
 def _s(text: str) -> pa.Scalar:
@@ -74,27 +122,27 @@ def _s(text: str) -> pa.Scalar:
 
 
 def _cells(values: pd.Series, letter: str, rows: pa.Array) -> pa.Array:
-    """One column's ``<c>`` elements for the given row numbers ('' where the value is missing)."""
-    ref = pc.binary_join_element_wise(_s(f'<c r="{letter}'), rows, _s(""))
+    """One column's ``<c>`` elements for the given row numbers (null where the value is missing)."""
+    ref = _s(f'<c r="{letter}')
     if pd.api.types.is_bool_dtype(values.dtype):
-        v = pa.array(values.astype("boolean").map({True: "1", False: "0"}).to_numpy(dtype=object, na_value=None),
-                     type=pa.large_string())
-        out = pc.binary_join_element_wise(ref, _s('" t="b"><v>'), v, _s("</v></c>"), _s(""))
-    elif pd.api.types.is_numeric_dtype(values.dtype):
-        v = pa.array(values.astype("str").to_numpy(dtype=object, na_value=None), type=pa.large_string())
-        out = pc.binary_join_element_wise(ref, _s('"><v>'), v, _s("</v></c>"), _s(""))
-    else:
-        out = pc.binary_join_element_wise(ref, _s('" t="inlineStr"><is><t xml:space="preserve">'),
-                                          _text_array(values), _s("</t></is></c>"), _s(""))
-    return pc.fill_null(out, _s(""))
+        flags = pa.array(values.astype("boolean").array)
+        v = pc.if_else(flags, _s("1"), _s("0"))
+        return pc.binary_join_element_wise(ref, rows, _s('" t="b"><v>'), v, _s("</v></c>"), _s(""))
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return pc.binary_join_element_wise(ref, rows, _s('"><v>'), arrow_strings(values), _s("</v></c>"), _s(""))
+    text, keep_space = _text_array(values)
+    t = '<t xml:space="preserve">' if keep_space else "<t>"
+    return pc.binary_join_element_wise(ref, rows, _s(f'" t="inlineStr"><is>{t}'), text, _s("</t></is></c>"),
+                                       _s(""))
 
 
-def _row_xml(frame: pd.DataFrame, first_row: int) -> str:
-    """``<row>`` elements for ``frame``, the first on sheet row ``first_row`` (1-based)."""
-    rows = pa.array(np.arange(first_row, first_row + len(frame)).astype(str), type=pa.large_string())
+def _row_xml(frame: pd.DataFrame, first_row: int) -> np.ndarray:
+    """``<row>`` elements for ``frame``, the first on sheet row ``first_row`` (1-based), as UTF-8 bytes."""
+    rows = pa.array(np.arange(first_row, first_row + len(frame))).cast(pa.large_string())
     cells = [_cells(frame[c], column_letter(j), rows) for j, c in enumerate(frame.columns)]
-    joined = pc.binary_join_element_wise(_s('<row r="'), rows, _s('">'), *cells, _s("</row>"), _s(""))
-    return "".join(joined.to_pylist())
+    joined = pc.binary_join_element_wise(_s('<row r="'), rows, _s('">'), *cells, _s("</row>"), _s(""),
+                                         null_handling="skip")
+    return string_bytes(joined)
 
 
 def _header_xml(columns: Sequence[str], row: int = 1) -> str:
@@ -146,15 +194,15 @@ def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, categories:
     path = Path(path)
     categories = list(categories) if categories is not None else list(pd.unique(findings["category"].dropna()))
     per_sheet = max_rows - 1
-    groups = dict(tuple(findings.groupby("category", sort=False, observed=True))) if len(findings) else {}
+    category = findings["category"]
     plan, lines = [], []
     for cat in categories:
-        frame = groups.get(cat)
-        n = 0 if frame is None else len(frame)
+        positions = np.flatnonzero((category == cat).to_numpy(dtype=bool, na_value=False))
+        n = len(positions)
         names = _sheet_names(cat, max(1, -(-n // per_sheet))) if n else []
         lines.append((cat, n, ", ".join(names) if names else "(none)"))
         if n:
-            plan.append((frame.reset_index(drop=True), names))
+            plan.append((positions, names))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     sheets: list[str] = ["Summary"]
@@ -167,19 +215,32 @@ def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, categories:
         rows.append(_plain_row(["total", int(len(findings))], start + 1 + len(lines)))
         z.writestr("xl/worksheets/sheet1.xml", _sheet_head([34, 60, 50], False) + "".join(rows)
                    + "</sheetData></worksheet>")
-        for frame, names in plan:
-            widths = _widths(frame)
+        for positions, names in plan:  # rows are taken a chunk at a time: no copy of a whole category
+            widths = _widths(findings.take(positions[:200]))
             for k, name in enumerate(names):
-                part = frame.iloc[k * per_sheet:(k + 1) * per_sheet]
+                part = positions[k * per_sheet:(k + 1) * per_sheet]
                 sheets.append(name)
                 with z.open(f"xl/worksheets/sheet{len(sheets)}.xml", "w", force_zip64=True) as fh:
-                    fh.write((_sheet_head(widths, True) + _header_xml(list(part.columns))).encode("utf-8"))
-                    for s in range(0, len(part), _CHUNK):
-                        fh.write(_row_xml(part.iloc[s:s + _CHUNK], s + 2).encode("utf-8"))
+                    fh.write((_sheet_head(widths, True) + _header_xml(list(findings.columns))).encode("utf-8"))
+                    chunks = (_row_xml(findings.take(part[s:s + _CHUNK]), s + 2) for s in range(0, len(part), _CHUNK))
+                    _write_behind(fh, chunks)
                     fh.write(b"</sheetData></worksheet>")
         _package(z, sheets)
     os.replace(tmp, path)
     return path
+
+
+def _write_behind(fh: IO[bytes], chunks: Iterable[np.ndarray]) -> None:
+    """Write each chunk while the next one is built: deflate and the Arrow kernels both release the GIL, so
+    compressing overlaps with building the XML (at most two chunks in memory)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        for chunk in chunks:
+            if pending is not None:
+                pending.result()
+            pending = pool.submit(fh.write, chunk)
+        if pending is not None:
+            pending.result()
 
 
 def _package(z: zipfile.ZipFile, sheets: list[str]) -> None:

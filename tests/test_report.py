@@ -85,3 +85,17 @@ def test_paths_resolve_from_the_notebooks_folder(tmp_path: Path) -> None:
     assert raw == {"ad": str(tmp_path / "exports/ad.csv"), "out": str(tmp_path / "reports/x"),
                    "entra": "/abs/e.json"}
     assert report.resolve_paths({"ad": "a.csv"}, tmp_path)["ad"] == str(tmp_path / "a.csv")
+
+
+def test_big_categories_show_role_holders_then_federated_then_names_first(hand) -> None:
+    frame = findings_frame({"hard_match": 9, "new_user": 2})
+    frame.loc[7, "entra_roles"] = "Global Administrator"
+    frame.loc[[1, 3, 5], "federated"] = True
+    frame.loc[[0, 2, 4, 6, 8], "federated"] = False
+    frame = frame.iloc[::-1].reset_index(drop=True)  # names out of order
+    page = report.findings_sections(report.ReportData(**{**report.prepare(hand).__dict__, "findings": frame,
+                                                         "counts": {"hard_match": 9, "new_user": 2}}), limit=5).data
+    start = page.index('id="cat-hard_match"')
+    block = page[start:page.index("</section>", start)]
+    shown = re.findall(r"<tbody><tr><td>User hard_match (\d)</td>", block)
+    assert shown == ["7", "1", "3", "5", "0"] and "Showing the first 5 of 9 rows" in block

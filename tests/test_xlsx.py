@@ -1,4 +1,5 @@
-"""findings.xlsx: summary sheet, one sheet per category, split past the row limit, text stays text."""
+"""findings.xlsx: summary sheet, one sheet per category, split past the row limit, text stays text; findings.csv
+has the bytes pandas would write."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import load_workbook
 
-from hybridx_nb.xlsx import write_findings_xlsx
+from hybridx_nb.assess import write_findings_csv
+from hybridx_nb.xlsx import EXCEL_MAX_CELL, write_findings_xlsx
 from support.report_frames import findings_frame
 
 
@@ -52,3 +54,33 @@ def test_formulas_and_control_characters_stay_harmless_text(tmp_path: Path) -> N
     assert ws["B2"].data_type == "s" and ws["B2"].value == '=HYPERLINK("http://evil","x")'
     assert ws["B3"].value == "badname"
     assert ws["C3"].value is None
+
+
+EDGES = ["plain", "", None, 'a "quote"', "a, comma", "line\nfeed", "carriage\rreturn", " leading", "trailing ",
+         "tab\tinside", "é ü ß", "=1+2", "a&b <c>"]
+
+
+def _edge_frame() -> pd.DataFrame:
+    return pd.DataFrame({"category": pd.Series(["new_user"] * len(EDGES), dtype="str"),
+                         "ad_display_name": pd.Series(EDGES, dtype="str"),
+                         "federated": pd.array([True, False, None] + [True] * (len(EDGES) - 3), dtype="boolean")})
+
+
+def test_findings_csv_has_the_bytes_pandas_writes(tmp_path: Path) -> None:
+    frame = pd.concat([findings_frame(), _edge_frame()], ignore_index=True)
+    path = write_findings_csv(frame, tmp_path / "findings.csv")
+    expected = tmp_path / "pandas.csv"
+    frame[list(pd.read_csv(path, encoding="utf-8-sig", nrows=0).columns)].to_csv(
+        expected, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    assert path.read_bytes() == expected.read_bytes()
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfcategory,ad_dn,ad_upn,entra_id,entra_upn,immutable_id,")
+
+
+def test_spaces_markup_and_long_values_survive(tmp_path: Path) -> None:
+    frame = _edge_frame()
+    frame.loc[0, "ad_display_name"] = "x" * (EXCEL_MAX_CELL + 10)
+    ws = load_workbook(write_findings_xlsx(frame, tmp_path / "f.xlsx"))["new_user"]
+    values = [ws.cell(row=i + 2, column=2).value for i in range(len(EDGES))]
+    assert values[0] == "x" * EXCEL_MAX_CELL
+    assert values[1:] == EDGES[1:]
+    assert [ws.cell(row=i + 2, column=3).value for i in range(3)] == [True, False, None]
