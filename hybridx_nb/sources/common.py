@@ -66,10 +66,15 @@ class Text:
     path: Path
     text: str
     encoding: str
+    data: bytes | None = None  # ``text`` as UTF-8, when the file held exactly that (spares encoding it again)
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    def utf8(self) -> bytes:
+        """The text as UTF-8 bytes."""
+        return self.data if self.data is not None else self.text.encode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -109,7 +114,9 @@ def decode_bytes(path: Path, data: bytes) -> Text:
                          line=line, fix=REENCODE_FIX) from None
     if not text.strip():
         raise InputError(path, "the file is empty", fix=f"re-run the export (see {EXPORTS_DOC})")
-    return Text(path, text.replace("\r\n", "\n").replace("\r", "\n"), label)
+    if "\r" in text:
+        return Text(path, text.replace("\r\n", "\n").replace("\r", "\n"), label)
+    return Text(path, text, label, data=body if codec.startswith("utf-8") else None)
 
 
 _LDIF_LINE = re.compile(r"(?i)(?:version|dn)::? ?")
@@ -136,7 +143,7 @@ def sniff(text: str) -> str:
 def load_json_documents(doc: Text) -> list[object]:
     """Every JSON value in the file: one, or several written one after another (pages appended by a loop)."""
     with gc_paused():
-        fast = _fast_values(doc.text)
+        fast = _fast_values(doc.text, doc.data)
         if fast is not None:
             return fast
         decoder = json.JSONDecoder()
@@ -154,10 +161,10 @@ def load_json_documents(doc: Text) -> list[object]:
             values.append(value)
 
 
-def _fast_values(text: str) -> list[object] | None:
+def _fast_values(text: str, raw: bytes | None = None) -> list[object] | None:
     """The values in ``text`` read by msgspec (C, several times faster), or None when only the standard library
     can tell (NaN, 1e400, invalid JSON: the standard library's error names the line)."""
-    data = memoryview(text.encode("utf-8"))
+    data = memoryview(raw if raw is not None else text.encode("utf-8"))
     values: list[object] = []
     try:
         pos = json_columns.skip_separators(data, 0)
@@ -214,7 +221,7 @@ def read_powershell_csv(doc: Text) -> Csv:
         dup = sorted({h for h in headers if headers.count(h) > 1})
         raise InputError(doc.path, f"the header has empty or repeated column names ({blank or dup})",
                          line=1 + first_offset, fix="export each property once, with a name")
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if type_line else doc.utf8()
     try:
         table = pacsv.read_csv(
             io.BytesIO(data),
@@ -360,18 +367,14 @@ def frame_of(records: list[dict], fields: Mapping[str, tuple[str, ...]]) -> dict
 
     Each key path is walked once for all records (a shared prefix such as ``profile`` once for all its fields).
     """
-    paths: dict[tuple[str, ...], list[object]] = {}
-
-    def walk(keys: tuple[str, ...]) -> list[object]:
-        if keys not in paths:
-            if len(keys) == 1:
-                paths[keys] = list(map(dict.get, records, repeat(keys[0])))
-            else:
-                key = keys[-1]
-                paths[keys] = [v.get(key) if isinstance(v, dict) else None for v in walk(keys[:-1])]
-        return paths[keys]
-
-    return {name: walk(tuple(keys)) for name, keys in fields.items()}
+    walked: dict[tuple[str, ...], list[object]] = {}
+    for keys in sorted({tuple(k[:i]) for k in fields.values() for i in range(1, len(k) + 1)}, key=len):
+        if len(keys) == 1:
+            walked[keys] = list(map(dict.get, records, repeat(keys[0])))
+        else:
+            key = keys[-1]
+            walked[keys] = [v.get(key) if isinstance(v, dict) else None for v in walked[keys[:-1]]]
+    return {name: walked[tuple(keys)] for name, keys in fields.items()}
 
 
 def text_column(values: list[object], index: pd.Index | None = None) -> pd.Series:

@@ -81,7 +81,7 @@ def _fast_columns(doc: Text) -> dict[str, list[object]] | None:
     Keys are spelled as in the first records; the result is refused (None: the general path) when a record lacks
     one of those keys or a name not seen there appears anywhere in the file, so both paths read the same keys.
     """
-    raw = doc.text.encode("utf-8")
+    raw = doc.utf8()
     first = json_columns.sample(raw)
     if not first:
         return None

@@ -87,7 +87,7 @@ def _struct_type(paths: Mapping[str, tuple[str, ...]], unset: Collection[str], p
             else:
                 fields.append((attr, Any, sub))
         rename.update({e[0]: page_key for e in extra})
-        return msgspec.defstruct(label, fields, rename=rename)
+        return msgspec.defstruct(label, fields, rename=rename, gc=False)  # plain data: no cycles
 
     return build(tree, "Record", [("page", Any, UNSET)])
 
@@ -96,17 +96,13 @@ def _columns(records: list, paths: Mapping[str, tuple[str, ...]]) -> dict[str, l
     """Walk each key path once over all records, sharing prefixes (``profile`` once for all its keys)."""
     index = _attr_names(paths)
     walked: dict[tuple[str, ...], list[object]] = {}
-
-    def walk(keys: tuple[str, ...]) -> list[object]:
-        if keys not in walked:
-            get = attrgetter(index[keys])
-            if len(keys) == 1:
-                walked[keys] = list(map(get, records))
-            else:
-                walked[keys] = [None if v is None else get(v) for v in walk(keys[:-1])]
-        return walked[keys]
-
-    return {name: walk(tuple(keys)) for name, keys in paths.items()}
+    for keys in sorted({tuple(k[:i]) for k in paths.values() for i in range(1, len(k) + 1)}, key=len):
+        get = attrgetter(index[keys])
+        if len(keys) == 1:
+            walked[keys] = list(map(get, records))
+        else:
+            walked[keys] = [None if v is None else get(v) for v in walked[keys[:-1]]]
+    return {name: walked[tuple(keys)] for name, keys in paths.items()}
 
 
 def _attr_names(paths: Mapping[str, tuple[str, ...]]) -> dict[tuple[str, ...], str]:

@@ -75,7 +75,7 @@ def _is_app_user(record: dict) -> bool:
 
 def _read_fast(doc: Text, app_id: str | None, app_label: str | None) -> ReadResult | None:
     """A plain array of users or app users decoded straight into structs (None: not that shape, or in doubt)."""
-    raw = doc.text.encode("utf-8")
+    raw = doc.utf8()
     first = json_columns.sample(raw)
     if not first:
         return None
