@@ -36,6 +36,9 @@ _PREFIX = r"healthmailbox|systemmailbox|discoverysearchmailbox|federatedemail|ms
 _SYSTEM_DN = (rf"(?i)^[^=]*=(?:{_EXACT})(?:,|$)|^[^=]*=(?:{_PREFIX})|^[^=]*=(?:[^,\\]|\\.)*\$(?:,|$)"
               r"|\\0ACNF:|\nCNF:")
 _SYSTEM_NAME = rf"(?i)^(?:{_EXACT})$|^(?:{_PREFIX})|\$$"
+UPN, PROXY = "userPrincipalName", "proxyAddresses"
+# The attributes whose values must be unique (within AD, against groups and contacts, against the cloud).
+UNIQUE_ATTRIBUTES = (UPN, "mail", PROXY, "mailNickname", "sAMAccountName")
 
 
 @dataclass
@@ -64,70 +67,89 @@ class RuleContext:
         cache = self.__dict__.setdefault("_address_views", {})
         if attribute not in cache:
             view = self.view(attribute)
-            smtp = attribute == "proxyAddresses"
-            cache[attribute] = view.select(rc.mask(pc.equal(view.kind, "smtp"))) if smtp else view
+            cache[attribute] = view.select(self._smtp) if attribute == "proxyAddresses" else view
         return cache[attribute]
 
     @cached_property
     def proxies(self) -> rc.View:
         return rc.proxy_view(self.users)
 
+    @cached_property
+    def _smtp(self) -> np.ndarray:
+        return rc.mask(pc.equal(self.proxies.kind, "smtp"))
+
+    @cached_property
+    def _keys(self) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int]:
+        """Every value uniqueness compares, encoded in one hash pass so that equal keys get equal codes across all
+        of them: the AD users' ``UNIQUE_ATTRIBUTES``, the groups' and contacts' mail and proxy addresses
+        (``objects mail``, ``objects proxy``) and the cloud users' UPN, mail and SMTP proxy addresses (``cloud
+        upn`` …). Per segment its codes and the rows holding them; and the number of codes."""
+        segments = {a: (self.view(a).pos, self.view(a).key) for a in UNIQUE_ATTRIBUTES}
+        for name, frame, column in (("objects mail", self.mail_objects, "mail"), ("cloud upn", self.cloud, "upn"),
+                                    ("cloud mail", self.cloud, "mail")):
+            view = rc.single_view(frame[column])
+            segments[name] = (view.pos, view.key)
+        segments["objects proxy"] = rc.proxy_key_rows(self.mail_objects)
+        segments["cloud smtp"] = rc.proxy_key_rows(self.cloud, smtp_only=True)
+        names = list(segments)
+        like = {names.index(a): names.index(b) for a, b in (("mail", UPN), (PROXY, UPN), ("objects proxy",
+                "objects mail"), ("cloud mail", "cloud upn"), ("cloud smtp", "cloud upn"))}
+        codes, n = rc.factorize_all(list(segments.values()), like)
+        return {name: (c, segments[name][0]) for name, c in zip(names, codes)}, n
+
+    def _segments(self, *names: str) -> tuple[np.ndarray, np.ndarray]:
+        """Codes and rows of the named segments of ``_keys``, concatenated in that order."""
+        parts = [self._keys[0][name] for name in names]
+        return np.concatenate([c for c, _ in parts]), np.concatenate([r for _, r in parts])
+
     def codes(self, attribute: str) -> tuple[np.ndarray, int]:
         """Integer code per value of ``attribute`` (equal keys, equal codes) and the number of codes."""
+        if attribute in UNIQUE_ATTRIBUTES:
+            return self._keys[0][attribute][0], self._keys[1]
         cache = self.__dict__.setdefault("_codes", {})
         if attribute not in cache:
             cache[attribute] = rc.factorize(self.view(attribute).key)[:2]
         return cache[attribute]
 
-    @cached_property
-    def mail_object_keys(self) -> dict[str, tuple[pa.Array, np.ndarray]]:
-        """Groups' and contacts' keys and rows: their mail (``"mail"``), or mail and proxy addresses (``"proxy"``)."""
-        mail, proxies = rc.single_view(self.mail_objects["mail"]), rc.proxy_view(self.mail_objects)
-        return {"mail": (mail.key, mail.pos),
-                "proxy": (pa.concat_arrays([mail.key, proxies.key]), np.concatenate([mail.pos, proxies.pos]))}
-
     def mail_object_holder(self, attribute: str, kind: str) -> np.ndarray:
-        """Per value of ``attribute``, the row of a group or contact holding the same key (-1 where none)."""
-        keys, rows = self.mail_object_keys[kind]
-        if not len(keys):
-            return np.full(len(self.view(attribute).pos), -1, dtype=np.int64)
-        index = pc.index_in(self.view(attribute).key, value_set=keys)
-        at = pc.fill_null(index, 0).to_numpy(zero_copy_only=False)
-        return np.where(rc.mask(pc.is_valid(index)), rows[at], -1)
+        """Per value of ``attribute`` (one of ``UNIQUE_ATTRIBUTES``), the row of a group or contact holding the
+        same key (-1 where none); they hold their mail (``kind="mail"``), or mail and proxy addresses
+        (``"proxy"``). The first such row, mail before proxy addresses."""
+        if attribute not in UNIQUE_ATTRIBUTES:
+            raise ValueError(f"groups and contacts are compared on {', '.join(UNIQUE_ATTRIBUTES)} only")
+        cache = self.__dict__.setdefault("_mail_object_holders", {})
+        if kind not in cache:
+            codes, rows = self._segments("objects mail", *(["objects proxy"] if kind == "proxy" else []))
+            cache[kind] = rc.first_holder(codes, rows, self._keys[1])
+        return cache[kind][self.codes(attribute)[0]]
 
     @cached_property
     def cloud_index(self) -> dict[str, np.ndarray]:
-        """Every address the cloud users hold (UPN, mail, SMTP proxy addresses) encoded once: ``code``/``row``
-        per holding, the segment (``upn`` …), and per code the number of distinct holders and the first one. The
-        AD addresses are looked up in it (``cloud_codes``)."""
-        upn, mail = rc.single_view(self.cloud["upn"]), rc.single_view(self.cloud["mail"])
-        proxies = rc.proxy_view(self.cloud)
-        smtp = proxies.select(rc.mask(pc.equal(proxies.kind, "smtp")))
-        codes, n, dictionary = rc.factorize(pa.concat_arrays([upn.key, mail.key, smtp.key]))
-        rows = np.concatenate([upn.pos, mail.pos, smtp.pos])
-        once = ~pd.Series(rows * max(n, 1) + codes).duplicated().to_numpy()  # count each cloud user once
-        return {"code": codes, "row": rows, "is_upn": np.arange(len(codes)) < len(upn.pos),
-                "holders": np.bincount(codes[once], minlength=n), "first": rc.first_holder(codes, rows, n),
-                "dictionary": dictionary}
+        """Every address the cloud users hold (UPN, mail, SMTP proxy addresses): ``code``/``row`` per holding and
+        ``is_upn``; per code (of ``_keys``) the lowest cloud row holding it (``first``, -1: none) and the number
+        of distinct cloud users holding it (``holders``: 0, 1, or 2 for two or more)."""
+        codes, rows = self._segments("cloud upn", "cloud mail", "cloud smtp")
+        n = self._keys[1]
+        low, high = np.full(n, len(self.cloud), dtype=np.int64), np.full(n, -1, dtype=np.int64)
+        np.minimum.at(low, codes, rows)
+        np.maximum.at(high, codes, rows)
+        held = high >= 0
+        return {"code": codes, "row": rows, "is_upn": np.arange(len(codes)) < len(self._keys[0]["cloud upn"][0]),
+                "holders": held.astype(np.int64) + (held & (low != high)), "first": np.where(held, low, -1)}
 
     def cloud_codes(self, attribute: str) -> np.ndarray:
-        """Per address of ``address_view(attribute)``, its code in ``cloud_index`` (-1: no cloud user has it)."""
-        cache = self.__dict__.setdefault("_cloud_codes", {})
-        if not cache:
-            names = ("userPrincipalName", "mail", "proxyAddresses")
-            views = [self.address_view(a) for a in names]
-            index = pc.index_in(pa.concat_arrays([v.key for v in views]), value_set=self.cloud_index["dictionary"])
-            index = pc.fill_null(index, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-            bounds = np.cumsum([0] + [len(v.pos) for v in views])
-            cache.update({a: index[bounds[i]:bounds[i + 1]] for i, a in enumerate(names)})
-        return cache[attribute]
+        """Per address of ``address_view(attribute)``, its code (see ``cloud_index`` for who in the cloud holds it)."""
+        codes = self.codes(attribute)[0]
+        return codes[self._smtp] if attribute == "proxyAddresses" else codes
 
     @cached_property
     def pairs(self) -> np.ndarray:
         """Matched AD/cloud pairs as sorted ``pos * len(cloud) + cloud_row``."""
         m = len(self.cloud)
         if self.given_pairs is not None:
-            rows = pd.Index(self.cloud["id"].astype("str")).get_indexer(self.given_pairs["entra_id"].astype("str"))
+            rows = pc.index_in(rc.arrow(self.given_pairs["entra_id"]), value_set=rc.arrow(self.cloud["id"]),
+                               skip_nulls=True)
+            rows = pc.fill_null(rows, -1).to_numpy(zero_copy_only=False).astype(np.int64)
             pos = self.given_pairs["pos"].to_numpy(dtype=np.int64)
             return np.sort(pd.unique(pos[rows >= 0] * m + rows[rows >= 0]))
         return np.sort(pd.unique(self._guess_pairs() @ np.array([m, 1], dtype=np.int64)))
@@ -157,10 +179,9 @@ class RuleContext:
             taken[pairs[:, 0]] = True
         return np.concatenate(found)
 
-    def routable(self, text: pa.Array) -> np.ndarray:
-        """Where the address's domain is routable: a verified domain or a subdomain of one when the tenant's
-        domains are known; otherwise any domain whose top-level domain is not a known private one."""
-        low = rc.arrow(pc.utf8_lower(text))
+    def routable(self, low: pa.Array) -> np.ndarray:
+        """Where the (lower-case) address's domain is routable: a verified domain or a subdomain of one when the
+        tenant's domains are known; otherwise any domain whose top-level domain is not a known private one."""
         if self.verified_domains is not None:
             out = np.zeros(len(low), dtype=bool)
             for domain in self.verified_domains:
@@ -200,16 +221,18 @@ class Rule:
         }, columns=list(READINESS_COLUMNS)).astype("str")
 
 
+_EMPTY = pd.DataFrame({c: pd.Series([], dtype="str") for c in READINESS_COLUMNS})
+
+
 def empty_readiness() -> pd.DataFrame:
     """A readiness frame without rows."""
-    return pd.DataFrame({c: pd.Series([], dtype="str") for c in READINESS_COLUMNS})
+    return _EMPTY.copy()
 
 
 def _r(name: str, attribute: str, error: str, description: str, check: Callable[[RuleContext], pd.DataFrame]) -> Rule:
     return Rule(name, attribute, error, description, check)
 
 
-UPN, PROXY = "userPrincipalName", "proxyAddresses"
 _UNIQUE = "AttributeValueMustBeUnique"
 _SHOWN_UPN_BAD = '\\ % & * + / = ? { } | < > ( ) ; : , [ ] "'
 
@@ -322,7 +345,7 @@ def build_context(snap: Snapshot, *, pairs: pd.DataFrame | None = None,
             raise ValueError(f"pairs needs the columns ad_dn and entra_id (missing: {', '.join(sorted(missing))})")
         row = pc.index_in(rc.arrow(pairs["ad_dn"].astype("str")), value_set=rc.arrow(users["dn"]))
         row = pc.fill_null(row, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        given = pd.DataFrame({"pos": row, "entra_id": pairs["entra_id"].astype("str").to_numpy()})
+        given = pd.DataFrame({"pos": row, "entra_id": pairs["entra_id"].astype("str").array})
         given = given[given["pos"].to_numpy() >= 0]
     verified, fix_domain = _domains(snap, routable_domains)
     return RuleContext(users, mail_objects, snap["entra_users"], given, verified, fix_domain)

@@ -112,6 +112,36 @@ def factorize(arr: pa.Array) -> tuple[np.ndarray, int, pa.Array]:
     return codes, len(enc.dictionary), arrow(enc.dictionary)
 
 
+def factorize_all(segments: list[tuple[np.ndarray, pa.Array]], like: dict[int, int] | None = None
+                  ) -> tuple[list[np.ndarray], int]:
+    """``factorize`` over several segments (row and value per value) at once: equal values get equal codes across
+    all of them. ``like`` maps a segment to an earlier one of the same rows: its values equal to that segment's on
+    the same row take that code unhashed (UPN, mail and primary SMTP address are mostly one address, and
+    hashing is the cost). Returns the codes per segment and the number of distinct values."""
+    like = like or {}
+    reused, hashed = {}, []
+    for i, (pos, key) in enumerate(segments):
+        if i in like and len(pos) and len(segments[like[i]][0]):
+            ref_pos, ref_key = segments[like[i]]
+            row = np.full(max(ref_pos.max(), pos.max()) + 1, -1, dtype=np.int64)
+            row[ref_pos] = np.arange(len(ref_pos))
+            at = row[pos]
+            same = (at >= 0) & mask(pc.equal(key, take(ref_key, np.maximum(at, 0))))
+            reused[i] = (same, at)
+            key = key.filter(pa.array(~same))
+        hashed.append(key.cast(pa.string()))
+    enc = pc.dictionary_encode(pa.chunked_array(hashed, pa.string()))
+    n = len(enc.chunk(0).dictionary) if enc.num_chunks else 0
+    flat = np.concatenate([pc.fill_null(c.indices, -1).to_numpy(zero_copy_only=False) for c in enc.chunks]
+                          or [np.zeros(0, dtype=np.int32)]).astype(np.int64)
+    codes = np.split(flat, np.cumsum([len(h) for h in hashed])[:-1])
+    for i, (same, at) in reused.items():
+        out = np.empty(len(same), dtype=np.int64)
+        out[~same], out[same] = codes[i], codes[like[i]][at[same]]
+        codes[i] = out
+    return codes, n
+
+
 def common_names(dns: pa.Array) -> pa.Array:
     """The value of each DN's first RDN (IdFix's COMMONNAME), escapes removed."""
     cn = pc.struct_field(pc.extract_regex(dns, r"^[^=]*=(?P<cn>(?:\\.|[^,\\])*)"), [0])
@@ -160,6 +190,8 @@ class View:
 
 def single_view(column: pd.Series) -> View:
     values = arrow(column)
+    if not values.null_count:
+        return View(np.arange(len(values)), values, values, arrow(pc.utf8_lower(values)))
     present = mask(pc.is_valid(values))
     values = values.filter(pa.array(present))
     return View(np.flatnonzero(present), values, values, arrow(pc.utf8_lower(values)))
@@ -185,8 +217,34 @@ def proxy_view(frame: pd.DataFrame) -> View:
         prefix, text = (parts[0] if parts else raw for parts in (prefixes, texts))
     prefix, text = prefix.cast(STR), text.cast(STR)
     kind = arrow(pc.binary_slice(pc.utf8_lower(prefix).cast(pa.large_binary()), 0, -1).cast(STR))
-    key = arrow(sub(pc.utf8_lower(values), "^smtp:"))  # kind "smtp" exactly when the lower-cased value starts so
-    return View(pos, values, text, key, prefix, kind)
+    return View(pos, values, text, proxy_keys(values)[0], prefix, kind)
+
+
+def proxy_key_rows(frame: pd.DataFrame, smtp_only: bool = False) -> tuple[np.ndarray, pa.Array]:
+    """Row of ``frame`` and uniqueness key (see ``proxy_keys``) of each proxy address, or of each SMTP one."""
+    pos, values = explode_proxies(frame)
+    if not smtp_only:
+        return pos, proxy_keys(values)[0]
+    low = arrow(pc.utf8_lower(values))
+    smtp = mask(pc.starts_with(low, "smtp:"))
+    return pos[smtp], _after_prefix(low.filter(pa.array(smtp)))
+
+
+def proxy_keys(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """What uniqueness compares of each proxy address (the lower-case value; for SMTP the lower-case address
+    without its prefix) and where it is an SMTP address (kind "smtp" exactly when the lower-cased value starts
+    with "smtp:")."""
+    low = arrow(pc.utf8_lower(values))
+    smtp = mask(pc.starts_with(low, "smtp:"))
+    if not smtp.any():
+        return low, smtp
+    where = pa.array(smtp)
+    return arrow(pc.replace_with_mask(low, where, _after_prefix(low.filter(where)))), smtp
+
+
+def _after_prefix(smtp: pa.Array) -> pa.Array:
+    """Lower-case SMTP proxy addresses without their "smtp:"."""
+    return arrow(pc.binary_slice(smtp.cast(pa.large_binary()), 5, _END).cast(STR))
 
 
 def int_join(left_codes: np.ndarray, left_rows: np.ndarray, right_codes: np.ndarray,
@@ -375,7 +433,7 @@ def top_level_domain(attribute: str) -> Check:
     """The domain is not routable; proposes the tenant's verified domain in its place when one is known."""
     def check(ctx: RuleContext) -> pd.DataFrame:
         a = addresses(ctx, attribute)
-        bad = ~a.malformed & ~ctx.routable(a.view.text)
+        bad = ~a.malformed & ~ctx.routable(a.view.key)  # an address's key is its lower-case text
         update = None
         if ctx.fix_domain and bad.any():
             update = a.view.select(bad).with_prefix(join(a.split(bad)[0], "@", ctx.fix_domain))
@@ -434,9 +492,12 @@ def blank(attribute: str) -> Check:
 
 def _first_per_object(view: View, codes: np.ndarray, n: int) -> np.ndarray:
     """Where a value is the first of its code on its object (always, for single-valued attributes)."""
+    once = np.ones(len(codes), dtype=bool)
     if view.prefix is None:
-        return np.ones(len(codes), dtype=bool)
-    return ~pd.Series(view.pos * max(n, 1) + codes).duplicated().to_numpy()
+        return once
+    again = np.flatnonzero(np.bincount(codes, minlength=n)[codes] > 1)  # only a repeated code can repeat on its row
+    once[again] = ~pd.Series(view.pos[again] * max(n, 1) + codes[again]).duplicated().to_numpy()
+    return once
 
 
 def first_holder(codes: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:

@@ -254,3 +254,18 @@ def test_empty_snapshot_and_bad_pairs():
     assert frame.empty and list(frame.columns) == list(rules.READINESS_COLUMNS)
     with pytest.raises(ValueError, match="ad_dn"):
         rules.run_rules(build_snapshot({}), pairs=pd.DataFrame({"dn": []}))
+
+
+def test_factorize_all_gives_equal_keys_equal_codes_across_segments_and_reused_rows():
+    import numpy as np
+    import pyarrow as pa
+
+    from hybridx_nb import rules_checks as rc
+
+    upn = (np.array([0, 1, 3]), pa.array(["a@x", "b@x", "c@x"], pa.large_string()))
+    mail = (np.array([0, 1, 2, 3]), pa.array(["a@x", "c@x", "d@x", "c@x"], pa.large_string()))  # rows 0, 3 like UPN
+    cloud = (np.array([0, 1]), pa.array(["d@x", "b@x"], pa.large_string()))
+    (u, m, c), n = rc.factorize_all([upn, mail, cloud], like={1: 0})
+    assert n == 4
+    assert m[0] == u[0] and m[1] == u[2] == m[3] and m[2] == c[0] and c[1] == u[1]
+    assert len({u[0], u[1], u[2], m[2]}) == 4
