@@ -221,10 +221,14 @@ def _b64_encode_rows(raw: np.ndarray) -> np.ndarray:
     n = raw.shape[0]
     padded = np.zeros((n, 18), dtype=np.uint8)
     padded[:, :16] = raw
-    triples = padded.reshape(n, 6, 3).astype(np.uint32)
-    word = (triples[:, :, 0] << 16) | (triples[:, :, 1] << 8) | triples[:, :, 2]
-    sextets = np.stack([(word >> 18) & 63, (word >> 12) & 63, (word >> 6) & 63, word & 63], axis=2)
-    out = _B64_ALPHABET[sextets.reshape(n, 24)]
+    triples = padded.reshape(n, 6, 3)
+    b0, b1, b2 = triples[:, :, 0], triples[:, :, 1], triples[:, :, 2]
+    out = np.empty((n, 6, 4), dtype=np.uint8)  # byte arithmetic: a quarter of the memory traffic of uint32 words
+    out[:, :, 0] = _B64_ALPHABET[b0 >> 2]
+    out[:, :, 1] = _B64_ALPHABET[((b0 & 3) << 4) | (b1 >> 4)]
+    out[:, :, 2] = _B64_ALPHABET[((b1 & 15) << 2) | (b2 >> 6)]
+    out[:, :, 3] = _B64_ALPHABET[b2 & 63]
+    out = out.reshape(n, 24)
     out[:, 22:] = ord("=")
     return out
 

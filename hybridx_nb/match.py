@@ -41,7 +41,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import anchors
-from .match_detail import add_anchor_detail, add_okta_check, initial_domain, join_lists, pick, take
+from .match_detail import (add_anchor_detail, add_okta_check, factorize, initial_domain, join_lists, pick,
+                           take)
 from .match_text import add_text
 from .snapshot import Snapshot
 
@@ -207,13 +208,14 @@ def _link(keys: list[tuple[pd.Series, pd.Series]], n_ad: int, n_cloud: int) -> t
     us, vs, offset = [], [], n_ad + n_cloud
     for ad_keys, cloud_keys in keys:
         ad_keys, cloud_keys = ad_keys.dropna(), cloud_keys.dropna()
-        codes, uniques = pd.factorize(pd.concat([ad_keys, cloud_keys], ignore_index=True))
+        codes, uniques = factorize(ad_keys, cloud_keys)
+        n_keys = len(uniques)
         ca, cc = codes[:len(ad_keys)], codes[len(ad_keys):]
-        shared = (np.bincount(ca, minlength=len(uniques)) > 0) & (np.bincount(cc, minlength=len(uniques)) > 0)
+        shared = (np.bincount(ca, minlength=n_keys) > 0) & (np.bincount(cc, minlength=n_keys) > 0)
         ka, kc = shared[ca], shared[cc]
         us.append(np.concatenate([ad_keys.index.to_numpy()[ka], n_ad + cloud_keys.index.to_numpy()[kc]]))
         vs.append(offset + np.concatenate([ca[ka], cc[kc]]))
-        offset += len(uniques)
+        offset += n_keys
     u, v = np.concatenate(us).astype(np.int64), np.concatenate(vs).astype(np.int64)
     present = np.zeros(offset, bool)
     present[u] = present[v] = True
@@ -442,12 +444,12 @@ def check_conservation(snap: Snapshot, findings: pd.DataFrame) -> None:
     for side, table, key, col in (("AD", "ad_users", "object_guid", "ad_object_guid"),
                                   ("cloud", "entra_users", "id", "entra_id")):
         want, got = snap[table][key], findings[col].dropna()
-        codes, values = pd.factorize(pd.concat([want, got], ignore_index=True))
+        codes, values = factorize(want, got)
         diff = (np.bincount(codes[len(want):], minlength=len(values))
                 - np.bincount(codes[:len(want)][codes[:len(want)] >= 0], minlength=len(values)))
         for i in np.flatnonzero(diff)[:20]:
-            problems.append(f"{side} row {values[i]}: " + (f"appears {diff[i]} extra time(s)" if diff[i] > 0
-                                                            else "missing"))
+            problems.append(f"{side} row {values[int(i)].as_py()}: " + (f"appears {diff[i]} extra time(s)"
+                                                                     if diff[i] > 0 else "missing"))
     has_ad, has_cl = findings["ad_object_guid"].notna(), findings["entra_id"].notna()
     pair = anchors.isin(findings["category"], pd.Series(PAIR_CATEGORIES))
     wrong = (pair & ~(has_ad & has_cl)) | (~pair & (has_ad == has_cl))

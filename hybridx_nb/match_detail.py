@@ -56,6 +56,14 @@ def take(values: pd.Series, rows: np.ndarray | pd.Series) -> pd.Series:
     return pd.Series(taken, index=pd.RangeIndex(len(taken)))
 
 
+def factorize(*columns: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """Integer codes of the values of ``columns`` taken end to end (-1 for missing), and the distinct values:
+    Arrow's hash, several times faster than ``pd.factorize`` on str columns."""
+    arr = pa.chunked_array([chunk for col in columns for chunk in _arrow(col).chunks], pa.large_string())
+    encoded = arr.combine_chunks().dictionary_encode()
+    return encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary
+
+
 def scatter(values: pd.Series, mask: np.ndarray) -> pd.Series:
     """A full-length column: ``values`` (one per true entry of ``mask``, in order) where ``mask``, else missing."""
     rows = np.full(len(mask), -1)
@@ -200,19 +208,25 @@ def add_okta_check(f: pd.DataFrame, okta_users: pd.DataFrame, app_users: pd.Data
     f["okta_agrees"] = pd.Series(pd.NA, index=f.index, dtype="boolean")
     if app_users is None or app_users.empty or not f["entra_id"].notna().any():
         return
-    apps = app_users.sort_values(["app_id", "user_id"], kind="stable")
-    by_id = apps.dropna(subset=["external_id"]).drop_duplicates("external_id")
-    by_name = apps.assign(key=apps["user_name"].str.lower()).dropna(subset=["key"]).drop_duplicates("key")
-    left = pd.DataFrame({"id": f["entra_id"], "key": f["entra_upn"].str.lower()})
-    first = left.merge(by_id[["external_id", "user_id", "immutable_id"]], how="left", left_on="id",
-                       right_on="external_id")
-    second = left.merge(by_name[["key", "user_id", "immutable_id"]], how="left", on="key")
-    linked_by_id = first["user_id"].notna().to_numpy()
-    user_id = first["user_id"].where(linked_by_id, second["user_id"]).where(left["id"].notna().to_numpy())
-    app_imm = first["immutable_id"].where(linked_by_id, second["immutable_id"]).where(user_id.notna())
+    order = pc.sort_indices(pa.table({"app": _arrow(app_users["app_id"]), "user": _arrow(app_users["user_id"])}),
+                            sort_keys=[("app", "ascending"), ("user", "ascending")]).to_numpy()
+    apps = app_users.take(order)  # the first app user per key, in (app, user) order, wins below
+    ids = f["entra_id"]
+    by_id = lookup(ids, apps["external_id"])
+    by_name = lookup(f["entra_upn"].str.lower(), apps["user_name"].str.lower())
+    first_user, first_imm = take(apps["user_id"], by_id), take(apps["immutable_id"], by_id)
+    linked_by_id = first_user.notna().to_numpy()
+    user_id = first_user.where(linked_by_id, take(apps["user_id"], by_name)).where(ids.notna().to_numpy())
+    app_imm = first_imm.where(linked_by_id, take(apps["immutable_id"], by_name)).where(user_id.notna())
     f["okta_user_id"] = user_id.set_axis(f.index)
     f["okta_app_immutable_id"] = app_imm.set_axis(f.index)
-    logins = okta_users.drop_duplicates("id").set_index("id")["login"]
-    f["okta_login"] = user_id.map(logins).set_axis(f.index) if len(logins) else np.nan
+    logins = okta_users["login"]
+    f["okta_login"] = take(logins, lookup(user_id, okta_users["id"])).set_axis(f.index) if len(logins) else np.nan
     agrees = (app_imm.fillna("") == f["immutable_id"].fillna("").to_numpy()).astype("boolean")
     f["okta_agrees"] = agrees.where(user_id.notna(), pd.NA).set_axis(f.index)
+
+
+def lookup(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Position of each value's first occurrence in ``keys`` (-1: not there; a missing value matches nothing)."""
+    found = pc.index_in(_arrow(values), value_set=_arrow(keys).combine_chunks(), skip_nulls=True)
+    return found.fill_null(-1).to_numpy().astype(np.int64)

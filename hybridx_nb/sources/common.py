@@ -454,7 +454,9 @@ def enabled_from_uac(values: pd.Series) -> pd.Series:
 
 def bool_text(values: pd.Series) -> pd.Series:
     """True/False text (any case) as a nullable boolean; anything else is missing."""
-    return values.str.strip().str.lower().map({"true": True, "false": False, "1": True, "0": False}).astype("boolean")
+    text = pa.chunked_array(values.astype("str").str.strip().str.lower().array.__arrow_array__())
+    code = pc.index_in(text, value_set=pa.array(["true", "1", "false", "0"])).fill_null(-1).to_numpy()
+    return pd.Series(pd.arrays.BooleanArray(code < 2, code < 0), index=values.index)
 
 
 def dns_domain(dn: pd.Series) -> pd.Series:
@@ -489,7 +491,7 @@ def finish_ad_objects(path: Path, source: str, frame: pd.DataFrame, reason: pd.S
     line, key = frame["source_line"], frame["dn"].fillna(raw_guid)
     ok = reason.isna().to_numpy()
     users = ok & klass.isin(USER_CLASSES).to_numpy()
-    dup = users & frame["object_guid"].where(users).duplicated(keep="first").to_numpy() & frame["object_guid"].notna().to_numpy()
+    dup = duplicated([frame["object_guid"]], users & frame["object_guid"].notna().to_numpy())
     if dup.any():
         first_line = frame[users].groupby("object_guid")["source_line"].first()
         reason = reason.mask(pd.Series(dup, index=frame.index),
@@ -554,13 +556,26 @@ def objects_only(path: Path, table: str, source: str, records: list[object]) -> 
     return [r for r in records if isinstance(r, dict)], numbers, rej
 
 
+def duplicated(columns: list[pd.Series], among: np.ndarray) -> np.ndarray:
+    """Rows of ``among`` whose values (all ``columns`` together; missing counts as a value) came before."""
+    codes = np.zeros(len(among), np.int64)
+    for col in columns:
+        c, uniques = pd.factorize(col, use_na_sentinel=False)
+        codes = codes * (len(uniques) + 1) + c
+    rows = np.flatnonzero(among)
+    _, first = np.unique(codes[rows], return_index=True)
+    dup = among.copy()
+    dup[rows[first]] = False
+    return dup
+
+
 def reject_incomplete(frame: pd.DataFrame, required: Mapping[str, str], unique: tuple[str, ...],
                       reason: pd.Series | None = None) -> pd.Series:
     """Reasons for rows missing a required value (column → name in the file) or repeating the unique key."""
     reason = reason if reason is not None else pd.Series(np.nan, index=frame.index, dtype="str")
     for col, name in required.items():
         reason = reason.mask(reason.isna() & blank(frame[col]), f"missing {name}")
-    ok = reason.isna()
-    dup = frame[list(unique)][ok].duplicated(keep="first").reindex(frame.index, fill_value=False)
-    return reason.mask(dup & ok, "duplicate " + "/".join(required.get(c, c) for c in unique)
+    ok = reason.isna().to_numpy()
+    dup = pd.Series(ok & duplicated([frame[c] for c in unique], ok), index=frame.index)
+    return reason.mask(dup, "duplicate " + "/".join(required.get(c, c) for c in unique)
                        + " (kept the first)")
