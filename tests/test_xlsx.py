@@ -43,6 +43,7 @@ def test_category_split_past_the_row_limit(tmp_path: Path) -> None:
     data = [r for name in wb.sheetnames[1:4] for r in _rows(wb[name])[1:]]
     assert [r[frame.columns.get_loc("ad_upn")] for r in data] == frame["ad_upn"].head(10).tolist()
     assert all(len(_rows(wb[n])) <= 5 for n in wb.sheetnames[1:])
+    assert [wb[n].max_row for n in wb.sheetnames[1:]] == [5, 5, 3, 3]  # the declared dimension
 
 
 def test_formulas_and_control_characters_stay_harmless_text(tmp_path: Path) -> None:
