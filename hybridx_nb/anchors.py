@@ -28,6 +28,8 @@ _B64_ALPHABET = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
 _B64_INDEX = np.full(256, 255, dtype=np.uint8)
 _B64_INDEX[_B64_ALPHABET] = np.arange(64, dtype=np.uint8)
 _HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_HEX_VALUE = np.zeros(256, dtype=np.uint8)
+_HEX_VALUE[_HEX_DIGITS] = np.arange(16, dtype=np.uint8)
 
 GUID_RE = re.compile(r"\{?([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\}?")
 IMMUTABLE_ID_RE = re.compile(r"[A-Za-z0-9+/]{21}[AQgw]==")
@@ -249,10 +251,12 @@ def guid_to_bytes_array(guids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     braces_ok = stripped.str.startswith("{") == stripped.str.endswith("}")
     valid = (stripped.str.fullmatch(GUID_RE.pattern) & braces_ok).fillna(False).to_numpy(dtype=bool)
     compact = stripped[valid].str.strip("{}").str.replace("-", "", regex=False).str.lower()
-    hex_text = "".join(compact.tolist())
     raw = np.zeros((len(s), 16), dtype=np.uint8)
-    if hex_text:
-        raw[valid] = np.frombuffer(bytes.fromhex(hex_text), dtype=np.uint8).reshape(-1, 16)[:, _SWAP]
+    if valid.any():  # 32 hex digits each, end to end in the Arrow data buffer: decoded with a lookup table
+        arr = pa.chunked_array(compact.array.__arrow_array__()).cast(pa.large_string()).combine_chunks()
+        offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+        digits = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(-1, 16, 2)
+        raw[valid] = ((_HEX_VALUE[digits[:, :, 0]] << 4) | _HEX_VALUE[digits[:, :, 1]])[:, _SWAP]
     return raw, valid
 
 
