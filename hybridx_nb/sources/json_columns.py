@@ -51,8 +51,15 @@ def sample(raw: bytes, page_key: str = "value", n: int = 1000) -> list[dict] | N
     first = raw.lstrip()[:1]
     try:
         if first == b"[":
-            items = msgspec.json.decode(raw, type=list[msgspec.Raw])[:n]
-            records = [msgspec.json.decode(item) for item in items]
+            data, records = memoryview(raw), []
+            pos = raw.index(b"[") + 1
+            while len(records) < n:  # element by element: the rest of the array is not even scanned
+                pos = skip_separators(data, pos)
+                if pos >= len(data) or data[pos] == ord("]"):
+                    break
+                end = value_end(data, pos)
+                records.append(msgspec.json.decode(data[pos:end]))
+                pos = end
         elif first == b"{":
             end = value_end(memoryview(raw), 0)
             doc = msgspec.json.decode(memoryview(raw)[:end])
