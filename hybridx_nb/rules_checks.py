@@ -376,9 +376,13 @@ def addresses(ctx: RuleContext, attribute: str) -> Addresses:
     if attribute not in cache:
         view = ctx.address_view(attribute)
         at = pc.find_substring(view.text, "@").to_numpy(zero_copy_only=False)
-        size = pc.binary_length(view.text).to_numpy(zero_copy_only=False)
-        malformed = mask(pc.not_equal(pc.count_substring(view.text, "@"), 1)) | (at == 0) | (at == size - 1)
-        unsure = ~malformed & ~has(view.text, ADDRESS_RE)
+        malformed = ~has(view.text, ADDRESS_RE)  # a valid address is well formed: only the others are looked at
+        rest = np.flatnonzero(malformed)
+        text = take(view.text, rest)
+        malformed[rest] = mask(pc.not_equal(pc.count_substring(text, "@"), 1)) | (at[rest] == 0) | (
+            at[rest] == pc.binary_length(text).to_numpy(zero_copy_only=False) - 1)
+        unsure = np.zeros_like(malformed)
+        unsure[rest] = ~malformed[rest]
         local_bad, domain_bad = np.zeros_like(malformed), np.zeros_like(malformed)
         local, domain = Addresses(view, at, malformed, local_bad, domain_bad).split(unsure)
         local_bad[unsure], domain_bad[unsure] = ~has(local, LOCAL_RE), ~has(domain, DOMAIN_RE)
