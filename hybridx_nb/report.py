@@ -57,6 +57,8 @@ EXPLAIN = {
     "cloud_only": "Cloud users without ImmutableID and without an AD counterpart: left alone by the sync.",
     "excluded": "System accounts and guests the sync does not touch.",
 }
+#: Categories that need nothing done: shown collapsed and without a why/fix line per row (the note says it once).
+NO_ACTION = ("hard_match", "cloud_only", "excluded")
 _COLORS = {"hard_match": "#2e7d32", "soft_match": "#66bb6a", "anchor_mismatch": "#c62828",
            "match_blocked": "#ef6c00", "ambiguous": "#f9a825", "new_user": "#1565c0", "orphan_anchor": "#8e24aa",
            "cloud_only": "#78909c", "excluded": "#b0bec5"}
@@ -451,10 +453,12 @@ def findings_sections(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
             cols.pop("entra_upn")
         if cat == "cloud_only":
             cols.pop("ad_upn")
+        rows = table(frame, cols, detail=None if cat in NO_ACTION else _WHY_FIX, total=n, limit=limit, more=more)
+        if cat in NO_ACTION:
+            rows = f"<details><summary>No action needed: show the first {min(n, limit):,} rows</summary>{rows}</details>"
         parts.append(f'<section class="hx-cat" id="cat-{cat}"><h3><span class="hx-dot" style="background:'
                      f'{_COLORS[cat]}"></span>{_e(LABELS[cat])} <span class="hx-n">{n:,}</span></h3>'
-                     f'<p class="hx-note">{_e(EXPLAIN[cat])}</p>'
-                     f"{table(frame, cols, detail=_WHY_FIX, total=n, limit=limit, more=more)}</section>")
+                     f'<p class="hx-note">{_e(EXPLAIN[cat])}</p>{rows}</section>')
     return HTML('<section id="findings">' + "".join(parts) + "</section>")
 
 
