@@ -25,4 +25,4 @@ def test_benchmark_runs_every_stage_at_10k(tmp_path: Path) -> None:
     assert stages <= set(result["timings"])
     assert result["agreement"]["compared"] > 9000
     assert result["agreement"]["disagree"] == 0, result["agreement"]["examples"]
-    assert result["html_mb"] > 0 and result["peak_rss_gb"] > 0
+    assert result["html_mb"] > 0 and result["job_rss_gb"] > 0 and result["core_rss_gb"] > 0
