@@ -44,6 +44,7 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
         raise InputError(doc.path, f"not an LDIF line: {lines[int(bad[0])].as_py()[:80]!r}",
                          line=int(numbers[bad[0]]),
                          fix="export with ldifde or ldapsearch -LLL as shown in docs/exports.md, unedited")
+    del lines  # the parts hold what is needed: a million records' lines are a gigabyte
     attr = pc.utf8_lower(pc.replace_substring(parts.field("attr"), "-", ""))
     start = ~blank & np.concatenate([[True], blank[:-1]])
     record = np.where(blank, -1, np.cumsum(start) - 1)
@@ -83,7 +84,13 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
 
 def _logical_lines(doc: Text) -> tuple[pa.Array, np.ndarray]:
     """Unfolded lines without comments or the ``version:`` line, and the physical line each starts on."""
-    physical = pc.split_pattern(pa.array([doc.text], pa.large_string()), "\n").flatten()
+    if doc.data is not None:  # the file's own bytes as one Arrow string, without a copy
+        offsets = pa.array([0, len(doc.data)], pa.int64()).buffers()[1]
+        whole = pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(doc.data))
+    else:
+        whole = pa.array([doc.text], pa.large_string())
+    physical = pc.split_pattern(whole, "\n").flatten()
+    del whole
     cont = pc.starts_with(physical, " ").to_numpy(zero_copy_only=False)
     cont[0] = False
     heads = np.flatnonzero(~cont)
