@@ -481,7 +481,7 @@ def _tables(w: pd.DataFrame) -> dict[str, pd.DataFrame]:
             "sam_account_name": ad["sam"], "upn": ad["upn"], "mail": ad["mail"], "proxy_addresses": ad["proxies"],
             "display_name": ad["display"], "given_name": ad["first"], "surname": ad["last"],
             "mail_nickname": ad["nick"], "enabled": ad["enabled"], "object_class": "user",
-            "is_critical_system_object": ad["critical"], "domain": DOMAIN}),
+            "is_critical_system_object": ad["critical"].astype("boolean").fillna(False), "domain": DOMAIN}),
         "entra_users": pd.DataFrame({
             "id": cloud["entra_id"], "upn": cloud["c_upn"], "mail": cloud["c_mail"],
             "proxy_addresses": cloud["c_proxies"], "immutable_id": cloud["immutable_id"],

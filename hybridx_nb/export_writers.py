@@ -202,7 +202,7 @@ def _ad_csv_rows(ad: pd.DataFrame, start: int = 0) -> pa.Array:
     columns = (ad["dn"], ad["object_guid"], ad["sam_account_name"], ad["upn"], ad["mail"],
                _join_lists(offsets, flat, ";"), anchors.immutable_id_to_guid_series(ad["consistency_guid"]),
                ad["display_name"], ad["given_name"], ad["surname"], ad["mail_nickname"], _flag(ad["enabled"]),
-               ad["object_class"], _flag(ad["is_critical_system_object"]))
+               ad["object_class"], _flag(ad["is_critical_system_object"], "True", None))
     parts: list[pa.Array | str] = []
     for values in columns:
         text = pc.fill_null(_arr(values), _s(""))

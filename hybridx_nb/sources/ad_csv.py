@@ -52,6 +52,9 @@ def read_ad_csv(path: str | Path, doc: Text | None = None) -> ReadResult:
     col = lambda name: common.column(raw, found, name)  # noqa: E731
     consistency, bad_consistency = common.consistency_guid(col("consistency_guid"))
     proxies = col("proxy_addresses")
+    critical = common.bool_text(col("is_critical_system_object"))
+    if "is_critical_system_object" in found:  # Get-ADUser writes the unset attribute as an empty field: false
+        critical = critical.mask(common.blank(col("is_critical_system_object")), False)
     if "enabled" in found:
         enabled = common.bool_text(col("enabled"))
     else:
@@ -63,7 +66,7 @@ def read_ad_csv(path: str | Path, doc: Text | None = None) -> ReadResult:
         "display_name": col("display_name"), "given_name": col("given_name"), "surname": col("surname"),
         "mail_nickname": col("mail_nickname"), "target_address": col("target_address"), "enabled": enabled,
         "object_class": col("object_class").str.strip().replace("", np.nan),
-        "is_critical_system_object": common.bool_text(col("is_critical_system_object")),
+        "is_critical_system_object": critical,
         "source_line": parsed.lines,
     })
     reason = pd.Series(np.nan, index=frame.index, dtype="str")
