@@ -15,7 +15,7 @@ from ..errors import InputError
 from . import common
 from .common import AD_FIELDS, ReadResult, Text
 
-#: The export command docs/exports.md explains; errors quote it so the consultant can re-run it as it is.
+#: The export command README.md (Export files) explains; errors quote it so the consultant can re-run it as it is.
 AD_EXPORT_COMMAND = (
     "Get-ADUser -Filter * -Properties DisplayName,GivenName,Surname,mail,proxyAddresses,"
     "'mS-DS-ConsistencyGuid',isCriticalSystemObject,mailNickname,targetAddress | "

@@ -33,7 +33,7 @@ from ..snapshot import TenantFacts
 from . import json_columns
 
 
-EXPORTS_DOC = "docs/exports.md"
+EXPORTS_DOC = "README.md, section Export files"
 REENCODE_FIX = ("re-export as UTF-8: Windows PowerShell 5.1 `Export-Csv ... -Encoding UTF8` (or `-Encoding Unicode` "
                 "for UTF-16), PowerShell 7 writes UTF-8 by default; for JSON `Set-Content -Encoding UTF8`")
 

@@ -15,7 +15,7 @@ from ..errors import InputError
 from . import common, json_columns
 from .common import ReadResult, Text
 
-#: The Get-MgUser export docs/exports.md explains; quoted by errors about placeholders and missing columns.
+#: The Get-MgUser export README.md (Export files) explains; quoted by errors about placeholders and missing columns.
 ENTRA_CSV_COMMAND = (
     "Get-MgUser -All -Property Id,UserPrincipalName,Mail,ProxyAddresses,OnPremisesImmutableId,"
     "OnPremisesSyncEnabled,AccountEnabled,UserType,DisplayName,MailNickname,AssignedLicenses,CreationType | "

@@ -195,7 +195,7 @@ def _users_doc(pages: list[bytes], identifiers: list[dict] | None) -> str:
 
 
 def _tenant_doc(parts: dict[str, list[dict]]) -> str:
-    """hybridx's tenant JSON (docs/exports.md) from the optional parts collected."""
+    """hybridx's tenant JSON (README.md (Export files)) from the optional parts collected."""
     doc: dict[str, Any] = {}
     if "organization" in parts:
         doc["organization"] = parts["organization"][0] if parts["organization"] else {}

@@ -43,7 +43,7 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     if len(bad):
         raise InputError(doc.path, f"not an LDIF line: {lines[int(bad[0])].as_py()[:80]!r}",
                          line=int(numbers[bad[0]]),
-                         fix="export with ldifde or ldapsearch -LLL as shown in docs/exports.md, unedited")
+                         fix="export with ldifde or ldapsearch -LLL as shown in README.md (Export files), unedited")
     del lines  # the parts hold what is needed: a million records' lines are a gigabyte
     attr = pc.utf8_lower(pc.replace_substring(parts.field("attr"), "-", ""))
     start = ~blank & np.concatenate([[True], blank[:-1]])

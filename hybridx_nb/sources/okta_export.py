@@ -28,7 +28,7 @@ _APP_USER_FIELDS = {
     "scope": ("scope",), "user_name": ("credentials", "userName"), "app_href": ("_links", "app", "href"),
     "app_id": ("appId",), "app_label": ("appLabel",),
 }
-_FIX = "save the API responses as described in docs/exports.md (Okta)"
+_FIX = "save the API responses as described in README.md, section Export files (Okta)"
 
 
 def read_okta(path: str | Path, doc: Text | None = None, *, app_id: str | None = None,

@@ -1,4 +1,4 @@
-"""Tenant facts from hybridx's tenant JSON (docs/exports.md): Graph's organization, domains,
+"""Tenant facts from hybridx's tenant JSON (README.md, section Export files): Graph's organization, domains,
 onPremisesSynchronization and role holders, plus the Okta provisioning mode. Every key is optional.
 """
 
@@ -24,7 +24,7 @@ def read_tenant(path: str | Path, doc: Text | None = None) -> ReadResult:
     documents = common.load_json_documents(doc)
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise InputError(doc.path, "expected one JSON object with the keys " + ", ".join(_KEYS),
-                         fix="write the tenant file as shown in docs/exports.md (tenant facts)")
+                         fix="write the tenant file as shown in README.md, section Export files (tenant facts)")
     data = documents[0]
     source = f"{doc.name} (hybridx tenant JSON, {doc.encoding})"
     org = _single(data.get("organization"))

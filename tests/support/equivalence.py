@@ -3,7 +3,7 @@
 The AD users are created over LDAP in their own OU (``OU=Equivalence``) of the session's Samba DC and read back
 with the server's own objectGUID bytes; the Entra users, role holders and Okta users/app users are derived from
 those GUIDs, so every planted case (DOMAIN.md §2-§4) hangs on real AD anchors. The same data is then written as
-the export files a consultant brings (docs/exports.md): Get-ADUser Export-Csv or ``ldapsearch -LLL`` LDIF built
+the export files a consultant brings (README.md (Export files)): Get-ADUser Export-Csv or ``ldapsearch -LLL`` LDIF built
 from the server's raw values, and Graph/Okta answers saved page by page from the fake servers, as the documented
 commands save them.
 """
@@ -32,7 +32,7 @@ TENANT_ID = "aaaabbbb-0000-1111-2222-333344445555"
 GLOBAL_ADMIN = ("62e90394-69f5-4237-9190-012177145e10", "Global Administrator")
 EXCHANGE_ADMIN = ("29232cdf-9323-42fd-ade2-1d097af3e4de", "Exchange Administrator")
 USER_CLASSES = ["top", "person", "organizationalPerson", "user"]
-#: What ``ldapsearch``/Get-ADUser are asked for (docs/exports.md).
+#: What ``ldapsearch``/Get-ADUser are asked for (README.md (Export files)).
 AD_ATTRS = ["objectClass", "distinguishedName", "objectGUID", "mS-DS-ConsistencyGuid", "sAMAccountName",
             "userPrincipalName", "mail", "proxyAddresses", "displayName", "givenName", "sn", "userAccountControl",
             "isCriticalSystemObject"]
@@ -176,7 +176,7 @@ def _text(raw: dict[str, list[bytes]], name: str) -> str:
 
 
 def write_ad_csv(entries: list[tuple[str, dict[str, list[bytes]]]], path: Path) -> Path:
-    """What docs/exports.md's Get-ADUser | Select-Object | Export-Csv -NoTypeInformation -Encoding UTF8 writes
+    """What README.md (Export files)'s Get-ADUser | Select-Object | Export-Csv -NoTypeInformation -Encoding UTF8 writes
     for these entries (UTF-8 with BOM, CRLF, every field quoted; this forest has no Exchange schema)."""
     headers = ["DistinguishedName", "ObjectGUID", "SamAccountName", "UserPrincipalName", "mail", "DisplayName",
                "GivenName", "Surname", "mailNickname", "targetAddress", "Enabled", "ObjectClass",
@@ -330,7 +330,7 @@ def _get(url: str, auth: str) -> tuple[object, object]:
 
 
 def graph_pages(url: str, token: str) -> list[dict]:
-    """``Invoke-MgGraphRequest`` in a loop over ``@odata.nextLink`` (docs/exports.md, Entra ID as JSON)."""
+    """``Invoke-MgGraphRequest`` in a loop over ``@odata.nextLink`` (README.md (Export files), Entra ID as JSON)."""
     pages: list[dict] = []
     while url:
         page, _ = _get(url, f"Bearer {token}")
@@ -340,7 +340,7 @@ def graph_pages(url: str, token: str) -> list[dict]:
 
 
 def okta_pages(url: str, token: str) -> list[list[dict]]:
-    """docs/exports.md's ``okta_pages``: curl following the ``Link: <…>; rel="next"`` headers."""
+    """README.md (Export files)'s ``okta_pages``: curl following the ``Link: <…>; rel="next"`` headers."""
     pages: list[list[dict]] = []
     while url:
         page, headers = _get(url, f"SSWS {token}")
