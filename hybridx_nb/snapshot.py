@@ -91,7 +91,11 @@ def build_snapshot(tables: dict[str, pd.DataFrame], tenant: TenantFacts | None =
     unknown = set(tables) - set(schema.TABLES)
     if unknown:
         raise ValueError(f"unknown table(s): {', '.join(sorted(unknown))}")
-    conformed = {name: schema.conform(name, frame) for name, frame in tables.items()}
+    return _complete({name: schema.conform(name, frame) for name, frame in tables.items()}, tenant, sources)
+
+
+def _complete(conformed: dict[str, pd.DataFrame], tenant: TenantFacts | None,
+              sources: dict[str, str] | None) -> Snapshot:
     conformed.setdefault("rejected", schema.empty("rejected"))
     for name in ("ad_users", "entra_users"):
         conformed.setdefault(name, schema.empty(name))
@@ -168,7 +172,7 @@ def load_snapshot(folder: str | Path) -> Snapshot:
                              fix="re-create the snapshot; never edit its files by hand")
         try:
             frame = pq.read_table(path).to_pandas(types_mapper=_arrow_type)
-            frame = schema.conform(name, frame)
+            frame = schema.conform(name, frame, canonical_text=True)  # conformed when written, and verified
         except (schema.SchemaError, pa.ArrowException) as exc:
             raise InputError(path, f"does not fit table {name!r}: {exc}", fix="re-create the snapshot") from None
         if len(frame) != meta["rows"]:
@@ -177,6 +181,6 @@ def load_snapshot(folder: str | Path) -> Snapshot:
         tables[name] = frame
     tenant = TenantFacts(**manifest.get("tenant", {}))
     sources = {name: meta.get("source", "") for name, meta in manifest.get("tables", {}).items()}
-    snap = build_snapshot(tables, tenant, sources)
+    snap = _complete(tables, tenant, sources)
     snap.manifest = manifest
     return snap
