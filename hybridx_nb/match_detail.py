@@ -208,12 +208,10 @@ def add_okta_check(f: pd.DataFrame, okta_users: pd.DataFrame, app_users: pd.Data
     f["okta_agrees"] = pd.Series(pd.NA, index=f.index, dtype="boolean")
     if app_users is None or app_users.empty or not f["entra_id"].notna().any():
         return
-    order = pc.sort_indices(pa.table({"app": _arrow(app_users["app_id"]), "user": _arrow(app_users["user_id"])}),
-                            sort_keys=[("app", "ascending"), ("user", "ascending")]).to_numpy()
-    apps = app_users.take(order)  # the first app user per key, in (app, user) order, wins below
+    apps = app_users.reset_index(drop=True)
     ids = f["entra_id"]
-    by_id = lookup(ids, apps["external_id"])
-    by_name = lookup(f["entra_upn"].str.lower(), apps["user_name"].str.lower())
+    by_id = _first_app_user(ids, apps["external_id"], apps)
+    by_name = _first_app_user(f["entra_upn"].str.lower(), apps["user_name"].str.lower(), apps)
     first_user, first_imm = take(apps["user_id"], by_id), take(apps["immutable_id"], by_id)
     linked_by_id = first_user.notna().to_numpy()
     user_id = first_user.where(linked_by_id, take(apps["user_id"], by_name)).where(ids.notna().to_numpy())
@@ -224,6 +222,28 @@ def add_okta_check(f: pd.DataFrame, okta_users: pd.DataFrame, app_users: pd.Data
     f["okta_login"] = take(logins, lookup(user_id, okta_users["id"])).set_axis(f.index) if len(logins) else np.nan
     agrees = (app_imm.fillna("") == f["immutable_id"].fillna("").to_numpy()).astype("boolean")
     f["okta_agrees"] = agrees.where(user_id.notna(), pd.NA).set_axis(f.index)
+
+
+def _first_app_user(values: pd.Series, keys: pd.Series, apps: pd.DataFrame) -> np.ndarray:
+    """Row of ``apps`` whose key equals each value (-1: none); of several, the first in (app_id, user_id) order.
+
+    Only the rows of repeated keys are sorted: sorting every app user by two text columns was the slowest step.
+    """
+    codes, uniques = factorize(keys, values)
+    kc, vc = codes[:len(keys)], codes[len(keys):]
+    rows = np.flatnonzero(kc >= 0)
+    first = np.full(len(uniques) + 1, -1)  # the extra slot answers code -1
+    first[kc[rows]] = rows  # right for keys held once; repeated keys are settled below
+    counts = np.bincount(kc[rows], minlength=len(uniques))
+    repeated = rows[counts[kc[rows]] > 1]
+    if len(repeated):
+        sub = apps.iloc[repeated]
+        order = pc.sort_indices(pa.table({"app": _arrow(sub["app_id"]), "user": _arrow(sub["user_id"])}),
+                                sort_keys=[("app", "ascending"), ("user", "ascending")]).to_numpy()
+        ranked = repeated[order]
+        _, head = np.unique(kc[ranked], return_index=True)
+        first[kc[ranked[head]]] = ranked[head]
+    return first[vc]
 
 
 def lookup(values: pd.Series, keys: pd.Series) -> np.ndarray:
