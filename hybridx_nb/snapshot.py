@@ -142,6 +142,10 @@ def write_snapshot(snap: Snapshot, folder: str | Path, *, created: dt.datetime |
 def _arrow_type(arrow_type: pa.DataType) -> object:
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
         return pd.ArrowDtype(arrow_type)
+    if pa.types.is_boolean(arrow_type):  # straight to the canonical dtypes, not through object or float
+        return pd.BooleanDtype()
+    if pa.types.is_int64(arrow_type):
+        return pd.Int64Dtype()
     return None
 
 
