@@ -1,8 +1,9 @@
 """AD objects from LDIF: ``ldifde -f out.ldf ...`` or ``ldapsearch -LLL ...`` (RFC 2849).
 
-The whole file is handled as Arrow arrays of lines: unfolding, record numbering, ``attr:: base64`` and the pivot
-to one row per record are column operations, so a million records take seconds, not minutes. Only values that
-are base64 *text* (non-ASCII names, ``dn::``) are decoded one by one.
+The whole file is handled as one byte buffer: unfolding, cutting each line at its first colon and record
+numbering are numpy arithmetic on it, values and the pivot to one row per record are Arrow column operations, so a
+million records take seconds, not minutes. Only values that are base64 *text* (non-ASCII names, ``dn::``) are
+decoded one by one.
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ _TEXT, _B64, _URL = range(3)
 def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     """AD users, groups and contacts from an LDIF export; computers and other classes go to ``rejected``."""
     doc = doc or common.read_text(path)
-    lines, numbers = _logical_lines(doc)
-    blank, bad, names, sep, value_at = _split_lines(lines)
+    data, begin, end, numbers = _logical_lines(doc)
+    blank, bad, names, sep, value_at = _split_lines(data, begin, end)
     if len(bad):
-        raise InputError(doc.path, f"not an LDIF line: {lines[int(bad[0])].as_py()[:80]!r}",
+        line = data[begin[bad[0]]:end[bad[0]]].tobytes().decode("utf-8", "replace")
+        raise InputError(doc.path, f"not an LDIF line: {line[:80]!r}",
                          line=int(numbers[bad[0]]),
                          fix="export with ldifde or ldapsearch -LLL as shown in README.md (Export files), unedited")
     attr_names = pc.utf8_lower(pc.replace_substring(names.dictionary, "-", ""))
@@ -78,65 +80,64 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
                                     pd.Series(reason, dtype="str"))
 
 
-def _logical_lines(doc: Text) -> tuple[pa.Array, np.ndarray]:
-    """Unfolded lines without comments or the ``version:`` line, and the physical line each starts on."""
-    if doc.data is not None:  # the file's own bytes as one Arrow string, without a copy
-        offsets = pa.array([0, len(doc.data)], pa.int64()).buffers()[1]
-        whole = pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(doc.data))
-    else:
-        whole = pa.array([doc.text], pa.large_string())
-    physical = pc.split_pattern(whole, "\n").flatten()
-    del whole
-    cont = pc.starts_with(physical, " ").to_numpy(zero_copy_only=False)
-    cont[0] = False
+def _logical_lines(doc: Text) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The file's bytes unfolded, and where each line that is not a comment or the ``version:`` line begins and
+    ends in them, with the physical line it starts on."""
+    raw = np.frombuffer(doc.utf8(), np.uint8)
+    begins = np.concatenate([[0], np.flatnonzero(raw == ord("\n")) + 1])
+    cont = np.zeros(len(begins), dtype=bool)
+    cont[1:] = raw[np.minimum(begins[1:], len(raw) - 1)] == ord(" ")
+    cont[1:] &= begins[1:] < len(raw)
     heads = np.flatnonzero(~cont)
-    if cont.any():
-        pieces = pc.if_else(pa.array(cont), pc.utf8_slice_codeunits(physical, 1), physical)
-        offsets = pa.array(np.append(heads, len(physical)).astype(np.int64))
-        physical = pc.binary_join(pa.LargeListArray.from_arrays(offsets, pieces), pa.scalar("", pa.large_string()))
-    keep = ~pc.starts_with(physical, "#").to_numpy(zero_copy_only=False)
-    content = np.flatnonzero(keep & pc.not_equal(physical, "").to_numpy(zero_copy_only=False))
-    if len(content) and re.match(r"(?i)version:", physical[int(content[0])].as_py()):
+    data = raw
+    if cont.any():  # drop the newline and the space of each fold
+        drop = np.ones(len(raw), dtype=bool)
+        drop[begins[cont] - 1] = drop[begins[cont]] = False
+        data = raw[drop]
+    begin = begins[heads] - 2 * np.cumsum(cont)[heads]
+    end = np.append(begin[1:] - 1, len(data))
+    keep = (begin == end) | (data[np.minimum(begin, len(data) - 1)] != ord("#"))
+    content = np.flatnonzero(keep & (begin != end))
+    if len(content) and re.match(rb"(?i)version:", data[begin[content[0]]:end[content[0]]].tobytes()):
         keep[content[0]] = False
-    return physical.filter(pa.array(keep)), (heads + 1)[keep]
+    return data, begin[keep], end[keep], (heads + 1)[keep]
 
 
-def _split_lines(lines: pa.Array) -> tuple[np.ndarray, np.ndarray, pa.DictionaryArray, np.ndarray,
-                                           Callable[[np.ndarray], pa.Array]]:
+def _split_lines(data: np.ndarray, begin: np.ndarray, end: np.ndarray) -> tuple[
+        np.ndarray, np.ndarray, pa.DictionaryArray, np.ndarray, Callable[[np.ndarray], pa.Array]]:
     """Each line cut at its first colon, by byte arithmetic on the text buffer (a regex over 20M lines is slow).
 
     Gives the blank lines, the lines that are not ``attr[;options]:[:<] value``, the attribute names (options
     dropped) dictionary-encoded, the separator of each line (``_TEXT``, ``_B64``, ``_URL``), and a function that
     takes the values of the given lines, leading spaces stripped.
     """
-    lines = lines.cast(pa.large_string())
-    n = len(lines)
-    bounds = np.frombuffer(lines.buffers()[1], np.int64)[lines.offset:lines.offset + n + 1]
-    data = np.frombuffer(lines.buffers()[2], np.uint8) if bounds[-1] else np.zeros(1, np.uint8)
-    begin, end = bounds[:-1], bounds[1:]
+    n = len(begin)
     blank = begin == end
+    last = len(data) - 1
 
     def first(byte: int, limit: np.ndarray) -> np.ndarray:  # where ``byte`` first occurs in each line before limit
         found = np.flatnonzero(data == byte)
-        at = np.append(found, bounds[-1])[np.searchsorted(found, begin)]
+        at = np.append(found, len(data))[np.searchsorted(found, begin)]
         return np.minimum(at, limit)
 
     colon = first(ord(":"), end)
     name_end = first(ord(";"), colon)
-    after = np.minimum(colon + 1, len(data) - 1)
-    sep = np.where(colon + 1 >= end, _TEXT, np.where(data[after] == ord(":"), _B64,
-                                                      np.where(data[after] == ord("<"), _URL, _TEXT))).astype(np.int8)
+    after = data[np.minimum(colon + 1, last)]
+    sep = np.full(n, _TEXT, dtype=np.int8)
+    sep[(colon + 1 < end) & (after == ord(":"))] = _B64
+    sep[(colon + 1 < end) & (after == ord("<"))] = _URL
     start = np.minimum(colon + np.where(sep == _TEXT, 1, 2), end)
     pending = np.arange(n)
     while len(pending):  # skip the spaces after the separator
-        pending = pending[(start[pending] < end[pending]) & (data[np.minimum(start[pending], len(data) - 1)] == 32)]
+        pending = pending[(start[pending] < end[pending]) & (data[np.minimum(start[pending], last)] == ord(" "))]
         start[pending] += 1
-    # cut the text buffer into name, options and separator, value: four strings per line, no copy
-    cuts = np.column_stack([begin, name_end, start, end]).ravel() if n else np.zeros(1, np.int64)
-    pieces = pa.LargeStringArray.from_buffers(max(len(cuts) - 1, 0), pa.py_buffer(cuts.astype(np.int64)),
-                                              lines.buffers()[2])
-    names = pc.take(pieces, pa.array(np.arange(n, dtype=np.int64) * 4)).dictionary_encode()
-    valid = np.array([re.fullmatch(_ATTR_RE, name) is not None for name in names.dictionary.to_pylist()] + [False])
+    # cut the bytes into name, options and separator, value, and what lies before the next line: no copy
+    cuts = np.zeros((max(n, 1), 4), dtype=np.int64)
+    cuts[:n, 0], cuts[:n, 1], cuts[:n, 2], cuts[:n, 3] = begin, name_end, start, end
+    pieces = pa.LargeStringArray.from_buffers(max(4 * n - 1, 0), pa.py_buffer(cuts), pa.py_buffer(data))
+    names = pc.take(pieces, pa.array(np.arange(0, 4 * n, 4, dtype=np.int64))).dictionary_encode()
+    valid = np.array([re.fullmatch(_ATTR_RE, name) is not None for name in names.dictionary.to_pylist()],
+                     dtype=bool)
     bad = np.flatnonzero(~blank & ((colon == end) | ~valid[names.indices.to_numpy(zero_copy_only=False)]))
     return blank, bad, names, sep, lambda rows: pc.take(pieces, pa.array(rows.astype(np.int64) * 4 + 2))
 
