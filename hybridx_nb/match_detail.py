@@ -195,9 +195,8 @@ def _okta_names(values: pd.Series, okta_users: pd.DataFrame | None) -> pd.Series
     if okta_users is None:
         return cat("the Okta user id ", value, " (Okta users were not collected)")
     users = okta_users[anchors.isin(okta_users["id"], value)]  # only the users named: few, against a million
-    users = users.drop_duplicates("id").set_index("id")
-    login = value.map(users["login"].fillna(users["email"]))
-    known = anchors.isin(value, users.index)
+    login = take(users["login"].fillna(users["email"]), lookup(value, users["id"]))
+    known = anchors.isin(value, users["id"])
     return pick(values.index, [(known, cat("Okta user ", value, " (", login.fillna("no login"), ")"))],
                 cat("the Okta user id ", value, ", not among the collected Okta users"))
 
