@@ -147,7 +147,8 @@ def _decode_values(value: pa.Array, sep: np.ndarray, field: np.ndarray, names: p
     """Values as text: ``::`` base64 decoded as UTF-8, except the binary anchors which stay base64."""
     binary = np.isin(field, [_NAMES.index(f) for f in _BINARY])
     for i in np.flatnonzero(sep == _URL):
-        reason[record[i]] = reason[record[i]] or f"{names[i].as_py()} is given as a URL (:<), which hybridx does not read"
+        problem = f"{names[i].as_py()} is given as a URL (:<), which hybridx does not read"
+        reason[record[i]] = reason[record[i]] or problem
     texts = np.flatnonzero((sep == _B64) & ~binary)
     consistency_text = np.flatnonzero((sep == _TEXT) & (field == _NAMES.index("consistency_guid")))
     if not (len(texts) or len(consistency_text)):
@@ -187,15 +188,17 @@ def _lists_per_record(value: pa.Array, mask: np.ndarray, record: np.ndarray, n: 
 def _most_specific(classes: pa.ListArray) -> pd.Series:
     """One class per record: computer, inetOrgPerson, group, contact or user, else the last one listed."""
     n = len(classes)
-    flat = pc.utf8_lower(classes.flatten()).to_numpy(zero_copy_only=False)
+    values = classes.flatten()
+    code = pc.index_in(pc.utf8_lower(values), value_set=pa.array([name.lower() for name in _CLASS_ORDER]))
+    code = code.fill_null(-1).to_numpy(zero_copy_only=False)
     parents = pc.list_parent_indices(classes).to_numpy()
     lengths = pc.list_value_length(classes).to_numpy(zero_copy_only=False)
     offsets = classes.offsets.to_numpy()
     last = np.full(n, None, dtype=object)
-    nonempty = lengths > 0
-    last[nonempty] = classes.flatten().to_numpy(zero_copy_only=False)[offsets[1:][nonempty] - 1]
+    nonempty = np.flatnonzero(lengths > 0)
+    last[nonempty] = pc.take(values, pa.array(offsets[1:][nonempty] - 1)).to_numpy(zero_copy_only=False)
     result = last
-    for name in reversed(_CLASS_ORDER):
-        has = np.bincount(parents[flat == name.lower()], minlength=n) > 0
-        result = np.where(has, name, result)
+    for k in reversed(range(len(_CLASS_ORDER))):
+        has = np.bincount(parents[code == k], minlength=n) > 0
+        result = np.where(has, _CLASS_ORDER[k], result)
     return pd.Series(result, dtype="str")
