@@ -24,7 +24,7 @@ from ..errors import InputError
 from . import common
 from .common import AD_FIELDS, ReadResult, Text
 
-_ATTR_RE = r"[A-Za-z][A-Za-z0-9-]*|[0-9.]+"  # an LDIF line: attr[;options] then ``:``, ``::`` or ``:<``
+_ATTR_RE = r"(?:[A-Za-z][A-Za-z0-9-]*|[0-9.]+)(?:;[^:]*)?"  # attr[;options], then ``:``, ``::`` or ``:<``
 _MULTI = ("proxy_addresses", "object_class")
 _BINARY = ("object_guid", "consistency_guid")  # keep their base64: it is the ImmutableID form
 # the most specific class wins; anything else: the last value listed (LDAP lists classes from top down)
@@ -115,13 +115,8 @@ def _split_lines(data: np.ndarray, begin: np.ndarray, end: np.ndarray) -> tuple[
     blank = begin == end
     last = len(data) - 1
 
-    def first(byte: int, limit: np.ndarray) -> np.ndarray:  # where ``byte`` first occurs in each line before limit
-        found = np.flatnonzero(data == byte)
-        at = np.append(found, len(data))[np.searchsorted(found, begin)]
-        return np.minimum(at, limit)
-
-    colon = first(ord(":"), end)
-    name_end = first(ord(";"), colon)
+    colons = np.flatnonzero(data == ord(":"))
+    colon = np.minimum(np.append(colons, len(data))[np.searchsorted(colons, begin)], end)  # the first in each line
     after = data[np.minimum(colon + 1, last)]
     sep = np.full(n, _TEXT, dtype=np.int8)
     sep[(colon + 1 < end) & (after == ord(":"))] = _B64
@@ -131,14 +126,19 @@ def _split_lines(data: np.ndarray, begin: np.ndarray, end: np.ndarray) -> tuple[
     while len(pending):  # skip the spaces after the separator
         pending = pending[(start[pending] < end[pending]) & (data[np.minimum(start[pending], last)] == ord(" "))]
         start[pending] += 1
-    # cut the bytes into name, options and separator, value, and what lies before the next line: no copy
+    # cut the bytes into name and options, separator, value, and what lies before the next line: no copy
     cuts = np.zeros((max(n, 1), 4), dtype=np.int64)
-    cuts[:n, 0], cuts[:n, 1], cuts[:n, 2], cuts[:n, 3] = begin, name_end, start, end
+    cuts[:n, 0], cuts[:n, 1], cuts[:n, 2], cuts[:n, 3] = begin, colon, start, end
     pieces = pa.LargeStringArray.from_buffers(max(4 * n - 1, 0), pa.py_buffer(cuts), pa.py_buffer(data))
-    names = pc.take(pieces, pa.array(np.arange(0, 4 * n, 4, dtype=np.int64))).dictionary_encode()
-    valid = np.array([re.fullmatch(_ATTR_RE, name) is not None for name in names.dictionary.to_pylist()],
-                     dtype=bool)
-    bad = np.flatnonzero(~blank & ((colon == end) | ~valid[names.indices.to_numpy(zero_copy_only=False)]))
+    heads = pc.take(pieces, pa.array(np.arange(0, 4 * n, 4, dtype=np.int64))).dictionary_encode()
+    distinct = heads.dictionary.to_pylist()
+    valid = np.array([re.fullmatch(_ATTR_RE, head) is not None for head in distinct], dtype=bool)
+    names = list(dict.fromkeys(head.split(";", 1)[0] for head in distinct))  # options dropped
+    index = {name: i for i, name in enumerate(names)}
+    remap = np.array([index[head.split(";", 1)[0]] for head in distinct], dtype=np.int32)
+    codes = heads.indices.to_numpy(zero_copy_only=False)
+    bad = np.flatnonzero(~blank & ((colon == end) | ~valid[codes]))
+    names = pa.DictionaryArray.from_arrays(pa.array(remap[codes]), pa.array(names, pa.large_string()))
     return blank, bad, names, sep, lambda rows: pc.take(pieces, pa.array(rows.astype(np.int64) * 4 + 2))
 
 
