@@ -112,7 +112,7 @@ def decode_bytes(path: Path, data: bytes) -> Text:
         raise InputError(path, f"the file is not {label} text (byte 0x{body[exc.start]:02x} at offset "
                          f"{exc.start} cannot be decoded; an ANSI code page such as Windows-1252?)",
                          line=line, fix=REENCODE_FIX) from None
-    if not text.strip():
+    if not text or text.isspace():  # text.strip() would copy the whole file
         raise InputError(path, "the file is empty", fix=f"re-run the export (see {EXPORTS_DOC})")
     if "\r" in text:
         return Text(path, text.replace("\r\n", "\n").replace("\r", "\n"), label)
