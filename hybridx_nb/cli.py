@@ -46,7 +46,7 @@ def _run_report(raw: dict, out: Path, quiet: bool) -> int:
 
     validate_params(raw)  # fail fast, before a kernel starts
     result = run_assessment(raw, out, progress=not quiet and sys.stderr.isatty())
-    print(f"report:   {result.html}")
+    print(f"report:   {out / Path(result.html).name}")
     print(f"findings: {out / 'findings.csv'}")
     print(f"summary:  {out / 'summary.json'}")
     return 0
