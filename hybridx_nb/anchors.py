@@ -235,7 +235,7 @@ def _b64_encode_rows(raw: np.ndarray) -> np.ndarray:
     return out
 
 
-def _rows_to_series(chars: np.ndarray, width: int, valid: np.ndarray, index: pd.Index) -> pd.Series:
+def ascii_rows_to_series(chars: np.ndarray, width: int, valid: np.ndarray, index: pd.Index) -> pd.Series:
     """A str column from an (n, width) array of ASCII rows, missing where ``valid`` is False (zero-copy)."""
     n = len(index)
     offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
@@ -263,13 +263,13 @@ def guid_to_bytes_array(guids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def guid_to_immutable_id_series(guids: pd.Series) -> pd.Series:
     """ImmutableID of every GUID string in a column; missing where the value is not a GUID."""
     raw, valid = guid_to_bytes_array(guids)
-    return _rows_to_series(_b64_encode_rows(raw), 24, valid, guids.index)
+    return ascii_rows_to_series(_b64_encode_rows(raw), 24, valid, guids.index)
 
 
 def big_endian_immutable_id_series(guids: pd.Series) -> pd.Series:
     """The big-endian wrong form for every GUID string in a column."""
     raw, valid = guid_to_bytes_array(guids)
-    return _rows_to_series(_b64_encode_rows(raw[:, _SWAP]), 24, valid, guids.index)
+    return ascii_rows_to_series(_b64_encode_rows(raw[:, _SWAP]), 24, valid, guids.index)
 
 
 def immutable_id_to_bytes_array(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -300,19 +300,19 @@ def _guid_text_rows(raw_ad_order: np.ndarray) -> np.ndarray:
 def immutable_id_to_guid_series(values: pd.Series) -> pd.Series:
     """GUID string of every ImmutableID in a column; missing where the value is not base64 of 16 bytes."""
     raw, valid = immutable_id_to_bytes_array(values)
-    return _rows_to_series(_guid_text_rows(raw), 36, valid, values.index)
+    return ascii_rows_to_series(_guid_text_rows(raw), 36, valid, values.index)
 
 
 def swap_immutable_id_series(values: pd.Series) -> pd.Series:
     """Each 16-byte ImmutableID with its first three GUID fields byte-swapped (big-endian ↔ AD order)."""
     raw, valid = immutable_id_to_bytes_array(values)
-    return _rows_to_series(_b64_encode_rows(raw[:, _SWAP]), 24, valid, values.index)
+    return ascii_rows_to_series(_b64_encode_rows(raw[:, _SWAP]), 24, valid, values.index)
 
 
 def normalize_guid_series(guids: pd.Series) -> pd.Series:
     """Canonical lower-case 8-4-4-4-12 form of each GUID string; missing where not a GUID."""
     raw, valid = guid_to_bytes_array(guids)
-    return _rows_to_series(_guid_text_rows(raw), 36, valid, guids.index)
+    return ascii_rows_to_series(_guid_text_rows(raw), 36, valid, guids.index)
 
 
 def classify_series(values: pd.Series, known_anchors: pd.Series | None = None) -> pd.Series:

@@ -116,7 +116,7 @@ def _cat(*parts: pd.Series | str) -> pd.Series:
 
 def _ascii_rows(chars: np.ndarray) -> pd.Series:
     n, width = chars.shape
-    return anchors._rows_to_series(chars.astype(np.uint8), width, np.ones(n, dtype=bool), pd.RangeIndex(n))
+    return anchors.ascii_rows_to_series(chars.astype(np.uint8), width, np.ones(n, dtype=bool), pd.RangeIndex(n))
 
 
 def random_guids(rng: np.random.Generator, n: int) -> pd.Series:
