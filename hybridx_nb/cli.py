@@ -53,8 +53,6 @@ def _run_report(raw: dict, out: Path, quiet: bool) -> int:
 
 
 def _cmd_assess(args: argparse.Namespace) -> int:
-    if not args.snapshot and not (args.ad and args.entra):
-        raise HybridxError("give --snapshot DIR, or at least --ad FILE and --entra FILE")
     return _run_report(_params_from_args(args), Path(args.out), args.quiet)
 
 
