@@ -166,7 +166,7 @@ def category_counts(findings: pd.DataFrame) -> dict[str, int]:
 
 
 def input_counts(snap: Snapshot) -> dict[str, int]:
-    """Rows read per table (from the manifest when the snapshot was loaded, else the frames)."""
+    """Rows per table that reached the snapshot (rejected rows are counted apart)."""
     return {name: len(frame) for name, frame in sorted(snap.tables.items()) if name != "rejected"}
 
 
