@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from support.fake_graph import FakeGraph, sample_tenant_data  # noqa: E402
 
-from hybridx_nb.sources.graph_api import USER_SELECT, StaticToken, read_graph_tenant  # noqa: E402
+from hybridx_nb.sources.live.graph_api import USER_SELECT, StaticToken, read_graph_tenant  # noqa: E402
 
 
 def main() -> None:

@@ -89,15 +89,15 @@ def _peak_rss_gb() -> float:
 def run_part(part: str, users: int, work: Path, reference: bool) -> dict[str, object]:
     """One part of one size, in this process: ``prep`` (exports and snapshot), ``core`` (the assessment's
     stages, as ``hybridx assess`` runs them) or ``notebook`` (the whole ``hybridx assess`` job)."""
-    from hybridx_nb import anchors
-    from hybridx_nb.assess import Params, matched_pairs
-    from hybridx_nb.snapshot import load_snapshot, write_snapshot
+    from hybridx_nb.core import anchors
+    from hybridx_nb.app.assess import Params, matched_pairs
+    from hybridx_nb.snapshot.store import load_snapshot, write_snapshot
 
     t: dict[str, float] = {}
     result: dict[str, object] = {"timings": t}
     if part == "prep":
-        from hybridx_nb.demo import generate, write_exports
-        from hybridx_nb.sources.exports import read_exports
+        from hybridx_nb.demo.tenant import generate, write_exports
+        from hybridx_nb.sources.files.exports import read_exports
 
         with timed(t, "generate"):
             tenant = generate(users=users, seed=11)
@@ -113,9 +113,9 @@ def run_part(part: str, users: int, work: Path, reference: bool) -> dict[str, ob
         with timed(t, "read_ldif"):
             read_exports(ad=ldif, entra=files["entra"])
     elif part == "core":
-        from hybridx_nb.match import EngineSettings, predict
-        from hybridx_nb.remediation import build_plan
-        from hybridx_nb.rules import run_rules
+        from hybridx_nb.engine.match import EngineSettings, predict
+        from hybridx_nb.remediation.plan import build_plan
+        from hybridx_nb.readiness.rules import run_rules
 
         with timed(t, "snapshot_load"):
             snap = load_snapshot(work / "snapshot")
@@ -138,7 +138,7 @@ def run_part(part: str, users: int, work: Path, reference: bool) -> dict[str, ob
             result["agreement"] = agreement(ref, prediction.findings)
             result["speedup"] = round(t["reference_engine"] / max(t["engine"], 1e-9), 1)
     else:
-        from hybridx_nb.runner import run_assessment
+        from hybridx_nb.app.runner import run_assessment
 
         params = Params(client=f"Bench {users}", snapshot=str(work / "snapshot"), out=str(work / "report"))
         with timed(t, "notebook_html"):

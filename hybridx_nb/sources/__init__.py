@@ -5,6 +5,6 @@ Export readers: ``exports.read_exports`` (all files into one ``Snapshot``), and 
 package knows a source's quirks.
 """
 
-from .common import ReadResult
+from hybridx_nb.sources.common import ReadResult
 
 __all__ = ["ReadResult"]

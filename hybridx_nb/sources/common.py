@@ -27,10 +27,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from .. import schema
-from ..errors import InputError
-from ..snapshot import TenantFacts
-from . import json_columns
+from hybridx_nb.snapshot import schema
+from hybridx_nb.core.errors import InputError
+from hybridx_nb.snapshot.store import TenantFacts
+from hybridx_nb.sources.files import json_columns
 
 
 EXPORTS_DOC = "README.md, section Export files"
@@ -350,7 +350,7 @@ def consistency_guid(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
 
     Returns the column and a mask of the values that are neither (to be rejected).
     """
-    from .. import anchors
+    from hybridx_nb.core import anchors
 
     text = values.str.strip()
     is_guid = text.str.fullmatch(anchors.GUID_RE.pattern).fillna(False).to_numpy(dtype=bool)
@@ -473,7 +473,7 @@ def finish_ad_objects(path: Path, source: str, frame: pd.DataFrame, reason: pd.S
     ``frame`` has canonical column names (``object_guid`` as found, ``consistency_guid`` already base64,
     ``source_line``); ``reason`` holds a rejection reason the format reader found, or NaN.
     """
-    from .. import anchors
+    from hybridx_nb.core import anchors
 
     total = len(frame)
     raw_guid = frame["object_guid"]

@@ -101,7 +101,7 @@ def synthetic_graph_json(n: int, page: int = 999) -> str:
 
 def main(argv: Sequence[str]) -> None:
     """Write the three synthetic files into ``argv[0]`` with ``argv[1]`` users and time the readers."""
-    from hybridx_nb.sources import ad_csv, entra_export, ldif
+    from hybridx_nb.sources.files import ad_csv, entra_export, ldif
 
     folder, n = Path(argv[0]), int(argv[1])
     folder.mkdir(parents=True, exist_ok=True)

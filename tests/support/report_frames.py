@@ -6,8 +6,8 @@ import uuid
 
 import pandas as pd
 
-from hybridx_nb import anchors
-from hybridx_nb.snapshot import Snapshot, TenantFacts, build_snapshot
+from hybridx_nb.core import anchors
+from hybridx_nb.snapshot.store import Snapshot, TenantFacts, build_snapshot
 
 XSS = "<img src=x onerror=alert(1)>"
 GUIDS = {name: str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{name}.hybridx.test")) for name in
@@ -72,14 +72,14 @@ def findings_frame(n_per_category: dict[str, int] | None = None) -> pd.DataFrame
 
 def assessment_for(snap: Snapshot, **params: object):
     """The real pipeline (engine, rules, plan) on a snapshot, as the notebook runs it."""
-    from hybridx_nb import assess
+    from hybridx_nb.app import assess
 
     return assess.run(assess.Params(**params), snap=snap)
 
 
 def render_all(a, **prepare_kw) -> str:
     """Every report section of an assessment, concatenated (what the notebook shows)."""
-    from hybridx_nb import report
+    from hybridx_nb.report import sections as report
 
     v = report.prepare(a, **prepare_kw)
     parts = [report.title(v), report.verdict(v), report.tenant_facts(v), report.findings_sections(v),
@@ -94,8 +94,8 @@ def hand_report(base) -> object:
     """One papermill run on the hand-built snapshot per test session (shared by runner and browser tests)."""
     from pathlib import Path
 
-    from hybridx_nb.runner import run_assessment
-    from hybridx_nb.snapshot import write_snapshot
+    from hybridx_nb.app.runner import run_assessment
+    from hybridx_nb.snapshot.store import write_snapshot
 
     if "hand" not in _RUNS:
         base = Path(base)
@@ -108,8 +108,8 @@ def demo_report(base) -> tuple[object, dict]:
     """One papermill run on the demo tenant's export files per test session: (RunResult, export files)."""
     from pathlib import Path
 
-    from hybridx_nb import demo
-    from hybridx_nb.runner import run_assessment
+    from hybridx_nb.demo import tenant as demo
+    from hybridx_nb.app.runner import run_assessment
 
     if "demo" not in _RUNS:
         base = Path(base)

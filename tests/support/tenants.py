@@ -22,8 +22,8 @@ from typing import Any
 
 import pandas as pd
 
-from hybridx_nb import anchors
-from hybridx_nb.snapshot import Snapshot, TenantFacts, build_snapshot
+from hybridx_nb.core import anchors
+from hybridx_nb.snapshot.store import Snapshot, TenantFacts, build_snapshot
 
 DOMAIN = "contoso.com"
 INITIAL_DOMAIN = "contoso.onmicrosoft.com"

@@ -1,0 +1,257 @@
+"""One client's assessment, end to end: inputs → snapshot → engine → readiness → plan → output files.
+
+The notebook calls ``validate_params``, ``run`` and ``write_outputs``; ``hybridx assess`` runs that notebook
+through papermill. Nothing here renders HTML: that is the report's job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hybridx_nb import __version__
+from hybridx_nb.core.errors import HybridxError
+from hybridx_nb.engine.match import ANCHOR_SETTINGS, CATEGORIES, EngineSettings, Prediction, predict
+from hybridx_nb.remediation.plan import Plan, build_plan, write_scripts
+from hybridx_nb.readiness.rules import run_rules, to_idfix_csv
+from hybridx_nb.snapshot.store import Snapshot, load_snapshot
+from hybridx_nb.report.xlsx import arrow_strings, string_bytes
+
+STRATEGIES = ("auto", "prestamp", "clear_and_regenerate", "hard_delete_recreate")
+EXPORT_INPUTS = ("ad", "entra", "okta", "okta_app_users", "tenant")
+
+#: Columns of findings.csv, contract columns first (ARCHITECTURE.md).
+FINDINGS_COLUMNS = (
+    "category", "ad_dn", "ad_upn", "entra_id", "entra_upn", "immutable_id", "expected_immutable_id",
+    "anchor_kind", "match_via", "action", "reason", "anchor_detail", "anchor_source", "block_reason",
+    "candidates", "duplicate_upn", "ad_object_guid", "ad_sam", "ad_mail", "ad_display_name", "entra_mail",
+    "entra_display_name", "on_prem_sync_enabled", "account_enabled", "federated", "entra_roles",
+    "assigned_licenses", "okta_user_id", "okta_login", "okta_app_immutable_id", "okta_agrees",
+)
+
+
+@dataclass
+class Params:
+    """The notebook's parameters, validated. Secrets appear only as references such as ``env:NAME``."""
+
+    client: str = "Client"
+    snapshot: str | None = None
+    ad: str | None = None
+    entra: str | None = None
+    okta: str | None = None
+    okta_app_users: str | None = None
+    okta_app_id: str | None = None
+    tenant: str | None = None
+    anchor: str = "auto"
+    soft_match_upn: bool | None = None
+    strategy: str = "auto"
+    bulk_threshold: int = 50
+    redact: bool = False
+    redact_key: str | None = None
+    out: str = "reports/client"
+
+    def public(self) -> dict[str, Any]:
+        """The parameters as recorded in summary.json and the report (references, never secret values)."""
+        return dataclasses.asdict(self)
+
+
+def validate_params(raw: dict[str, Any]) -> Params:
+    """Check a parameter dict (from papermill or the CLI) and return ``Params``; a clear error otherwise."""
+    names = {f.name for f in dataclasses.fields(Params)}
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        raise HybridxError(f"unknown parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+    params = Params(**raw)
+    if params.anchor not in ANCHOR_SETTINGS:
+        raise HybridxError(f"anchor must be one of {', '.join(ANCHOR_SETTINGS)}, not {params.anchor!r}")
+    if params.strategy not in STRATEGIES:
+        raise HybridxError(f"strategy must be one of {', '.join(STRATEGIES)}, not {params.strategy!r}")
+    if params.soft_match_upn not in (None, True, False):
+        raise HybridxError(f"soft_match_upn must be true, false or empty, not {params.soft_match_upn!r}")
+    if not isinstance(params.bulk_threshold, int) or params.bulk_threshold < 1:
+        raise HybridxError(f"bulk_threshold must be a positive whole number, not {params.bulk_threshold!r}")
+    if params.redact_key is not None and not str(params.redact_key).startswith(("env:", "keyring:")):
+        raise HybridxError("redact_key must be a reference such as env:HYBRIDX_REDACT_KEY, never the key itself")
+    if params.snapshot:
+        given = [n for n in EXPORT_INPUTS if getattr(params, n)]
+        if given:
+            raise HybridxError(f"give either snapshot or export files, not both (also given: {', '.join(given)})")
+        if not Path(params.snapshot).is_dir():
+            raise HybridxError(f"snapshot folder not found: {params.snapshot}")
+    else:
+        missing = [n for n in ("ad", "entra") if not getattr(params, n)]
+        if missing:
+            raise HybridxError(f"missing input: {' and '.join(missing)} (or give a snapshot folder)")
+        for name in EXPORT_INPUTS:
+            path = getattr(params, name)
+            if path and not Path(path).is_file():
+                raise HybridxError(f"{name} file not found: {path}")
+    return params
+
+
+@dataclass
+class Assessment:
+    """Everything the report shows for one client."""
+
+    params: Params
+    snapshot: Snapshot
+    prediction: Prediction
+    readiness: pd.DataFrame
+    plan: Plan
+    counts: dict[str, int]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def findings(self) -> pd.DataFrame:
+        return self.prediction.findings
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    timings[stage] = round(time.perf_counter() - start, 3)
+
+
+def load_inputs(params: Params) -> Snapshot:
+    """The snapshot named by the parameters, or one read from the export files."""
+    if params.snapshot:
+        return load_snapshot(params.snapshot)
+    from hybridx_nb.sources.files.exports import read_exports  # the readers are only needed for export files
+
+    files = {n: Path(getattr(params, n)) if getattr(params, n) else None for n in EXPORT_INPUTS}
+    return read_exports(**files, okta_app_id=params.okta_app_id)
+
+
+def matched_pairs(findings: pd.DataFrame) -> pd.DataFrame:
+    """(ad_dn, entra_id) of the pairs the first sync will join, for the cross-cloud uniqueness rules.
+
+    Only hard and soft matches join: a duplicated (anchor_mismatch) user becomes a new object, so the cloud user
+    holding its addresses is a genuine AttributeValueMustBeUnique conflict.
+    """
+    joined = findings["category"].isin(["hard_match", "soft_match"]).to_numpy()
+    return findings.loc[joined, ["ad_dn", "entra_id"]].reset_index(drop=True)
+
+
+def run(params: Params, snap: Snapshot | None = None) -> Assessment:
+    """The whole assessment of one client, each stage timed."""
+    timings: dict[str, float] = {}
+    if snap is None:
+        with _timed(timings, "load"):
+            snap = load_inputs(params)
+    with _timed(timings, "engine"):
+        prediction = predict(snap, EngineSettings(anchor=params.anchor, soft_match_upn=params.soft_match_upn))
+    with _timed(timings, "readiness"):
+        readiness = run_rules(snap, pairs=matched_pairs(prediction.findings))
+    with _timed(timings, "plan"):
+        plan = build_plan(prediction, snap, strategy=params.strategy, bulk_threshold=params.bulk_threshold)
+    counts = category_counts(prediction.findings)
+    return Assessment(params, snap, prediction, readiness, plan, counts, timings)
+
+
+def category_counts(findings: pd.DataFrame) -> dict[str, int]:
+    """Findings per category, every category present (zeros included), in contract order."""
+    counts = findings["category"].value_counts()
+    return {c: int(counts.get(c, 0)) for c in CATEGORIES}
+
+
+def input_counts(snap: Snapshot) -> dict[str, int]:
+    """Rows per table that reached the snapshot (rejected rows are counted apart)."""
+    return {name: len(frame) for name, frame in sorted(snap.tables.items()) if name != "rejected"}
+
+
+def write_findings_csv(findings: pd.DataFrame, path: Path) -> Path:
+    """findings.csv: contract columns first, then the rest; UTF-8 with BOM so Excel shows accents right.
+
+    The bytes are those of ``to_csv(index=False, encoding="utf-8-sig", lineterminator="\\r\\n")`` (a field is
+    quoted when it holds a comma, a quote or a line break), built with Arrow string kernels a block of rows at a
+    time: pandas' row-by-row writer takes 20 s for a million findings.
+    """
+    columns = [c for c in FINDINGS_COLUMNS if c in findings.columns]
+    columns += [c for c in findings.columns if c not in columns]
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        header = _csv_field(pa.array([str(c) for c in columns], pa.large_string())).to_pylist()
+        fh.write(("\ufeff" + ",".join(header) + "\r\n").encode("utf-8"))
+        for start in range(0, len(findings), _CSV_BLOCK):
+            block = findings.iloc[start:start + _CSV_BLOCK]
+            fields = [_csv_field(_csv_text(block[c])) for c in columns]
+            fields[-1] = pc.binary_join_element_wise(fields[-1], _CRLF, _EMPTY, null_handling="replace")
+            fh.write(string_bytes(pc.binary_join_element_wise(*fields, _COMMA, null_handling="replace")))
+    os.replace(tmp, path)
+    return path
+
+
+_CSV_BLOCK = 100_000
+_COMMA, _CRLF, _EMPTY = (pa.scalar(s, pa.large_string()) for s in (",", "\r\n", ""))
+
+
+def _csv_text(values: pd.Series) -> pa.Array:
+    """A column as pandas writes it: True/False for flags, empty for missing values."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        flags = pa.array(values.astype("boolean").array)
+        return pc.if_else(flags, pa.scalar("True", pa.large_string()), pa.scalar("False", pa.large_string()))
+    return arrow_strings(values)
+
+
+def _csv_field(arr: pa.Array) -> pa.Array:
+    """Quote the values that hold a comma, a quote or a line break (quotes doubled), as the csv module does."""
+    data = string_bytes(arr)
+    if not any(bool((data == ch).any()) for ch in b'",\r\n'):
+        return arr
+    quote = pa.scalar('"', pa.large_string())
+    quoted = pc.binary_join_element_wise(quote, pc.replace_substring(arr, '"', '""'), quote, _EMPTY)
+    return pc.if_else(pc.match_substring_regex(arr, '[",\r\n]'), quoted, arr)
+
+
+def summary(a: Assessment) -> dict[str, Any]:
+    """The summary.json contract: counts, inputs, rejected, parameters, timings (plus context)."""
+    rejected = a.snapshot.rejected
+    return {
+        "client": a.params.client,
+        "hybridx_version": __version__,
+        "counts": a.counts,
+        "inputs": input_counts(a.snapshot),
+        "rejected": {
+            "total": int(len(rejected)),
+            "by_table": {str(k): int(v) for k, v in rejected["table"].value_counts().sort_index().items()},
+        },
+        "anchor_setting": a.prediction.anchor_setting,
+        "anchor_reason": a.prediction.anchor_reason,
+        "assumptions": list(a.prediction.assumptions),
+        "strategy": a.plan.strategy,
+        "strategy_reason": a.plan.strategy_reason,
+        "expected_staging": dict(a.plan.expected),
+        "readiness": {str(k): int(v) for k, v in a.readiness["ERROR"].value_counts().sort_index().items()},
+        "parameters": a.params.public(),
+        "timings": a.timings,
+    }
+
+
+def write_outputs(a: Assessment, out: str | Path) -> dict[str, Path]:
+    """Write the machine-readable outputs: findings, readiness, rejected rows, summary, scripts."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    paths = {"findings.csv": write_findings_csv(a.findings, out / "findings.csv")}
+    to_idfix_csv(a.readiness, out / "readiness.csv")
+    paths["readiness.csv"] = out / "readiness.csv"
+    if len(a.snapshot.rejected):
+        a.snapshot.rejected.to_csv(out / "rejected.csv", index=False, encoding="utf-8-sig")
+        paths["rejected.csv"] = out / "rejected.csv"
+    paths.update({name: Path(p) for name, p in write_scripts(a.plan, out).items()})
+    a.timings["write_outputs"] = round(time.perf_counter() - start, 3)
+    summary_path = out / "summary.json"
+    summary_path.write_text(json.dumps(summary(a), indent=2, default=str) + "\n", encoding="utf-8")
+    paths["summary.json"] = summary_path
+    return paths

@@ -1,0 +1,206 @@
+"""The ``hybridx`` command: parses arguments and calls the library; no logic of its own."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hybridx_nb import __version__
+from hybridx_nb.core import anchors
+from hybridx_nb.core.errors import HybridxError
+
+
+def _cmd_anchor(args: argparse.Namespace) -> int:
+    forms = anchors.describe(args.value)
+    rows = [
+        ("input", forms.input), ("kind", forms.kind), ("GUID", forms.guid),
+        ("ImmutableID (base64, AD byte order)", forms.immutable_id),
+        ("big-endian base64 (wrong form)", forms.big_endian_immutable_id),
+        ("hex octets (AD order)", forms.hex_octets), ("LDAP filter value", forms.ldap_filter),
+        ("note", forms.note),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value if value is not None else '-'}")
+    return 0
+
+
+def _params_from_args(args: argparse.Namespace) -> dict:
+    raw = {"client": args.client, "anchor": args.anchor, "strategy": args.strategy,
+           "bulk_threshold": args.bulk_threshold, "redact": args.redact, "out": str(args.out)}
+    if args.soft_match_upn is not None:
+        raw["soft_match_upn"] = args.soft_match_upn == "on"
+    if args.redact_key:
+        raw["redact_key"] = args.redact_key
+    for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "okta_app_id", "tenant"):
+        value = getattr(args, name, None)
+        if value:
+            raw[name] = str(value)
+    return raw
+
+
+def _run_report(raw: dict, out: Path, quiet: bool) -> int:
+    from hybridx_nb.app.assess import validate_params
+    from hybridx_nb.app.runner import run_assessment
+
+    validate_params(raw)  # fail fast, before a kernel starts
+    result = run_assessment(raw, out, progress=not quiet and sys.stderr.isatty())
+    print(f"report:   {out / Path(result.html).name}")
+    print(f"findings: {out / 'findings.csv'}")
+    print(f"summary:  {out / 'summary.json'}")
+    return 0
+
+
+def _cmd_assess(args: argparse.Namespace) -> int:
+    return _run_report(_params_from_args(args), Path(args.out), args.quiet)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from hybridx_nb.demo.tenant import generate, write_exports
+
+    out = Path(args.out)
+    inputs = out / "inputs"
+    files = write_exports(generate(users=args.users, seed=args.seed), inputs)
+    print(f"demo tenant: {args.users} users per side (seed {args.seed}), export files in {inputs}")
+    raw = {"client": "Contoso (demo)", "out": str(out), "anchor": args.anchor,
+           **{name: str(path) for name, path in files.items()}}
+    return _run_report(raw, out, args.quiet)
+
+
+def _cmd_snapshot(args: argparse.Namespace) -> int:
+    from hybridx_nb.snapshot.store import write_snapshot
+    from hybridx_nb.sources.files.exports import read_exports
+
+    snap = read_exports(ad=args.ad, entra=args.entra, okta=args.okta, okta_app_users=args.okta_app_users,
+                        tenant=args.tenant, okta_app_id=args.okta_app_id)
+    folder = write_snapshot(snap, args.out)
+    for name, frame in sorted(snap.tables.items()):
+        print(f"{name:<20} {len(frame):>9} rows")
+    print(f"snapshot written to {folder}")
+    return 0
+
+
+def _cmd_collect(args: argparse.Namespace) -> int:
+    from hybridx_nb.sources.live.collect import collect
+
+    folder = collect(args.config, args.out, verbose=args.verbose, progress=sys.stderr.isatty())
+    print(f"snapshot written to {folder}")
+    return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from hybridx_nb.app.batch import run_batch
+
+    result = run_batch(args.clients, args.out, jobs=args.jobs)
+    print(f"index: {result.index}")
+    return 0 if not result.failed else 1
+
+
+def _add_export_options(p: argparse.ArgumentParser, required: bool = False) -> None:
+    p.add_argument("--ad", type=Path, required=required, metavar="FILE",
+                   help="AD users: Get-ADUser Export-Csv (UTF-8/UTF-16) or LDIF from ldifde/ldapsearch")
+    p.add_argument("--entra", type=Path, required=required, metavar="FILE",
+                   help="Entra users: Graph JSON (value pages) or Get-MgUser Export-Csv")
+    p.add_argument("--okta", type=Path, metavar="FILE", help="Okta users JSON (GET /api/v1/users)")
+    p.add_argument("--okta-app-users", type=Path, metavar="FILE",
+                   help="Okta Office 365 app users JSON (GET /api/v1/apps/{id}/users)")
+    p.add_argument("--okta-app-id", metavar="0oa…",
+                   help="Okta app id, for app-user files whose records have no _links.app.href")
+    p.add_argument("--tenant", type=Path, metavar="FILE",
+                   help="tenant facts JSON: organization, domains, onPremisesSynchronization, role members")
+
+
+def _add_assessment_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--anchor", choices=("auto", "objectGUID", "mS-DS-ConsistencyGuid"), default="auto",
+                   help="source anchor Entra Connect will use (default auto: express install's choice)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hybridx",
+        description="Predict Entra Connect's first sync for an Okta-provisioned Microsoft 365 tenant, and plan "
+                    "the fixes before the cut-over.")
+    parser.add_argument("--version", action="version", version=f"hybridx {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("anchor", help="show every form of a GUID or ImmutableID and name what it is",
+                       description="Convert a GUID string, an ImmutableID or a suspicious value into every form "
+                                   "(GUID, base64 ImmutableID, big-endian wrong form, hex octets, LDAP filter) "
+                                   "and say what kind of value it is.")
+    p.add_argument("value", help="a GUID (with or without braces), an ImmutableID, or any value found in "
+                                 "onPremisesImmutableId")
+    p.set_defaults(func=_cmd_anchor)
+
+    p = sub.add_parser("assess", help="assess one client from a snapshot or export files; writes the report set",
+                       description="Predict the first sync for one client and write assessment.html, "
+                                   "assessment.ipynb, findings.csv/.xlsx, summary.json, readiness.csv, "
+                                   "remediation.ps1/.csv and rollback.csv into --out.")
+    p.add_argument("--client", required=True, help="client name shown in the report")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (replaced atomically)")
+    p.add_argument("--snapshot", type=Path, metavar="DIR", help="snapshot folder from `hybridx collect`/`snapshot`")
+    _add_export_options(p)
+    _add_assessment_options(p)
+    p.add_argument("--soft-match-upn", choices=("on", "off"),
+                   help="override the tenant's softMatchOnUpnEnabled flag (default: the tenant's value, else on)")
+    p.add_argument("--strategy", default="auto",
+                   choices=("auto", "prestamp", "clear_and_regenerate", "hard_delete_recreate"),
+                   help="remediation strategy (default auto: chosen from the findings and tenant, and explained)")
+    p.add_argument("--bulk-threshold", type=int, default=50, metavar="N",
+                   help="above N users to fix, auto prefers clearing and regenerating over per-user fixes (50)")
+    p.add_argument("--redact", action="store_true",
+                   help="pseudonymise names, UPNs and mail addresses in HTML and XLSX for sharing")
+    p.add_argument("--redact-key", metavar="env:NAME",
+                   help="reference to the key for consistent aliases across runs (default: a random key per run)")
+    p.set_defaults(func=_cmd_assess)
+
+    p = sub.add_parser("demo", help="run the whole job offline on a generated sample tenant (reports/demo/)",
+                       description="Generate the Contoso sample tenant as real export files and assess it.")
+    p.add_argument("--users", type=int, default=300, metavar="N", help="users per side (default 300)")
+    p.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same tenant (7)")
+    p.add_argument("--out", type=Path, default=Path("reports/demo"), metavar="DIR", help="default reports/demo")
+    _add_assessment_options(p)
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("snapshot", help="read export files into a snapshot folder (Parquet + manifest.json)",
+                       description="Validate export files once and keep them as a snapshot that `assess "
+                                   "--snapshot` reads; rejected rows are kept in the snapshot with reasons.")
+    _add_export_options(p, required=True)
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="snapshot folder to write")
+    p.set_defaults(func=_cmd_snapshot)
+
+    p = sub.add_parser("collect", help="collect AD (LDAP), Okta and Entra (Graph) live into a snapshot",
+                       description="Read-only collection from the sources configured in client.toml; secrets "
+                                   "are references (env:NAME). Nothing is written unless every source completes.")
+    p.add_argument("--config", type=Path, required=True, metavar="client.toml", help="client configuration")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="snapshot folder to write")
+    p.add_argument("--verbose", action="store_true", help="log each request and page")
+    p.set_defaults(func=_cmd_collect)
+
+    p = sub.add_parser("batch", help="assess every client of a portfolio (clients.toml) and write an index",
+                       description="One notebook run per client, each in its own process; a failing client is "
+                                   "reported and does not stop the others; reports/index.html lists them all.")
+    p.add_argument("clients", type=Path, metavar="clients.toml", help="portfolio file (see README)")
+    p.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="default reports/")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="clients run in parallel (default 1)")
+    p.set_defaults(func=_cmd_batch)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except HybridxError as exc:
+        print(f"hybridx: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hybridx: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

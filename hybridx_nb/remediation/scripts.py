@@ -1,0 +1,76 @@
+"""The files a consultant runs: remediation.ps1 (fixed code) and the CSVs it reads.
+
+Directory values never become code. ``remediation.ps1`` is a package data file copied as it is; everything that
+names a user (ids, UPNs, ImmutableIDs) goes into CSV files written with the csv module, which PowerShell's
+``Import-Csv`` reads back as plain strings. An apostrophe in ``o'brien@…`` or ``$(…)`` in a display name is just
+text in a CSV cell.
+
+The CSVs are UTF-8 with a byte-order mark (Excel then shows non-ASCII names correctly) and CRLF line ends. Values
+are written exactly as they are: a value starting with ``=``, ``+``, ``-`` or ``@`` is *not* prefixed to defuse
+spreadsheet formulas, because the script needs the exact value (the check compares it byte for byte). Open these
+files in a text editor rather than Excel, or import them as text (see docs/remediation.md).
+"""
+
+from __future__ import annotations
+
+import csv
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:  # remediation re-exports write_scripts, so it is not imported here at run time
+    from hybridx_nb.remediation.plan import Plan
+
+SCRIPT = "remediation.ps1"
+PLAN_CSV = "remediation.csv"
+ROLLBACK_CSV = "rollback.csv"
+RECREATE_CSV = "recreate.csv"
+
+#: CSV column → plan column, in file order.
+PLAN_COLUMNS = {"Action": "action", "EntraId": "entra_id", "UserPrincipalName": "entra_upn",
+                "ExpectedCurrentImmutableId": "current_immutable_id", "NewImmutableId": "new_immutable_id",
+                "TemporaryUpn": "temporary_upn", "Category": "category", "AdDistinguishedName": "ad_dn",
+                "Note": "note"}
+ROLLBACK_COLUMNS = {"Action": "action", "EntraId": "entra_id", "UserPrincipalName": "entra_upn",
+                    "PlannedImmutableId": "new_immutable_id", "OriginalImmutableId": "current_immutable_id",
+                    "TemporaryUpn": "temporary_upn"}
+RECREATE_COLUMNS = {"EntraId": "entra_id", "UserPrincipalName": "entra_upn", "AdDistinguishedName": "ad_dn",
+                    "SkuIds": "licenses", "Roles": "roles"}
+_SCRIPT_ACTIONS = {"set_immutable_id": "SetImmutableId", "set_immutable_id_upn_swap": "SetImmutableIdWithUpnSwap"}
+
+
+def script_text() -> bytes:
+    """The PowerShell script exactly as shipped (package data)."""
+    return resources.files("hybridx_nb.remediation").joinpath("templates", SCRIPT).read_bytes()
+
+
+def _write_csv(path: Path, rows: pd.DataFrame, columns: dict[str, str]) -> Path:
+    """UTF-8 with BOM, CRLF, minimal quoting; missing values as empty cells; values otherwise untouched."""
+    frame = rows.reindex(columns=list(columns.values()))
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(columns)
+        writer.writerows(frame.astype(object).where(frame.notna(), "").itertuples(index=False, name=None))
+    return path
+
+
+def write_scripts(plan: Plan, folder: str | Path) -> dict[str, Path]:
+    """Write remediation.ps1, remediation.csv and rollback.csv (and recreate.csv for hard deletes) into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    actions = plan.actions
+    writes = actions[actions["step"].isin(list(_SCRIPT_ACTIONS))].assign(
+        action=lambda a: a["step"].map(_SCRIPT_ACTIONS))
+    script = folder / SCRIPT
+    script.write_bytes(script_text())
+    paths = {
+        SCRIPT: script,
+        PLAN_CSV: _write_csv(folder / PLAN_CSV, writes, PLAN_COLUMNS),
+        ROLLBACK_CSV: _write_csv(folder / ROLLBACK_CSV, writes, ROLLBACK_COLUMNS),
+    }
+    recreate = actions[actions["step"].eq("hard_delete")]
+    if len(recreate):
+        paths[RECREATE_CSV] = _write_csv(folder / RECREATE_CSV, recreate, RECREATE_COLUMNS)
+    return paths

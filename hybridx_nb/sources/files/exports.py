@@ -1,0 +1,73 @@
+"""One entry point for export files: pick each file's reader by its content and build one ``Snapshot``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from hybridx_nb.core.errors import InputError
+from hybridx_nb.snapshot.store import Snapshot, TenantFacts, build_snapshot
+from hybridx_nb.sources import common
+from hybridx_nb.sources.files.ad_csv import read_ad_csv
+from hybridx_nb.sources.common import ReadResult
+from hybridx_nb.sources.files.entra_export import read_entra
+from hybridx_nb.sources.files.ldif import read_ldif
+from hybridx_nb.sources.files.okta_export import read_okta
+from hybridx_nb.sources.files.tenant_export import read_tenant
+
+
+def read_ad(path: str | Path) -> ReadResult:
+    """AD objects from a PowerShell CSV or an LDIF file (told apart by content, not extension)."""
+    doc = common.read_text(path)
+    kind = common.sniff(doc.text)
+    if kind == "json":
+        raise InputError(doc.path, "is JSON, but AD is read from a Get-ADUser CSV or an LDIF export",
+                         fix="pass the AD export with --ad and the Graph/Okta files with --entra/--okta")
+    return read_ldif(path, doc) if kind == "ldif" else read_ad_csv(path, doc)
+
+
+def _read_json_only(path: str | Path, what: str, reader: Callable[..., ReadResult], **options: str | None
+                    ) -> ReadResult:
+    doc = common.read_text(path)
+    if common.sniff(doc.text) != "json":
+        raise InputError(doc.path, f"{what} is read from JSON, and this file is not JSON",
+                         fix=f"save the API responses as JSON, as shown in {common.EXPORTS_DOC}")
+    return reader(path, doc, **options)
+
+
+def read_exports(ad: str | Path, entra: str | Path, okta: str | Path | None = None,
+                 okta_app_users: str | Path | None = None, tenant: str | Path | None = None, *,
+                 okta_app_id: str | None = None) -> Snapshot:
+    """Read every export file given and merge them into one validated snapshot.
+
+    ``okta_app_id`` names the Office 365 app for app-user files whose records do not link to it.
+    """
+    results = [read_ad(ad), read_entra(entra)]
+    if okta is not None:
+        results.append(_read_json_only(okta, "Okta", read_okta, app_id=okta_app_id))
+    if okta_app_users is not None:
+        results.append(_read_json_only(okta_app_users, "Okta app users", read_okta, app_id=okta_app_id))
+    if tenant is not None:
+        results.append(_read_json_only(tenant, "The tenant file", read_tenant))
+    return merge(results)
+
+
+def merge(results: list[ReadResult]) -> Snapshot:
+    """One snapshot from several read results: tables of the same name concatenated, sources joined."""
+    frames: dict[str, list[pd.DataFrame]] = {}
+    sources: dict[str, list[str]] = {}
+    tenant = TenantFacts()
+    for result in results:
+        for name, frame in result.tables.items():
+            frames.setdefault(name, []).append(frame)
+            sources.setdefault(name, []).append(result.sources.get(name, result.source))
+        if len(result.rejected):
+            frames.setdefault("rejected", []).append(result.rejected)
+            sources.setdefault("rejected", []).append(result.source)
+        if result.tenant is not None:
+            tenant = result.tenant
+    tables = {name: pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+              for name, parts in frames.items()}
+    return build_snapshot(tables, tenant, {name: "; ".join(dict.fromkeys(s)) for name, s in sources.items()})

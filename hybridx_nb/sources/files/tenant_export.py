@@ -1,0 +1,82 @@
+"""Tenant facts from hybridx's tenant JSON (README.md, section Export files): Graph's organization, domains,
+onPremisesSynchronization and role holders, plus the Okta provisioning mode. Every key is optional.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from hybridx_nb.snapshot import schema
+from hybridx_nb.core.errors import InputError
+from hybridx_nb.snapshot.store import TenantFacts
+from hybridx_nb.sources import common
+from hybridx_nb.sources.common import ReadResult, Text
+
+PROVISIONING_MODES = ("user_sync", "universal_sync", "profile_sync", "push", "none")
+_KEYS = ("organization", "domains", "onPremisesSynchronization", "roleMembers", "okta")
+
+
+def read_tenant(path: str | Path, doc: Text | None = None) -> ReadResult:
+    """``TenantFacts`` plus the ``entra_domains`` and ``entra_role_members`` tables, where the file has them."""
+    doc = doc or common.read_text(path)
+    documents = common.load_json_documents(doc)
+    if len(documents) != 1 or not isinstance(documents[0], dict):
+        raise InputError(doc.path, "expected one JSON object with the keys " + ", ".join(_KEYS),
+                         fix="write the tenant file as shown in README.md, section Export files (tenant facts)")
+    data = documents[0]
+    source = f"{doc.name} (hybridx tenant JSON, {doc.encoding})"
+    org = _single(data.get("organization"))
+    sync = _single(data.get("onPremisesSynchronization"))
+    features = sync.get("features") if isinstance(sync.get("features"), dict) else {}
+    mode = (data.get("okta") or {}).get("provisioningMode") if isinstance(data.get("okta"), dict) else None
+    if mode is not None and mode not in PROVISIONING_MODES:
+        raise InputError(doc.path, f"okta.provisioningMode {mode!r} is not one of {', '.join(PROVISIONING_MODES)}",
+                         column="okta.provisioningMode", fix="use one of the listed values")
+    org_sync = org.get("onPremisesSyncEnabled")
+    tenant = TenantFacts(
+        tenant_id=org.get("id"), display_name=org.get("displayName"),
+        org_sync_enabled=org_sync if isinstance(org_sync, bool) else None,
+        features={k: v for k, v in features.items() if isinstance(v, bool)},
+        okta_provisioning_mode=mode)
+    tables, rejected = {}, []
+    if data.get("domains") is not None:
+        domains, _, rej = common.objects_only(doc.path, "entra_domains", source,
+                                              common.json_records([data["domains"]]))
+        rejected.append(rej)
+        frame = pd.DataFrame(common.frame_of(domains, {
+            "name": ("id",), "authentication_type": ("authenticationType",), "is_verified": ("isVerified",),
+            "is_default": ("isDefault",), "is_initial": ("isInitial",)}))
+        frame = frame.apply(common.text_column)
+        for col in ("is_verified", "is_default", "is_initial"):
+            frame[col] = common.bool_text(frame[col])
+        tables["entra_domains"], rej = _keep_complete(frame, "entra_domains", source, {"name": "id"}, "name")
+        rejected.append(rej)
+    if data.get("roleMembers") is not None:
+        roles, _, rej = common.objects_only(doc.path, "entra_role_members", source,
+                                            common.json_records([data["roleMembers"]]))
+        rejected.append(rej)
+        frame = pd.DataFrame(common.frame_of(roles, {
+            "principal_id": ("principalId",), "role_name": ("roleName",), "role_id": ("roleId",)}))
+        frame = frame.apply(common.text_column)
+        tables["entra_role_members"], rej = _keep_complete(
+            frame, "entra_role_members", source, {"principal_id": "principalId", "role_name": "roleName"},
+            "principal_id")
+        rejected.append(rej)
+    return ReadResult(tables, common.concat(rejected, "rejected"), source, tenant=tenant)
+
+
+def _single(value: object) -> dict:
+    """A Graph object given as itself or as ``{"value": [object]}``."""
+    if isinstance(value, dict) and isinstance(value.get("value"), list):
+        value = value["value"][0] if value["value"] else {}
+    return value if isinstance(value, dict) else {}
+
+
+def _keep_complete(frame: pd.DataFrame, table: str, source: str, required: dict[str, str],
+                   key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    reason = common.reject_incomplete(frame, required, tuple(required))
+    bad = reason.notna().to_numpy()
+    rej = common.rejected(table, source, bad, reason, line=None, key=frame[key])
+    return schema.conform(table, frame[~bad]), rej

@@ -1,0 +1,145 @@
+"""The notebook through papermill: the report set on a hand-built snapshot and on the demo tenant, failures that
+name the cell, the committed notebook's shape, and a secret that never reaches any output file."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import re
+import uuid
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+
+from hybridx_nb.app import assess
+
+from hybridx_nb.app import cli
+
+from hybridx_nb.app import runner
+from hybridx_nb.engine.match import predict
+from hybridx_nb.snapshot.store import load_snapshot
+from support.report_frames import demo_report, hand_report, hand_snapshot
+from support import ROOT
+
+REPORT_SET = ("assessment.html", "assessment.ipynb", "findings.csv", "findings.xlsx", "summary.json",
+              "readiness.csv", "remediation.ps1", "remediation.csv", "rollback.csv")
+SECTIONS = ("verdict", "tenant", "findings", "plan", "readiness", "appendix")
+
+
+def test_committed_notebook_has_no_outputs_and_every_parameter() -> None:
+    path = ROOT / "notebooks" / "assessment.ipynb"
+    assert path.resolve() == runner.notebook_path().resolve()  # one source of truth
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, cell.source[:40]
+    params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1
+    values = {t.targets[0].id: ast.literal_eval(t.value) for t in ast.parse(params[0].source).body}
+    assert values == {f.name: f.default for f in dataclasses.fields(assess.Params)}
+
+
+def _check_report_set(out: Path, counts: dict[str, int]) -> str:
+    for name in REPORT_SET:
+        assert (out / name).is_file(), name
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["counts"] == counts
+    assert summary["parameters"]["out"] == str(out)
+    csv = pd.read_csv(out / "findings.csv", encoding="utf-8-sig")
+    assert {k: v for k, v in csv["category"].value_counts().items()} == {k: v for k, v in counts.items() if v}
+    rows = list(load_workbook(out / "findings.xlsx", read_only=True)["Summary"].iter_rows(values_only=True))
+    xlsx_counts = {r[0]: r[1] for r in rows if r and r[0] in counts}
+    assert xlsx_counts == counts
+    page = (out / "assessment.html").read_text(encoding="utf-8")
+    for section in SECTIONS:
+        assert f'id="{section}"' in page, section
+    for n, label in ((counts["anchor_mismatch"], "will be duplicated"), (counts["new_user"], "are new")):
+        assert re.search(rf'<div class="hx-num">{n:,}</div><div class="hx-lbl">{label}</div>', page)
+    # no code, no prompts, nothing from a network, no notebook-only cells
+    assert "jp-InputArea-editor" not in page and "In&nbsp;[" not in page and "Out[" not in page
+    assert "report.verdict(view)" not in page and "validate_params" not in page
+    assert not re.search(r'(src|href)="https?:', page)
+    assert "Run it by hand in JupyterLab" not in page
+    executed = nbformat.read(out / "assessment.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    return page
+
+
+@pytest.mark.slow
+def test_hand_built_snapshot(tmp_path_factory: pytest.TempPathFactory) -> None:
+    result = hand_report(tmp_path_factory.mktemp("hand"))
+    snap = load_snapshot(result.out.parent / "hand-snapshot")
+    counts = assess.category_counts(predict(snap).findings)
+    assert counts["hard_match"] == counts["soft_match"] == counts["anchor_mismatch"] == counts["new_user"] == 1
+    page = _check_report_set(result.out, counts)
+    assert "Hand Client" in page
+    assert not list(result.out.parent.glob(".hand-report.*"))  # no temporary folder left behind
+
+
+@pytest.mark.slow
+def test_demo_tenant_from_export_files(tmp_path_factory: pytest.TempPathFactory) -> None:
+    result, files = demo_report(tmp_path_factory.mktemp("demo"))
+    snap = assess.load_inputs(assess.validate_params(files))
+    counts = assess.category_counts(predict(snap).findings)
+    _check_report_set(result.out, counts)
+    assert result.counts == counts and result.html_bytes < 2_000_000
+
+
+@pytest.mark.slow
+def test_failure_keeps_the_partial_notebook_and_names_the_cell(tmp_path: Path) -> None:
+    good = runner.run_assessment({"client": "X", "snapshot": str(_snapshot(tmp_path))}, tmp_path / "out")
+    broken = tmp_path / "not-a-snapshot"
+    broken.mkdir()
+    with pytest.raises(runner.NotebookFailed) as info:
+        runner.run_assessment({"client": "X", "snapshot": str(broken)}, tmp_path / "out")
+    assert "validate-and-run" in info.value.cell and "manifest.json" in info.value.message
+    partial = nbformat.read(info.value.notebook, as_version=4)
+    failed = next(c for c in partial.cells if c.get("id") == "validate-and-run")
+    assert "no manifest.json" in "".join(o.get("evalue", "") + "".join(o.get("traceback", []))
+                                         for o in failed.outputs)
+    assert (tmp_path / "out.failed" / "error.txt").is_file()
+    assert (good.out / "assessment.html").is_file()  # the previous good report stays
+
+
+def _snapshot(tmp_path: Path) -> Path:
+    from hybridx_nb.snapshot.store import write_snapshot
+
+    return write_snapshot(hand_snapshot(), tmp_path / "snap")
+
+
+def test_cli_refuses_bad_parameters_before_a_kernel_starts(tmp_path: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["assess", "--client", "X", "--out", str(tmp_path / "o"), "--ad", str(tmp_path / "nope.csv"),
+                     "--entra", str(tmp_path / "nope.json")])
+    assert code != 0 and "ad file not found" in capsys.readouterr().err
+    with pytest.raises(Exception, match="unknown parameter"):
+        runner.run_assessment({"snapshot": str(tmp_path), "colour": "blue"}, tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_secret_reference_never_reaches_an_output_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = f"hx-secret-{uuid.uuid4().hex}"
+    monkeypatch.setenv("HX_TEST_REDACT_SECRET", secret)
+    result = runner.run_assessment({"client": "Secretive", "snapshot": str(_snapshot(tmp_path)), "redact": True,
+                                    "redact_key": "env:HX_TEST_REDACT_SECRET"}, tmp_path / "out")
+    files = [p for p in result.out.rglob("*") if p.is_file()]
+    assert len(files) >= len(REPORT_SET)
+    for path in files:
+        data = path.read_bytes()
+        assert secret.encode() not in data, path
+        if path.suffix == ".xlsx":  # zipped: look inside
+            import zipfile
+
+            with zipfile.ZipFile(path) as z:
+                assert all(secret.encode() not in z.read(n) for n in z.namelist()), path
+    page = (result.out / "assessment.html").read_text(encoding="utf-8")
+    assert "env:HX_TEST_REDACT_SECRET" in page and "Alice" not in page and "pseudonymised" in page
+    ws = load_workbook(result.out / "findings.xlsx", read_only=True)
+    assert not any("Alice" in str(v) for name in ws.sheetnames for row in ws[name].iter_rows(values_only=True)
+                   for v in row)

@@ -1,0 +1,248 @@
+"""The generated files: CSVs exact to the byte, and the PowerShell script's safety properties read from its text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hybridx_nb.remediation.plan import ACTION_COLUMNS, Plan
+from hybridx_nb.remediation.scripts import script_text, write_scripts
+
+HOSTILE_UPN = "$(Remove-Item C:\\)@fabrikam.com"
+HOSTILE_DN = '"; Remove-Item -Recurse C:\\ #,OU=Staff,DC=contoso,DC=com'
+OBRIEN = "o'brien@contoso.com"
+
+
+def action(**kw) -> dict:
+    return {c: kw.get(c, np.nan) for c in ACTION_COLUMNS}
+
+
+def hostile_plan(*extra: dict) -> Plan:
+    rows = [
+        action(entra_id="1b4e28ba-2fa1-11d2-883f-0016d3cca427", entra_upn=OBRIEN,
+               ad_dn="CN=O'Brien\\, Pat,OU=Staff,DC=contoso,DC=com", category="anchor_mismatch",
+               strategy="prestamp", step="set_immutable_id", current_immutable_id="00u1a2b3c4d5e6f7g8h9",
+               new_immutable_id="BpazOkLGm0iEtljAONPvOQ==", note='=1+2 "quoted"'),
+        action(entra_id="2c5f39cb-3fb2-42e3-994f-1127e4ddb538", entra_upn=HOSTILE_UPN, ad_dn=HOSTILE_DN,
+               category="match_blocked", strategy="prestamp", step="set_immutable_id_upn_swap",
+               new_immutable_id="3PNdoRZES0GLfV+9y1dDwQ==", temporary_upn="x@contoso.onmicrosoft.com",
+               note="-@+"),
+        action(entra_id="3d6a4adc-40c3-4f04-aa50-2238f5eec649", entra_upn="admin@contoso.com",
+               category="match_blocked", strategy="role_removal", step="remove_roles", roles="Global Administrator"),
+        *extra,
+    ]
+    actions = pd.DataFrame(rows, columns=ACTION_COLUMNS).astype("str")
+    return Plan("prestamp", "test", actions, [], {})
+
+
+def test_remediation_csv_is_exact_to_the_byte(tmp_path: Path) -> None:
+    paths = write_scripts(hostile_plan(), tmp_path)
+    assert sorted(paths) == ["remediation.csv", "remediation.ps1", "rollback.csv"]
+    expected = (
+        "\ufeffAction,EntraId,UserPrincipalName,ExpectedCurrentImmutableId,NewImmutableId,TemporaryUpn,Category,"
+        "AdDistinguishedName,Note\r\n"
+        "SetImmutableId,1b4e28ba-2fa1-11d2-883f-0016d3cca427,o'brien@contoso.com,00u1a2b3c4d5e6f7g8h9,"
+        "BpazOkLGm0iEtljAONPvOQ==,,anchor_mismatch,\"CN=O'Brien\\, Pat,OU=Staff,DC=contoso,DC=com\","
+        "\"=1+2 \"\"quoted\"\"\"\r\n"
+        "SetImmutableIdWithUpnSwap,2c5f39cb-3fb2-42e3-994f-1127e4ddb538,$(Remove-Item C:\\)@fabrikam.com,,"
+        "3PNdoRZES0GLfV+9y1dDwQ==,x@contoso.onmicrosoft.com,match_blocked,"
+        "\"\"\"; Remove-Item -Recurse C:\\ #,OU=Staff,DC=contoso,DC=com\",-@+\r\n"
+    ).encode("utf-8")
+    assert paths["remediation.csv"].read_bytes() == expected
+
+
+def test_rollback_csv_is_exact_to_the_byte(tmp_path: Path) -> None:
+    paths = write_scripts(hostile_plan(), tmp_path)
+    expected = (
+        "\ufeffAction,EntraId,UserPrincipalName,PlannedImmutableId,OriginalImmutableId,TemporaryUpn\r\n"
+        "SetImmutableId,1b4e28ba-2fa1-11d2-883f-0016d3cca427,o'brien@contoso.com,BpazOkLGm0iEtljAONPvOQ==,"
+        "00u1a2b3c4d5e6f7g8h9,\r\n"
+        "SetImmutableIdWithUpnSwap,2c5f39cb-3fb2-42e3-994f-1127e4ddb538,$(Remove-Item C:\\)@fabrikam.com,"
+        "3PNdoRZES0GLfV+9y1dDwQ==,,x@contoso.onmicrosoft.com\r\n"
+    ).encode("utf-8")
+    assert paths["rollback.csv"].read_bytes() == expected
+
+
+def test_csv_values_read_back_unchanged(tmp_path: Path) -> None:
+    """What Import-Csv will see: every value exactly as planned, formula-like ones not defused."""
+    plan = hostile_plan()
+    paths = write_scripts(plan, tmp_path)
+    text = paths["remediation.csv"].read_bytes().decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    writes = plan.actions[plan.actions["step"].str.startswith("set_immutable_id")]
+    assert [r["UserPrincipalName"] for r in rows] == writes["entra_upn"].tolist()
+    assert [r["AdDistinguishedName"] for r in rows] == writes["ad_dn"].tolist()
+    assert [r["Note"] for r in rows] == ['=1+2 "quoted"', "-@+"]
+
+
+def test_recreate_csv_only_for_hard_deletes(tmp_path: Path) -> None:
+    plan = hostile_plan(action(entra_id="4e7b5bed-51d4-4015-8b61-3349061fd75a", entra_upn="pat@contoso.com",
+                               ad_dn="CN=Pat,DC=contoso,DC=com", category="anchor_mismatch",
+                               strategy="hard_delete_recreate", step="hard_delete",
+                               licenses="6fd2c87f-b296-42f0-b197-1e91e994b900;c7df2760-2c81-4ef7-b578-5b5392b571df",
+                               roles="Helpdesk Administrator"))
+    paths = write_scripts(plan, tmp_path)
+    assert paths["recreate.csv"].read_bytes() == (
+        "\ufeffEntraId,UserPrincipalName,AdDistinguishedName,SkuIds,Roles\r\n"
+        "4e7b5bed-51d4-4015-8b61-3349061fd75a,pat@contoso.com,\"CN=Pat,DC=contoso,DC=com\","
+        "6fd2c87f-b296-42f0-b197-1e91e994b900;c7df2760-2c81-4ef7-b578-5b5392b571df,Helpdesk Administrator\r\n"
+    ).encode("utf-8")
+
+
+def test_an_empty_plan_still_writes_the_headers(tmp_path: Path) -> None:
+    empty = Plan("prestamp", "", pd.DataFrame(columns=ACTION_COLUMNS, dtype="str"), [], {})
+    paths = write_scripts(empty, tmp_path / "out")
+    assert paths["remediation.csv"].read_bytes().count(b"\r\n") == 1
+    assert paths["rollback.csv"].read_bytes().startswith(b"\xef\xbb\xbfAction,EntraId,")
+
+
+# --- the script ------------------------------------------------------------------------------------------------
+
+SCRIPT = script_text().decode("utf-8")
+
+
+def strip_comments_and_strings(text: str) -> str:
+    """The script with comments removed and string contents blanked (quotes kept), for structure checks."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        if text.startswith("<#", i):
+            i = text.index("#>", i) + 2
+        elif text[i] == "#":
+            i = text.find("\n", i) if "\n" in text[i:] else n
+        elif text[i] == "'":
+            j = i + 1
+            while not (text[j] == "'" and text[j + 1:j + 2] != "'"):
+                j += 2 if text[j:j + 2] == "''" else 1
+            out.append("''")
+            i = j + 1
+        elif text[i] == '"':
+            j = i + 1
+            while text[j] != '"' or text[j - 1] == "`":
+                j += 1
+            out.append('""')
+            i = j + 1
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+CODE = strip_comments_and_strings(SCRIPT)
+
+
+def test_script_delimiters_balance() -> None:
+    assert "@'" not in SCRIPT and '@"' not in SCRIPT  # no here-strings: the tokenizer above does not read them
+    pairs, stack = {")": "(", "}": "{", "]": "["}, []
+    for line_no, line in enumerate(CODE.splitlines(), 1):
+        for ch in line:
+            if ch in "({[":
+                stack.append((ch, line_no))
+            elif ch in pairs:
+                assert stack and stack[-1][0] == pairs[ch], f"unbalanced {ch!r} on code line {line_no}"
+                stack.pop()
+    assert not stack, f"unclosed {stack}"
+
+
+def test_every_parameter_is_declared_documented_and_typed() -> None:
+    param_block = re.search(r"param\((.*?)\n\)", SCRIPT, re.S).group(1)
+    declared = dict((name, kind) for kind, name in re.findall(r"\[(\w+)\]\s*\$(\w+)", param_block))
+    assert declared == {"PlanPath": "string", "Apply": "switch", "Rollback": "switch", "LogPath": "string"}
+    assert set(re.findall(r"^\.PARAMETER (\w+)$", SCRIPT, re.M)) == set(declared)
+
+
+def test_every_variable_used_is_assigned_or_declared() -> None:
+    """Set-StrictMode catches this at run time; this catches it before anyone runs the script."""
+    code = re.sub(r"<#.*?#>", "", SCRIPT, flags=re.S)
+    code = "\n".join(line.split(" #")[0] if not line.lstrip().startswith("#") else "" for line in code.splitlines())
+    used = {v.lower() for v in re.findall(r"\$(\w+)", code)}
+    assigned = {v.lower() for v in re.findall(r"\$(\w+)\s*=[^=]", code)}
+    params = {v.lower() for block in re.findall(r"param\((.*?)\)\s*\n", code, re.S) for v in
+              re.findall(r"\$(\w+)", block)}
+    loops = {v.lower() for v in re.findall(r"foreach \(\$(\w+) in", code)}
+    automatic = {"true", "false", "null", "_", "psscriptroot", "erroractionpreference"}
+    assert used - assigned - params - loops - automatic == set()
+
+
+def test_script_is_strict_and_stops_on_errors_with_a_per_user_catch() -> None:
+    assert "Set-StrictMode -Version Latest" in CODE
+    assert "$ErrorActionPreference = ''" in CODE and "$ErrorActionPreference = 'Stop'" in SCRIPT
+    loop = CODE[CODE.index("foreach ($Row in $Rows)"):]
+    assert loop.index("try {") < loop.index("} catch {")
+    assert "Write-Outcome $Row ''" in loop[loop.index("} catch {"):]
+
+
+def test_every_change_is_guarded_by_apply() -> None:
+    """Dry run by default: a change happens only in functions that assert -Apply, called only past the check."""
+    changing = [m.start() for m in re.finditer(r"Update-MgUser|Invoke-MgGraphRequest|Remove-Mg|New-Mg|Set-Mg", CODE)]
+    assert changing
+    functions = [(m.group(1), m.start(), CODE.index("\n}\n", m.start())) for m in
+                 re.finditer(r"^function ([\w-]+) \{", CODE, re.M)]
+    for pos in changing:
+        name, start, end = next(f for f in functions if f[1] < pos < f[2])
+        body = CODE[start:pos]
+        assert "Assert-Apply" in body, f"{name} changes something without Assert-Apply"
+    assert re.search(r"function Assert-Apply \{\s*if \(-not \$Apply\) \{ throw", CODE)
+    loop = CODE[CODE.index("foreach ($Row in $Rows)"):]
+    guard = loop.index("if (-not $Apply) {")
+    assert "continue" in loop[guard:loop.index("}", guard)]
+    for call in ("Set-ImmutableIdWithUpnSwap -Id", "Set-ImmutableId -Id"):
+        assert loop.index(call) > guard
+    assert re.search(r"\[switch\]\s*\$Apply", SCRIPT) and "$Apply = " not in CODE  # never defaulted to on
+
+
+def test_current_value_is_checked_case_sensitively_before_any_change() -> None:
+    loop = CODE[CODE.index("foreach ($Row in $Rows)"):]
+    read = loop.index("$User = Get-UserState -Id $Id")
+    check = loop.index("if ($Current -cne $Expected) {")
+    skipped = loop.index("Write-Outcome $Row ''", check)
+    assert read < check < skipped < loop.index("if (-not $Apply) {") < loop.index("Set-ImmutableId -Id")
+    assert loop[skipped:].startswith("Write-Outcome $Row '' $Current")
+    assert "'Skipped'" in SCRIPT[SCRIPT.index("if ($Current -cne $Expected)"):][:120]
+    assert "(Get-UserState -Id $Id).OnPremisesImmutableId" in loop  # re-read after the change
+    assert not re.search(r"-(eq|ne) \$(New|Expected|Current)\b", CODE)  # base64 is case-sensitive
+
+
+def test_script_connects_with_the_least_scopes() -> None:
+    scopes = set(re.findall(r"'((?:\w+\.)+All)'", SCRIPT))
+    assert scopes == {"User.Read.All", "User.ReadWrite.All"}
+    assert "Connect-MgGraph -Scopes $Scope" in CODE
+    assert "Directory.ReadWrite.All" not in SCRIPT
+
+
+def test_no_directory_value_reaches_the_script(tmp_path: Path) -> None:
+    paths = write_scripts(hostile_plan(), tmp_path)
+    written = paths["remediation.ps1"].read_bytes()
+    assert written == script_text()
+    text = written.decode("utf-8")
+    for value in (OBRIEN, HOSTILE_UPN, HOSTILE_DN, "1b4e28ba-2fa1-11d2-883f-0016d3cca427", "BpazOkLGm0iEtljAONPvOQ==",
+                  "00u1a2b3c4d5e6f7g8h9", "contoso", "fabrikam", "Remove-Item"):
+        assert value not in text
+        assert value in (paths["remediation.csv"].read_text("utf-8-sig") + paths["rollback.csv"].read_text("utf-8-sig"))
+    assert "Invoke-Expression" not in text and not re.search(r"\biex\b", text)
+    assert "Import-Csv -LiteralPath $PlanPath" in text
+
+
+def test_script_parses_in_powershell(tmp_path: Path) -> None:
+    pwsh = shutil.which("pwsh")
+    if not pwsh:
+        pytest.skip("pwsh is not installed (PowerShell is not packaged in Debian); the text checks above stand in")
+    path = tmp_path / "remediation.ps1"
+    path.write_bytes(script_text())
+    check = ("$e = $null; [void][System.Management.Automation.Language.Parser]::ParseFile("
+             f"'{path}', [ref]$null, [ref]$e); if ($e) {{ $e | Out-String; exit 1 }}")
+    result = subprocess.run([pwsh, "-NoProfile", "-NonInteractive", "-Command", check], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_script_is_ascii() -> None:
+    """Windows PowerShell 5.1 reads a BOM-less script in the ANSI code page: keep it ASCII so it reads the same."""
+    script_text().decode("ascii")

@@ -1,0 +1,125 @@
+"""AD objects from LDIF (ldifde, ldapsearch -LLL): folding, base64, multi-valued attributes, classes."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hybridx_nb.core import anchors
+from hybridx_nb.core.errors import InputError
+from hybridx_nb.sources.files.ldif import read_ldif
+from support.export_files import fold, synthetic_ldif
+from support import DATA
+
+ADA, GRACE = "3ab39606-c642-489b-84b6-58c038d3ef39", "a15df3dc-4416-414b-8b7d-5fbdcb5743c1"
+
+
+def _b64(text: str | bytes) -> str:
+    return base64.b64encode(text.encode() if isinstance(text, str) else text).decode()
+
+
+def _write(tmp_path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / "ad.ldf"
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_ldifde_sample_routes_users_groups_and_computers() -> None:
+    result = read_ldif(DATA / "ad-ldifde.ldf")
+    users = result.tables["ad_users"]
+    assert list(users["object_guid"]) == [ADA] and users.loc[0, "enabled"]
+    assert list(users.loc[0, "proxy_addresses"]) == ["SMTP:ada@contoso.com", "smtp:ada.lovelace@contoso.com"]
+    assert users.loc[0, "source_line"] == 2  # ldifde starts with a blank line
+    group = result.tables["ad_mail_objects"].iloc[0]
+    assert (group.object_class, group.mail) == ("group", "sales@contoso.com")
+    assert result.rejected[["line", "key", "reason"]].values.tolist() == [
+        [20, "CN=WKS-0042,OU=Computers,DC=contoso,DC=com", "not a user object (computer)"]]
+    assert result.source == "ad-ldifde.ldf (ldifde, UTF-8)"
+
+
+def test_ldapsearch_sample_folding_base64_text_and_multi_values() -> None:
+    result = read_ldif(DATA / "ad-ldapsearch.ldif")
+    users = result.tables["ad_users"].set_index("sam_account_name")
+    grace, juergen = users.loc["grace"], users.loc["jmueller"]
+    assert grace.object_guid == GRACE and grace.consistency_guid == "3PNdoRZES0GLfV+9y1dDwQ=="
+    assert list(grace.proxy_addresses)[1] == \
+        "smtp:grace.hopper.with.a.really.long.alias.that.folds@contoso.mail.onmicrosoft.com"
+    assert not grace.enabled and juergen.enabled  # userAccountControl 514 / 66048
+    assert juergen.dn == "CN=Müller\\, Jürgen,OU=Staff,DC=contoso,DC=com"  # dn:: base64 of UTF-8
+    assert (juergen.display_name, juergen.object_class) == ("Müller, Jürgen", "inetOrgPerson")
+    assert list(users["source_line"]) == [1, 19]
+    contact = result.tables["ad_mail_objects"].iloc[0]
+    assert (contact.object_class, contact.mail) == ("contact", "partner@fabrikam.com")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16"])
+def test_version_comments_crlf_and_encodings(tmp_path: Path, encoding: str) -> None:
+    guid_line = fold("objectGUID:: " + anchors.guid_to_immutable_id(ADA), width=20)  # base64 folded mid-value
+    text = "\r\n".join(["# exported by ldapsearch", "version: 1", "", "# entry 1",
+                        "dn: CN=Ada,DC=contoso,DC=com", "OBJECTCLASS: user", guid_line.replace("\n", "\r\n"),
+                        "description: a comment-like # value", "", ""])
+    result = read_ldif(_write(tmp_path, text, encoding))
+    user = result.tables["ad_users"].iloc[0]
+    assert (user.dn, user.object_guid, user.source_line) == ("CN=Ada,DC=contoso,DC=com", ADA, 5)
+
+
+def test_attribute_forms_samba_text_guid_and_consistency_guid_text(tmp_path: Path) -> None:
+    text = "\n".join([
+        "dn: CN=Ada,DC=contoso,DC=com", "objectClass: top", "objectClass: user",
+        f"objectGUID: {ADA.upper()}",  # Samba's ldbsearch prints the GUID as text
+        f"ms-ds-consistencyguid: {GRACE}",  # text value: the attribute holds these 36 ASCII bytes
+        "proxyAddresses: SMTP:a@contoso.com", "proxyaddresses: smtp:b@contoso.com",
+        "givenName:: " + _b64("Zoë"), ""])
+    user = read_ldif(_write(tmp_path, text)).tables["ad_users"].iloc[0]
+    assert user.object_guid == ADA
+    assert user.consistency_guid == _b64(GRACE)  # the wrong-form value DOMAIN.md §1 names, kept as bytes
+    assert list(user.proxy_addresses) == ["SMTP:a@contoso.com", "smtp:b@contoso.com"]
+    assert user.given_name == "Zoë"
+
+
+def test_bad_records_are_rejected_with_reason(tmp_path: Path) -> None:
+    text = "\n".join([
+        "dn: CN=Ada,DC=contoso,DC=com", f"objectGUID:: {anchors.guid_to_immutable_id(ADA)}", "",
+        "dn: CN=Short,DC=contoso,DC=com", "objectGUID:: " + _b64(b"fifteen bytes!!"), "",
+        "dn: CN=NoGuid,DC=contoso,DC=com", "objectClass: user", "",
+        "dn: CN=BadText,DC=contoso,DC=com", f"objectGUID:: {anchors.guid_to_immutable_id(GRACE)}",
+        "displayName:: //79", "",
+        "ref: ldap://ForestDnsZones.contoso.com/DC=ForestDnsZones,DC=contoso,DC=com", "",
+        "dn: CN=Ada again,DC=contoso,DC=com", f"objectGUID:: {anchors.guid_to_immutable_id(ADA)}", ""])
+    result = read_ldif(_write(tmp_path, text))
+    assert list(result.tables["ad_users"]["dn"]) == ["CN=Ada,DC=contoso,DC=com"]
+    reasons = dict(zip(result.rejected["line"], result.rejected["reason"]))
+    assert reasons[4].startswith("objectGUID '") and reasons[4].endswith("' is not a GUID")
+    assert reasons[7] == "missing objectGUID"
+    assert reasons[10] == "displayName:: is not base64 of UTF-8 text"
+    assert reasons[14] == "LDIF record without a dn (a search reference?)"
+    assert reasons[16] == "duplicate objectGUID (first on line 1)"
+
+
+def test_malformed_line_and_empty_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as err:
+        read_ldif(_write(tmp_path, "dn: CN=a,DC=x\nthis line has no colon\n"))
+    assert err.value.line == 2 and "not an LDIF line" in err.value.problem
+    with pytest.raises(InputError, match="empty"):
+        read_ldif(_write(tmp_path, "\n\n"))
+    with pytest.raises(InputError, match="no LDIF records"):
+        read_ldif(_write(tmp_path, "# only a comment\nversion: 1\n"))
+
+
+def test_every_record_bad_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="none of the 2 AD objects"):
+        read_ldif(_write(tmp_path, "dn: CN=a,DC=x\nobjectClass: computer\n\ndn: CN=b,DC=x\n"))
+
+
+def test_synthetic_file_matches_its_generator(tmp_path: Path) -> None:
+    result = read_ldif(_write(tmp_path, synthetic_ldif(300)))
+    users = result.tables["ad_users"]
+    assert len(users) == 300 and result.rejected.empty
+    assert users["object_guid"].map(lambda g: str(uuid.UUID(g))).equals(users["object_guid"])
+    assert users["proxy_addresses"].list.len().eq(2).all()
+    assert users.loc[0, "surname"] == "Müller0" and pd.notna(users.loc[0, "consistency_guid"])
+    assert users["source_line"].is_monotonic_increasing
