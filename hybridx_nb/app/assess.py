@@ -21,13 +21,13 @@ import pyarrow.compute as pc
 
 from hybridx_nb import __version__
 from hybridx_nb.core.errors import HybridxError
-from hybridx_nb.engine.match import ANCHOR_SETTINGS, CATEGORIES, EngineSettings, Prediction, predict
+from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHOICES
+from hybridx_nb.engine.match import EngineSettings, Prediction, predict
 from hybridx_nb.remediation.plan import Plan, build_plan, write_scripts
 from hybridx_nb.readiness.rules import run_rules, to_idfix_csv
 from hybridx_nb.snapshot.store import Snapshot, load_snapshot
 from hybridx_nb.report.xlsx import arrow_strings, string_bytes
 
-STRATEGIES = ("auto", "prestamp", "clear_and_regenerate", "hard_delete_recreate")
 EXPORT_INPUTS = ("ad", "entra", "okta", "okta_app_users", "tenant")
 
 #: Columns of findings.csv, contract columns first (ARCHITECTURE.md).
@@ -74,8 +74,8 @@ def validate_params(raw: dict[str, Any]) -> Params:
     params = Params(**raw)
     if params.anchor not in ANCHOR_SETTINGS:
         raise HybridxError(f"anchor must be one of {', '.join(ANCHOR_SETTINGS)}, not {params.anchor!r}")
-    if params.strategy not in STRATEGIES:
-        raise HybridxError(f"strategy must be one of {', '.join(STRATEGIES)}, not {params.strategy!r}")
+    if params.strategy not in STRATEGY_CHOICES:
+        raise HybridxError(f"strategy must be one of {', '.join(STRATEGY_CHOICES)}, not {params.strategy!r}")
     if params.soft_match_upn not in (None, True, False):
         raise HybridxError(f"soft_match_upn must be true, false or empty, not {params.soft_match_upn!r}")
     if not isinstance(params.bulk_threshold, int) or params.bulk_threshold < 1:

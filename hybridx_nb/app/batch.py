@@ -24,7 +24,7 @@ from typing import Any
 
 from hybridx_nb import __version__
 from hybridx_nb.core.errors import InputError
-from hybridx_nb.report.sections import resolve_paths
+from hybridx_nb.app.paths import resolve_paths
 
 _NOT_PARAMS = {"name", "folder"}
 

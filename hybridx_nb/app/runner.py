@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridx_nb.core.errors import HybridxError
-from hybridx_nb.report.sections import resolve_paths
+from hybridx_nb.app.paths import resolve_paths
 
 NOTEBOOK_TAG_HIDDEN = "notebook-only"
 KERNEL = "python3"

@@ -44,12 +44,9 @@ from hybridx_nb.core import anchors
 from hybridx_nb.engine.detail import (add_anchor_detail, add_okta_check, factorize, initial_domain, join_lists, pick,
                            take)
 from hybridx_nb.engine.text import add_text
+from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, PAIR_CATEGORIES
 from hybridx_nb.snapshot.store import Snapshot
 
-CATEGORIES = ("hard_match", "soft_match", "anchor_mismatch", "match_blocked", "ambiguous", "new_user",
-              "orphan_anchor", "cloud_only", "excluded")
-ANCHOR_SETTINGS = ("auto", "objectGUID", "mS-DS-ConsistencyGuid")
-PAIR_CATEGORIES = ("hard_match", "soft_match", "anchor_mismatch", "match_blocked")
 COLUMNS = ("category", "ad_dn", "ad_object_guid", "ad_upn", "ad_sam", "ad_mail", "ad_display_name", "entra_id",
            "entra_upn", "entra_mail", "entra_display_name", "immutable_id", "expected_immutable_id",
            "anchor_source", "anchor_kind", "anchor_detail", "match_via", "block_reason", "candidates",

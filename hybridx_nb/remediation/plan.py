@@ -23,6 +23,7 @@ import pandas as pd
 
 from hybridx_nb.core import anchors
 from hybridx_nb.core.errors import HybridxError
+from hybridx_nb.core.vocabulary import READ_ONLY_MODES, STRATEGIES
 from hybridx_nb.remediation.scripts import write_scripts  # the pipeline contract names it here
 from hybridx_nb.snapshot.store import Snapshot
 
@@ -31,8 +32,6 @@ if TYPE_CHECKING:  # the engine is only read (findings, anchor_setting, anchor_r
 
 __all__ = ["Plan", "RunbookStep", "build_plan", "write_scripts", "STRATEGIES"]
 
-STRATEGIES = ("prestamp", "clear_and_regenerate", "hard_delete_recreate")
-READ_ONLY_MODES = ("user_sync", "universal_sync")
 ACTION_COLUMNS = ["entra_id", "entra_upn", "ad_dn", "category", "strategy", "step", "current_immutable_id",
                   "new_immutable_id", "temporary_upn", "roles", "licenses", "note"]
 #: The order in which the steps happen; ``actions`` is sorted by it.

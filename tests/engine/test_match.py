@@ -13,7 +13,8 @@ from support.tenants import (
 )
 
 from hybridx_nb.core import anchors
-from hybridx_nb.engine.match import CATEGORIES, COLUMNS, EngineSettings, check_conservation, predict
+from hybridx_nb.core.vocabulary import CATEGORIES
+from hybridx_nb.engine.match import COLUMNS, EngineSettings, check_conservation, predict
 
 OBJECT_GUID = EngineSettings(anchor="objectGUID")
 CONSISTENCY = EngineSettings(anchor="mS-DS-ConsistencyGuid")

@@ -11,7 +11,8 @@ from support.tenants import (
 )
 
 from hybridx_nb.core import anchors
-from hybridx_nb.engine.match import CATEGORIES, EngineSettings, predict
+from hybridx_nb.core.vocabulary import CATEGORIES
+from hybridx_nb.engine.match import EngineSettings, predict
 from hybridx_nb.snapshot.store import build_snapshot
 
 NAMES = ["ann", "ben", "cat", "dov", "eva", "fin"]

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from hybridx_nb.report import sections as report
+from hybridx_nb import report
+from hybridx_nb.report.html import table
+from hybridx_nb.app import paths
 from hybridx_nb.report.redact import Redactor
 from support.report_frames import XSS, assessment_for, findings_frame, hand_snapshot, render_all
 
@@ -59,7 +61,7 @@ def test_verdict_numbers_and_recommendation(hand) -> None:
 
 def test_big_tables_are_truncated_with_a_pointer() -> None:
     frame = findings_frame({"hard_match": 5})
-    out = report.table(frame, {"ad_upn": "UPN"}, limit=2)
+    out = table(frame, {"ad_upn": "UPN"}, limit=2)
     assert out.count("<tbody>") == 2 and "Showing the first 2 of 5 rows" in out and "findings.xlsx" in out
 
 
@@ -80,11 +82,11 @@ def test_parameters_show_references_only(hand, monkeypatch: pytest.MonkeyPatch) 
 def test_paths_resolve_from_the_notebooks_folder(tmp_path: Path) -> None:
     (tmp_path / "hybridx_nb").mkdir()
     (tmp_path / "notebooks").mkdir()
-    raw = report.resolve_paths({"ad": "exports/ad.csv", "out": "reports/x", "entra": "/abs/e.json"},
+    raw = paths.resolve_paths({"ad": "exports/ad.csv", "out": "reports/x", "entra": "/abs/e.json"},
                                tmp_path / "notebooks")
     assert raw == {"ad": str(tmp_path / "exports/ad.csv"), "out": str(tmp_path / "reports/x"),
                    "entra": "/abs/e.json"}
-    assert report.resolve_paths({"ad": "a.csv"}, tmp_path)["ad"] == str(tmp_path / "a.csv")
+    assert paths.resolve_paths({"ad": "a.csv"}, tmp_path)["ad"] == str(tmp_path / "a.csv")
 
 
 def test_big_categories_show_role_holders_then_federated_then_names_first(hand) -> None:

@@ -79,7 +79,7 @@ def assessment_for(snap: Snapshot, **params: object):
 
 def render_all(a, **prepare_kw) -> str:
     """Every report section of an assessment, concatenated (what the notebook shows)."""
-    from hybridx_nb.report import sections as report
+    from hybridx_nb import report
 
     v = report.prepare(a, **prepare_kw)
     parts = [report.title(v), report.verdict(v), report.tenant_facts(v), report.findings_sections(v),

@@ -10,11 +10,11 @@ import pandas as pd
 
 from hybridx_nb.snapshot import schema
 from hybridx_nb.core.errors import InputError
+from hybridx_nb.core.vocabulary import PROVISIONING_MODES
 from hybridx_nb.snapshot.store import TenantFacts
 from hybridx_nb.sources import common
 from hybridx_nb.sources.common import ReadResult, Text
 
-PROVISIONING_MODES = ("user_sync", "universal_sync", "profile_sync", "push", "none")
 _KEYS = ("organization", "domains", "onPremisesSynchronization", "roleMembers", "okta")
 
 

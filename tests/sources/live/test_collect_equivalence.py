@@ -19,7 +19,7 @@ from support.samba import SambaDC, samba_dc
 
 from hybridx_nb.app import assess
 from hybridx_nb.sources.live.collect import collect
-from hybridx_nb.engine.match import PAIR_CATEGORIES
+from hybridx_nb.core.vocabulary import PAIR_CATEGORIES
 from hybridx_nb.snapshot.store import Snapshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.samba]

@@ -1,0 +1,35 @@
+"""The words every stage shares: finding categories, anchor settings, remediation strategies, Okta modes.
+
+One home for each list, so that the engine, the plan, the report and the parameter checks cannot disagree.
+"""
+
+from __future__ import annotations
+
+#: What the first sync does to one identity (a matched AD + cloud pair is one identity). See docs/domain.md §2.
+CATEGORIES = ("hard_match", "soft_match", "anchor_mismatch", "match_blocked", "ambiguous", "new_user",
+              "orphan_anchor", "cloud_only", "excluded")
+#: Categories whose row joins an AD user to a cloud user.
+PAIR_CATEGORIES = ("hard_match", "soft_match", "anchor_mismatch", "match_blocked")
+#: Order of the report's sections and the workbook's sheets: what needs action first.
+ACTION_ORDER = ("anchor_mismatch", "match_blocked", "ambiguous", "orphan_anchor", "new_user", "soft_match",
+                "hard_match", "cloud_only", "excluded")
+#: Categories that need nothing done.
+NO_ACTION = ("hard_match", "cloud_only", "excluded")
+#: How a category is called where people read it (report, workbook, index page).
+LABELS = {
+    "hard_match": "Hard match", "soft_match": "Soft match", "anchor_mismatch": "Duplicate (wrong ImmutableID)",
+    "match_blocked": "Match blocked", "ambiguous": "Ambiguous", "new_user": "New user",
+    "orphan_anchor": "Orphaned cloud user", "cloud_only": "Cloud only", "excluded": "Excluded",
+}
+
+#: The source-anchor setting of Entra Connect (``auto``: decided from the data, docs/domain.md §3).
+ANCHOR_SETTINGS = ("auto", "objectGUID", "mS-DS-ConsistencyGuid")
+
+#: Remediation strategies (docs/domain.md §5); ``auto`` lets the plan choose.
+STRATEGIES = ("prestamp", "clear_and_regenerate", "hard_delete_recreate")
+STRATEGY_CHOICES = ("auto", *STRATEGIES)
+
+#: Okta's Office 365 provisioning modes as hybridx names them (docs/domain.md §4).
+PROVISIONING_MODES = ("user_sync", "universal_sync", "profile_sync", "push", "none")
+#: Modes under which Okta makes its users look synced from AD, so Graph refuses to edit them.
+READ_ONLY_MODES = ("user_sync", "universal_sync")

@@ -1,0 +1,101 @@
+"""Section 1: the four numbers, the recommendation and the chart."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping
+
+from IPython.display import HTML
+
+from hybridx_nb import __version__
+from hybridx_nb.core.vocabulary import ACTION_ORDER, LABELS
+from hybridx_nb.report.categories import COLORS
+from hybridx_nb.report.data import ReportData
+from hybridx_nb.report.html import esc
+
+
+def chart_png(counts: Mapping[str, int]) -> bytes:
+    """Horizontal bar chart of the findings per category, as PNG bytes."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cats = [c for c in ACTION_ORDER if c in counts][::-1]
+    values = [counts[c] for c in cats]
+    fig, ax = plt.subplots(figsize=(7.5, 3.4), dpi=110)
+    bars = ax.barh([LABELS[c] for c in cats], values, color=[COLORS[c] for c in cats])
+    top = max(values + [1])
+    for bar, v in zip(bars, values):
+        ax.text(bar.get_width() + top * 0.01, bar.get_y() + bar.get_height() / 2, f"{v:,}", va="center",
+                fontsize=9, color="#263238")
+    ax.set_xlim(0, top * 1.15)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=9)
+    ax.set_xlabel("identities", fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def chart(counts: Mapping[str, int]) -> str:
+    """The chart as an ``<img>`` with a data URI and alt text that states every number."""
+    alt = "Bar chart of identities per category: " + "; ".join(
+        f"{LABELS[c]} {counts.get(c, 0):,}" for c in ACTION_ORDER if c in counts)
+    data = base64.b64encode(chart_png(counts)).decode("ascii")
+    return (f'<figure class="hx-chart"><img src="data:image/png;base64,{data}" alt="{esc(alt)}" '
+            f'width="825" height="374"><figcaption>Identities per category</figcaption></figure>')
+
+
+def headline(counts: Mapping[str, int]) -> dict[str, int]:
+    """The four numbers of the verdict."""
+    return {"match": counts.get("hard_match", 0) + counts.get("soft_match", 0),
+            "duplicated": counts.get("anchor_mismatch", 0), "blocked": counts.get("match_blocked", 0),
+            "new": counts.get("new_user", 0)}
+
+
+def recommendation(d: ReportData) -> str:
+    """One sentence: go, or what to fix first."""
+    n = headline(d.counts)
+    amb, orphan = d.counts.get("ambiguous", 0), d.counts.get("orphan_anchor", 0)
+    strategy = getattr(d.plan, "strategy", "")
+    how = {"prestamp": "pre-stamp the correct ImmutableIDs", "clear_and_regenerate":
+           "turn directory sync off, correct the ImmutableIDs and turn it back on",
+           "hard_delete_recreate": "hard-delete and recreate the affected users"}.get(strategy, "fix them")
+    problems = []
+    if n["duplicated"]:
+        problems.append(f"{n['duplicated']:,} user{'s' if n['duplicated'] != 1 else ''} would be duplicated")
+    if n["blocked"]:
+        problems.append(f"{n['blocked']:,} match{'es' if n['blocked'] != 1 else ''} would be refused")
+    if amb:
+        problems.append(f"{amb:,} identit{'ies are' if amb != 1 else 'y is'} ambiguous")
+    if problems:
+        return (f"Do not run Entra Connect's first sync yet: {', '.join(problems)}; {how} (plan below), then "
+                f"confirm in staging mode that it would add exactly {n['new']:,} user(s) before leaving staging.")
+    tail = f" and review {orphan:,} orphaned cloud user(s)" if orphan else ""
+    return (f"Ready for the cut-over: {n['match']:,} user(s) will be taken over cleanly; confirm in staging mode "
+            f"that Entra Connect would add exactly {n['new']:,} user(s){tail}, then leave staging.")
+
+
+def verdict(d: ReportData) -> HTML:
+    """Section 1: title, the four numbers, the recommendation and the chart."""
+    n = headline(d.counts)
+    tiles = [("match", "will match", "ok"), ("duplicated", "will be duplicated", "bad"),
+             ("blocked", "are blocked", "warn"), ("new", "are new", "info")]
+    tile_html = "".join(f'<div class="hx-tile hx-{cls}"><div class="hx-num">{n[k]:,}</div>'
+                        f'<div class="hx-lbl">{esc(label)}</div></div>' for k, label, cls in tiles)
+    bad = n["duplicated"] or n["blocked"] or d.counts.get("ambiguous", 0)
+    return HTML(
+        f'<section class="hx-verdict" id="verdict"><div class="hx-tiles">{tile_html}</div>'
+        f'<p class="hx-rec {"hx-rec-bad" if bad else "hx-rec-ok"}"><strong>Recommendation:</strong> '
+        f'{esc(recommendation(d))}</p>{chart(d.counts)}</section>')
+
+
+def xlsx_summary(d: ReportData) -> list[tuple[str, object]]:
+    """The rows that head the XLSX summary sheet."""
+    return [("Client", d.client), ("Generated", d.generated), ("hybridx version", __version__),
+            ("Pseudonymised", "yes" if d.redacted else "no"), ("Recommendation", recommendation(d)),
+            ("Source anchor", f"{d.anchor_setting}: {d.anchor_reason}"),
+            ("Remediation strategy", getattr(d.plan, "strategy", ""))]
