@@ -89,8 +89,8 @@ def _peak_rss_gb() -> float:
 def run_part(part: str, users: int, work: Path, reference: bool) -> dict[str, object]:
     """One part of one size, in this process: ``prep`` (exports and snapshot), ``core`` (the assessment's
     stages, as ``hybridx assess`` runs them) or ``notebook`` (the whole ``hybridx assess`` job)."""
-    from hybridx_nb.core import anchors
     from hybridx_nb.app.assess import Params, matched_pairs
+    from hybridx_nb.core import anchors, columns
     from hybridx_nb.snapshot.store import load_snapshot, write_snapshot
 
     t: dict[str, float] = {}
@@ -114,8 +114,8 @@ def run_part(part: str, users: int, work: Path, reference: bool) -> dict[str, ob
             read_exports(ad=ldif, entra=files["entra"])
     elif part == "core":
         from hybridx_nb.engine.match import EngineSettings, predict
-        from hybridx_nb.remediation.plan import build_plan
         from hybridx_nb.readiness.rules import run_rules
+        from hybridx_nb.remediation.plan import build_plan
 
         with timed(t, "snapshot_load"):
             snap = load_snapshot(work / "snapshot")
@@ -132,7 +132,7 @@ def run_part(part: str, users: int, work: Path, reference: bool) -> dict[str, ob
         if reference:
             # The reference gets the in-scope users only: it knows nothing of system accounts or conflict objects.
             excluded = prediction.findings.loc[prediction.findings["category"] == "excluded", "ad_dn"].dropna()
-            ad_in_scope = snap["ad_users"][~anchors.isin(snap["ad_users"]["dn"], excluded)]
+            ad_in_scope = snap["ad_users"][~columns.isin(snap["ad_users"]["dn"], excluded)]
             with timed(t, "reference_engine"):
                 ref = reference_engine(ad_in_scope, snap["entra_users"])
             result["agreement"] = agreement(ref, prediction.findings)

@@ -23,10 +23,10 @@ from hybridx_nb import __version__
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHOICES
 from hybridx_nb.engine.match import EngineSettings, Prediction, predict
-from hybridx_nb.remediation.plan import Plan, build_plan, write_scripts
 from hybridx_nb.readiness.rules import run_rules, to_idfix_csv
-from hybridx_nb.snapshot.store import Snapshot, load_snapshot
+from hybridx_nb.remediation.plan import Plan, build_plan, write_scripts
 from hybridx_nb.report.xlsx import arrow_strings, string_bytes
+from hybridx_nb.snapshot.store import Snapshot, load_snapshot
 
 EXPORT_INPUTS = ("ad", "entra", "okta", "okta_app_users", "tenant")
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from hybridx_nb import __version__
-from hybridx_nb.core.errors import InputError
 from hybridx_nb.app.paths import resolve_paths
+from hybridx_nb.core.errors import InputError
 
 _NOT_PARAMS = {"name", "folder"}
 

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hybridx_nb import __version__
-from hybridx_nb.core import anchors
 from hybridx_nb.core.errors import HybridxError
+from hybridx_nb.engine import anchor_forms
 
 
 def _cmd_anchor(args: argparse.Namespace) -> int:
-    forms = anchors.describe(args.value)
+    forms = anchor_forms.describe(args.value)
     rows = [
         ("input", forms.input), ("kind", forms.kind), ("GUID", forms.guid),
         ("ImmutableID (base64, AD byte order)", forms.immutable_id),

@@ -19,8 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.app.paths import resolve_paths
+from hybridx_nb.core.errors import HybridxError
 
 NOTEBOOK_TAG_HIDDEN = "notebook-only"
 KERNEL = "python3"

@@ -1,8 +1,9 @@
-"""The anchor arithmetic: GUID strings, AD byte order, ImmutableIDs, and what a wrong ImmutableID is.
+"""The anchor arithmetic: GUID strings, AD byte order and ImmutableIDs (docs/domain.md §1).
 
 AD stores a GUID in Microsoft's mixed-endian layout (the first three fields little-endian, the last eight bytes
 as they are: .NET ``Guid.ToByteArray()``, Python ``uuid.UUID(s).bytes_le``). Entra Connect's ImmutableID is
-standard base64 of those 16 raw bytes. This module is the only place in hybridx that converts between the forms.
+standard base64 of those 16 raw bytes. This module is the only place in hybridx that converts between the forms; naming a
+value that is not a proper anchor is the engine's job (``engine/anchor_forms.py``).
 
 Scalar helpers take and return plain ``str``/``bytes``; the ``*_series`` versions work on whole pandas columns
 with numpy (a million values in well under a second) and return missing values where the input is not valid.
@@ -14,16 +15,16 @@ import base64
 import binascii
 import re
 import uuid
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
+
+from hybridx_nb.core.columns import as_str
 
 # Byte positions that turn the 16 bytes of a GUID in text (big-endian) order into AD order and back.
 # The permutation is its own inverse.
-_SWAP = np.array([3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15])
+SWAP = np.array([3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15])
 _B64_ALPHABET = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", dtype=np.uint8)
 _B64_INDEX = np.full(256, 255, dtype=np.uint8)
 _B64_INDEX[_B64_ALPHABET] = np.arange(64, dtype=np.uint8)
@@ -33,24 +34,6 @@ _HEX_VALUE[_HEX_DIGITS] = np.arange(16, dtype=np.uint8)
 
 GUID_RE = re.compile(r"\{?([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\}?")
 IMMUTABLE_ID_RE = re.compile(r"[A-Za-z0-9+/]{21}[AQgw]==")
-OKTA_USER_ID_RE = re.compile(r"00u[A-Za-z0-9]{17}")
-EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-HEX_RE = re.compile(r"(?:0x)?[0-9a-fA-F]+")
-_B64_ANY_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
-
-#: The names ``classify`` gives; the wrong forms of DOMAIN.md §1 plus the well-formed anchor.
-KINDS = (
-    "guid_b64",          # well-formed: base64 of exactly 16 bytes (proves nothing until joined against AD)
-    "big_endian_guid",   # base64 of the GUID's bytes in text order (a naive script's byte order)
-    "guid_text_base64",  # base64 of the GUID's text, 48 characters (old AADInternals helper)
-    "guid_string",       # the GUID string itself used as the ImmutableID
-    "okta_user_id",      # 00u + 17 alphanumerics: valid base64 of 15 bytes, not an anchor
-    "email",             # an email address or UPN from a changed Okta mapping
-    "hex",               # hex text (of a GUID or anything else)
-    "empty",             # no value
-    "other",             # anything else (employeeID and the like)
-)
-
 
 class AnchorError(ValueError):
     """A value that cannot be read as a GUID or an ImmutableID."""
@@ -118,105 +101,9 @@ def bytes_to_ldap_filter(raw: bytes) -> str:
     return "".join(f"\\{b:02x}" for b in raw)
 
 
-def _b64_decode(value: str) -> bytes | None:
-    try:
-        return base64.b64decode(value, validate=True) if _B64_ANY_RE.fullmatch(value) else None
-    except binascii.Error:
-        return None
-
-
-def classify(value: object, known_anchors: "set[str] | None" = None) -> str:
-    """Name what an ImmutableID value is (one of ``KINDS``).
-
-    ``known_anchors`` is the set of correct ImmutableIDs of the AD objects (base64 of their objectGUID bytes);
-    with it, a 16-byte value that is a byte-swapped known GUID is recognised as ``big_endian_guid``. Without it,
-    every 16-byte base64 value is ``guid_b64``: the shape alone cannot tell the two byte orders apart.
-    """
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return "empty"
-    text = str(value).strip()
-    if not text:
-        return "empty"
-    if IMMUTABLE_ID_RE.fullmatch(text):
-        if known_anchors and text not in known_anchors:
-            swapped = bytes_to_immutable_id(bytes(np.frombuffer(base64.b64decode(text), np.uint8)[_SWAP]))
-            if swapped in known_anchors:
-                return "big_endian_guid"
-        return "guid_b64"
-    if OKTA_USER_ID_RE.fullmatch(text):
-        return "okta_user_id"
-    if GUID_RE.fullmatch(text) and "-" in text:
-        return "guid_string"
-    if len(text) == 48:
-        raw = _b64_decode(text)
-        if raw is not None and GUID_RE.fullmatch(raw.decode("latin-1")):
-            return "guid_text_base64"
-    if EMAIL_RE.fullmatch(text):
-        return "email"
-    if HEX_RE.fullmatch(text) and len(text.removeprefix("0x")) >= 8:
-        return "hex"
-    return "other"
-
-
-@dataclass(frozen=True)
-class AnchorForms:
-    """Every form of one anchor value, for ``hybridx anchor``."""
-
-    input: str
-    kind: str
-    guid: str | None
-    immutable_id: str | None
-    big_endian_immutable_id: str | None
-    hex_octets: str | None
-    ldap_filter: str | None
-    note: str
-
-
-def describe(value: str) -> AnchorForms:
-    """Interpret a value a consultant pastes (GUID, ImmutableID, or a wrong form) and give all its forms."""
-    text = value.strip()
-    kind = classify(text)
-    guid: str | None = None
-    note = ""
-    if kind == "guid_b64":
-        guid = immutable_id_to_guid(text)
-        note = ("base64 of 16 bytes, read in AD byte order; if the ImmutableID was written by a script in the "
-                "wrong byte order, the object's real GUID is the big-endian reading")
-    elif kind in ("guid_string", "hex") and GUID_RE.fullmatch(text):
-        guid = str(parse_guid(text))
-        note = "a GUID string; its ImmutableID is below" if kind == "guid_string" else "32 hex digits read as a GUID"
-    elif kind == "guid_text_base64":
-        guid = str(parse_guid(base64.b64decode(text).decode("ascii")))
-        note = "base64 of the GUID's text, not of its bytes: a wrong form; the right ImmutableID is below"
-    elif kind == "okta_user_id":
-        note = "an Okta user id (15 bytes if read as base64): not an AD anchor"
-    elif kind == "email":
-        note = "an email address or UPN: not an AD anchor (a changed Okta mapping)"
-    else:
-        note = "not a GUID or an ImmutableID"
-    if guid is None:
-        return AnchorForms(value, kind, None, None, None, None, None, note)
-    raw = guid_to_bytes(guid)
-    return AnchorForms(value, kind, guid, bytes_to_immutable_id(raw), big_endian_immutable_id(guid),
-                       bytes_to_hex(raw), bytes_to_ldap_filter(raw), note)
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Columns
 # ---------------------------------------------------------------------------------------------------------------
-
-def _as_str(s: pd.Series) -> pd.Series:
-    return s.astype("str") if s.dtype != "str" else s
-
-
-def isin(values: pd.Series, known: pd.Series | pd.Index) -> np.ndarray:
-    """Boolean mask of ``values`` found in ``known``, hashed in Arrow (pandas' str ``isin`` loops in Python)."""
-    if len(values) == 0:
-        return np.zeros(0, dtype=bool)
-    value_set = pa.array(_as_str(pd.Series(known)).dropna(), type=pa.large_string())
-    hits = pc.is_in(pa.array(_as_str(values), type=pa.large_string(), from_pandas=True), value_set=value_set)
-    return hits.fill_null(False).to_numpy(zero_copy_only=False)
-
 
 def _b64_encode_rows(raw: np.ndarray) -> np.ndarray:
     """Base64 of each 16-byte row of an (n, 16) uint8 array, as an (n, 24) uint8 array of ASCII."""
@@ -246,7 +133,7 @@ def ascii_rows_to_series(chars: np.ndarray, width: int, valid: np.ndarray, index
 
 def guid_to_bytes_array(guids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(n, 16) uint8 array of AD-order bytes for a column of GUID strings, and a mask of the valid rows."""
-    s = _as_str(guids)
+    s = as_str(guids)
     stripped = s.str.strip()
     braces_ok = stripped.str.startswith("{") == stripped.str.endswith("}")
     valid = (stripped.str.fullmatch(GUID_RE.pattern) & braces_ok).fillna(False).to_numpy(dtype=bool)
@@ -256,7 +143,7 @@ def guid_to_bytes_array(guids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         arr = pa.chunked_array(compact.array.__arrow_array__()).cast(pa.large_string()).combine_chunks()
         offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
         digits = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(-1, 16, 2)
-        raw[valid] = ((_HEX_VALUE[digits[:, :, 0]] << 4) | _HEX_VALUE[digits[:, :, 1]])[:, _SWAP]
+        raw[valid] = ((_HEX_VALUE[digits[:, :, 0]] << 4) | _HEX_VALUE[digits[:, :, 1]])[:, SWAP]
     return raw, valid
 
 
@@ -269,12 +156,12 @@ def guid_to_immutable_id_series(guids: pd.Series) -> pd.Series:
 def big_endian_immutable_id_series(guids: pd.Series) -> pd.Series:
     """The big-endian wrong form for every GUID string in a column."""
     raw, valid = guid_to_bytes_array(guids)
-    return ascii_rows_to_series(_b64_encode_rows(raw[:, _SWAP]), 24, valid, guids.index)
+    return ascii_rows_to_series(_b64_encode_rows(raw[:, SWAP]), 24, valid, guids.index)
 
 
 def immutable_id_to_bytes_array(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(n, 16) uint8 array of the bytes of each ImmutableID, and a mask of the rows that are base64 of 16 bytes."""
-    s = _as_str(values).str.strip()
+    s = as_str(values).str.strip()
     valid = s.str.fullmatch(IMMUTABLE_ID_RE.pattern).fillna(False).to_numpy(dtype=bool)
     raw = np.zeros((len(s), 16), dtype=np.uint8)
     if valid.any():
@@ -288,7 +175,7 @@ def immutable_id_to_bytes_array(values: pd.Series) -> tuple[np.ndarray, np.ndarr
 
 
 def _guid_text_rows(raw_ad_order: np.ndarray) -> np.ndarray:
-    text_order = raw_ad_order[:, _SWAP]
+    text_order = raw_ad_order[:, SWAP]
     digits = np.stack([_HEX_DIGITS[text_order >> 4], _HEX_DIGITS[text_order & 15]], axis=2).reshape(-1, 32)
     out = np.full((len(raw_ad_order), 36), ord("-"), dtype=np.uint8)
     for dst, src in ((slice(0, 8), slice(0, 8)), (slice(9, 13), slice(8, 12)), (slice(14, 18), slice(12, 16)),
@@ -306,41 +193,10 @@ def immutable_id_to_guid_series(values: pd.Series) -> pd.Series:
 def swap_immutable_id_series(values: pd.Series) -> pd.Series:
     """Each 16-byte ImmutableID with its first three GUID fields byte-swapped (big-endian ↔ AD order)."""
     raw, valid = immutable_id_to_bytes_array(values)
-    return ascii_rows_to_series(_b64_encode_rows(raw[:, _SWAP]), 24, valid, values.index)
+    return ascii_rows_to_series(_b64_encode_rows(raw[:, SWAP]), 24, valid, values.index)
 
 
 def normalize_guid_series(guids: pd.Series) -> pd.Series:
     """Canonical lower-case 8-4-4-4-12 form of each GUID string; missing where not a GUID."""
     raw, valid = guid_to_bytes_array(guids)
     return ascii_rows_to_series(_guid_text_rows(raw), 36, valid, guids.index)
-
-
-def classify_series(values: pd.Series, known_anchors: pd.Series | None = None) -> pd.Series:
-    """``classify`` over a column, vectorised (same answers as the scalar, which tests check)."""
-    s = _as_str(values).str.strip()
-    kind = np.full(len(s), "other", dtype=object)
-    blank = (s.isna() | (s == "")).to_numpy(dtype=bool)
-    b64_16 = s.str.fullmatch(IMMUTABLE_ID_RE.pattern).fillna(False).to_numpy(dtype=bool)
-    kind[b64_16] = "guid_b64"
-    rest = ~(blank | b64_16)
-    if rest.any():
-        r = s[rest]
-        okta = r.str.fullmatch(OKTA_USER_ID_RE.pattern).fillna(False).to_numpy(dtype=bool)
-        guid_string = (r.str.fullmatch(GUID_RE.pattern) & r.str.contains("-", regex=False)).fillna(False)
-        text48 = ((r.str.len() == 48) & r.str.fullmatch(_B64_ANY_RE.pattern)).fillna(False).to_numpy(dtype=bool)
-        guid_text = np.zeros(len(r), dtype=bool)
-        if text48.any():
-            decoded = r[text48].map(lambda v: base64.b64decode(v).decode("latin-1"))
-            guid_text[text48] = decoded.str.fullmatch(GUID_RE.pattern).fillna(False).to_numpy(dtype=bool)
-        email = r.str.fullmatch(EMAIL_RE.pattern).fillna(False).to_numpy(dtype=bool)
-        hex_ = (r.str.fullmatch(HEX_RE.pattern) & (r.str.removeprefix("0x").str.len() >= 8)).fillna(False)
-        # np.select takes the first true condition: the same precedence as the scalar ``classify``.
-        kind[rest] = np.select([okta, guid_string.to_numpy(dtype=bool), guid_text, email, hex_.to_numpy(dtype=bool)],
-                               ["okta_user_id", "guid_string", "guid_text_base64", "email", "hex"], default="other")
-    kind[blank] = "empty"
-    if known_anchors is not None and b64_16.any():
-        candidates = b64_16 & ~isin(s, known_anchors)
-        if candidates.any():
-            hit = isin(swap_immutable_id_series(s[candidates]), known_anchors)
-            kind[np.flatnonzero(candidates)[hit]] = "big_endian_guid"
-    return pd.Series(kind, index=s.index, dtype="str")

@@ -1,7 +1,7 @@
 """The engine's explanations of values: what a wrong ImmutableID is, and what Okta thinks of each cloud user.
 
 ``add_anchor_detail`` classifies the ImmutableID of anchor_mismatch, orphan_anchor and ambiguous cloud rows with
-``anchors.classify_series`` and joins the value against AD (every object's objectGUID and mS-DS-ConsistencyGuid,
+``anchor_forms.classify_series`` and joins the value against AD (every object's objectGUID and mS-DS-ConsistencyGuid,
 excluded objects too) and against the Okta users, so ``anchor_detail`` names the object the value belongs to.
 ``add_okta_check`` links each cloud user to its Okta Office 365 app user. Both work on whole columns.
 """
@@ -15,7 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hybridx_nb.core import anchors
+from hybridx_nb.core import anchors, columns
+from hybridx_nb.engine import anchor_forms
 
 _FORM_GUID, _FORM_CG = "objectGUID", "mS-DS-ConsistencyGuid"
 
@@ -98,7 +99,7 @@ def _resolve(value: pd.Series, kind: pd.Series, rows: pd.DataFrame, ad: pd.DataF
     string or its hex or base64 text converted). One merge against every AD object's objectGUID and
     ConsistencyGuid decides: this user's own anchor first, then another object (objectGUID before ConsistencyGuid,
     lowest DN), an unswapped reading before a swapped one. A 16-byte value found only byte-swapped is the
-    big-endian form: the same answer ``anchors.classify_series(known_anchors=...)`` gives, with one join
+    big-endian form: the same answer ``anchor_forms.classify_series(known_anchors=...)`` gives, with one join
     instead of two set look-ups over every AD anchor. Returns, per value: cand, swapped, own, row (-1: none).
     """
     pieces = []
@@ -153,14 +154,14 @@ def _guid_text_to_b64(values: pd.Series) -> pd.Series:
 
 def add_anchor_detail(f: pd.DataFrame, ad: pd.DataFrame, okta_users: pd.DataFrame | None) -> None:
     """Fill ``anchor_kind`` and ``anchor_detail`` for the rows whose ImmutableID is not the expected anchor."""
-    need = anchors.isin(f["category"], pd.Series(["anchor_mismatch", "orphan_anchor", "ambiguous"]))
+    need = columns.isin(f["category"], pd.Series(["anchor_mismatch", "orphan_anchor", "ambiguous"]))
     need &= f["immutable_id"].notna().to_numpy()
     if not need.any():
         f["anchor_kind"] = f["anchor_detail"] = pd.Series(np.nan, index=f.index, dtype="str")
         return
     rows = f.loc[need, ["immutable_id", "_guid_b64", "_cg", "anchor_source"]].reset_index(drop=True)
     value = rows["immutable_id"]
-    kind = anchors.classify_series(value)  # the shape; the join below refines guid_b64 and finds big-endian
+    kind = anchor_forms.classify_series(value)  # the shape; the join below refines guid_b64 and finds big-endian
     r = _resolve(value, kind, rows, ad)
     cand, own, swapped = r["cand"], r["own"].fillna(""), r["swapped"].fillna(False).to_numpy(dtype=bool)
     found = (own != "").to_numpy() | (r["row"] >= 0).to_numpy()
@@ -194,9 +195,9 @@ def _okta_names(values: pd.Series, okta_users: pd.DataFrame | None) -> pd.Series
     value = values.str.strip()
     if okta_users is None:
         return cat("the Okta user id ", value, " (Okta users were not collected)")
-    users = okta_users[anchors.isin(okta_users["id"], value)]  # only the users named: few, against a million
+    users = okta_users[columns.isin(okta_users["id"], value)]  # only the users named: few, against a million
     login = take(users["login"].fillna(users["email"]), lookup(value, users["id"]))
-    known = anchors.isin(value, users["id"])
+    known = columns.isin(value, users["id"])
     return pick(values.index, [(known, cat("Okta user ", value, " (", login.fillna("no login"), ")"))],
                 cat("the Okta user id ", value, ", not among the collected Okta users"))
 

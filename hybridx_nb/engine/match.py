@@ -40,11 +40,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hybridx_nb.core import anchors
-from hybridx_nb.engine.detail import (add_anchor_detail, add_okta_check, factorize, initial_domain, join_lists, pick,
-                           take)
-from hybridx_nb.engine.text import add_text
+from hybridx_nb.core import anchors, columns
 from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, PAIR_CATEGORIES
+from hybridx_nb.engine.detail import (
+    add_anchor_detail,
+    add_okta_check,
+    factorize,
+    initial_domain,
+    join_lists,
+    pick,
+    take,
+)
+from hybridx_nb.engine.text import add_text
 from hybridx_nb.snapshot.store import Snapshot
 
 COLUMNS = ("category", "ad_dn", "ad_object_guid", "ad_upn", "ad_sam", "ad_mail", "ad_display_name", "entra_id",
@@ -156,7 +163,7 @@ def _prepare_cloud(snap: Snapshot) -> pd.DataFrame:
     domains = snap["entra_domains"]
     fed_names = domains.loc[domains["authentication_type"].str.lower() == "federated", "name"].str.lower()
     upn_domain = users["upn"].str.lower().str.replace(r"^.*@", "", regex=True)
-    federated = pd.Series(anchors.isin(upn_domain, fed_names), dtype="boolean")
+    federated = pd.Series(columns.isin(upn_domain, fed_names), dtype="boolean")
     if not snap.has("entra_domains"):
         federated[:] = pd.NA
     is_guest = (users["user_type"].str.lower() == "guest").fillna(False).to_numpy(dtype=bool)
@@ -448,9 +455,9 @@ def check_conservation(snap: Snapshot, findings: pd.DataFrame) -> None:
             problems.append(f"{side} row {values[int(i)].as_py()}: " + (f"appears {diff[i]} extra time(s)"
                                                                      if diff[i] > 0 else "missing"))
     has_ad, has_cl = findings["ad_object_guid"].notna(), findings["entra_id"].notna()
-    pair = anchors.isin(findings["category"], pd.Series(PAIR_CATEGORIES))
+    pair = columns.isin(findings["category"], pd.Series(PAIR_CATEGORIES))
     wrong = (pair & ~(has_ad & has_cl)) | (~pair & (has_ad == has_cl))
-    wrong |= anchors.isin(findings["category"], pd.Series(["orphan_anchor", "cloud_only"])) & has_ad
+    wrong |= columns.isin(findings["category"], pd.Series(["orphan_anchor", "cloud_only"])) & has_ad
     wrong |= (findings["category"] == "new_user") & has_cl
     if wrong.any():
         problems.append(f"{int(wrong.sum())} row(s) with the wrong sides for their category, e.g. "

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from hybridx_nb.core import anchors
+from hybridx_nb.core import columns
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.vocabulary import READ_ONLY_MODES, STRATEGIES
 from hybridx_nb.remediation.scripts import write_scripts  # the pipeline contract names it here
@@ -125,7 +125,7 @@ def _federated(findings: pd.DataFrame, snap: Snapshot) -> pd.Series:
     domains = snap["entra_domains"]
     fed_names = domains.loc[domains["authentication_type"].str.lower().eq("federated").fillna(False), "name"]
     domain = _text(findings, "entra_upn").str.rsplit("@", n=1).str[-1].str.lower()
-    from_domains = pd.Series(anchors.isin(domain, fed_names.str.lower()), index=findings.index)
+    from_domains = pd.Series(columns.isin(domain, fed_names.str.lower()), index=findings.index)
     return _flag(findings, "federated").fillna(from_domains).astype(bool)
 
 
@@ -135,7 +135,7 @@ def _temporary_upns(upn: pd.Series, ids: pd.Series, initial: str | None, taken: 
         return pd.Series(np.nan, index=upn.index, dtype="str")
     local = upn.str.rsplit("@", n=1).str[0]
     plain = local + "@" + initial
-    clash = anchors.isin(plain.str.lower(), taken.str.lower()) | plain.str.lower().duplicated(keep=False).to_numpy()
+    clash = columns.isin(plain.str.lower(), taken.str.lower()) | plain.str.lower().duplicated(keep=False).to_numpy()
     return plain.where(~clash, local + "." + ids.str[:8] + "@" + initial)
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-
-
-
 EXPLAIN = {
     "anchor_mismatch": "The cloud user has an ImmutableID that is not this AD user's anchor, but the mail address "
                        "or UPN matches: Entra Connect will create a second, duplicate user and the person loses "

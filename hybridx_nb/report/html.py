@@ -11,7 +11,6 @@ from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
-
 #: Rows of one category (or of the plan / readiness) shown in the HTML; the rest is in CSV/XLSX.
 ROW_LIMIT = 100
 

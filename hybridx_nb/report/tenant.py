@@ -10,7 +10,6 @@ from hybridx_nb.report.categories import PERSON
 from hybridx_nb.report.data import ReportData
 from hybridx_nb.report.html import esc, kv, table
 
-
 _FEATURE_TEXT = {
     "softMatchOnUpnEnabled": "Soft match on UPN",
     "blockSoftMatchEnabled": "Block soft match",

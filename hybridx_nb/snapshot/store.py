@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hybridx_nb import __version__
-from hybridx_nb.snapshot import schema
 from hybridx_nb.core.errors import InputError
+from hybridx_nb.snapshot import schema
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1

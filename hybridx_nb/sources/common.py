@@ -27,11 +27,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from hybridx_nb.snapshot import schema
 from hybridx_nb.core.errors import InputError
+from hybridx_nb.snapshot import schema
 from hybridx_nb.snapshot.store import TenantFacts
 from hybridx_nb.sources.files import json_columns
-
 
 EXPORTS_DOC = "README.md, section Export files"
 REENCODE_FIX = ("re-export as UTF-8: Windows PowerShell 5.1 `Export-Csv ... -Encoding UTF8` (or `-Encoding Unicode` "

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import ROOT
+from support.report_frames import hand_snapshot
 
 from hybridx_nb.app import batch
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot.store import write_snapshot
-from support.report_frames import hand_snapshot
-from support import ROOT
-
 
 
 def _portfolio(tmp_path: Path) -> Path:

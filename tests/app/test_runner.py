@@ -14,16 +14,12 @@ import nbformat
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from support import ROOT
+from support.report_frames import demo_report, hand_report, hand_snapshot
 
-from hybridx_nb.app import assess
-
-from hybridx_nb.app import cli
-
-from hybridx_nb.app import runner
+from hybridx_nb.app import assess, cli, runner
 from hybridx_nb.engine.match import predict
 from hybridx_nb.snapshot.store import load_snapshot
-from support.report_frames import demo_report, hand_report, hand_snapshot
-from support import ROOT
 
 REPORT_SET = ("assessment.html", "assessment.ipynb", "findings.csv", "findings.xlsx", "summary.json",
               "readiness.csv", "remediation.ps1", "remediation.csv", "rollback.csv")

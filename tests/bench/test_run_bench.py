@@ -11,7 +11,6 @@ import pytest
 from support import ROOT
 
 
-
 @pytest.mark.slow
 def test_benchmark_runs_every_stage_at_10k(tmp_path: Path) -> None:
     out = tmp_path / "results.json"

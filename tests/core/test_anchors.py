@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybridx_nb.core import anchors
 from hybridx_nb.app.cli import main
+from hybridx_nb.core import anchors, columns
+from hybridx_nb.engine import anchor_forms
 
 # Published by independent authors and re-computed (DOMAIN.md §1).
 KNOWN = [
@@ -105,22 +106,22 @@ WRONG_FORMS = [
 @pytest.mark.parametrize("value,kind", WRONG_FORMS)
 def test_classify_names_each_wrong_form(value: str | None, kind: str) -> None:
     known = {ANCHOR}
-    assert anchors.classify(value, known) == kind
-    assert anchors.classify_series(pd.Series([value], dtype="str"), pd.Series(sorted(known)))[0] == kind
+    assert anchor_forms.classify(value, known) == kind
+    assert anchor_forms.classify_series(pd.Series([value], dtype="str"), pd.Series(sorted(known)))[0] == kind
 
 
 def test_okta_user_id_is_base64_but_not_16_bytes() -> None:
     okta_id = "00u1a2b3c4d5e6f7g8h9"
     assert len(base64.b64decode(okta_id, validate=True)) == 15  # "decodes" is not enough
-    assert anchors.classify(okta_id) == "okta_user_id"
+    assert anchor_forms.classify(okta_id) == "okta_user_id"
     with pytest.raises(anchors.AnchorError):
         anchors.immutable_id_to_bytes(okta_id)
 
 
 def test_big_endian_needs_the_known_guids() -> None:
     wrong = anchors.big_endian_immutable_id(GUID)
-    assert anchors.classify(wrong) == "guid_b64"  # the shape alone cannot tell byte orders apart
-    assert anchors.classify(wrong, {ANCHOR}) == "big_endian_guid"
+    assert anchor_forms.classify(wrong) == "guid_b64"  # the shape alone cannot tell byte orders apart
+    assert anchor_forms.classify(wrong, {ANCHOR}) == "big_endian_guid"
 
 
 @settings(max_examples=40)
@@ -128,14 +129,14 @@ def test_big_endian_needs_the_known_guids() -> None:
                           guids, st.text(max_size=50), st.emails(), st.none()), max_size=25))
 def test_classify_series_agrees_with_scalar(values: list[str | None]) -> None:
     known = pd.Series([anchors.guid_to_immutable_id(str(uuid.UUID(int=i))) for i in range(3)])
-    got = anchors.classify_series(pd.Series(values, dtype="str"), known).tolist()
-    assert got == [anchors.classify(v, set(known)) for v in values]
+    got = anchor_forms.classify_series(pd.Series(values, dtype="str"), known).tolist()
+    assert got == [anchor_forms.classify(v, set(known)) for v in values]
 
 
 def test_isin_matches_pandas() -> None:
     values = pd.Series(["a", "b", None, "c"], dtype="str")
-    assert anchors.isin(values, pd.Series(["c", "a"])).tolist() == [True, False, False, True]
-    assert anchors.isin(values.iloc[:0], pd.Series(["a"])).tolist() == []
+    assert columns.isin(values, pd.Series(["c", "a"])).tolist() == [True, False, False, True]
+    assert columns.isin(values.iloc[:0], pd.Series(["a"])).tolist() == []
 
 
 @pytest.mark.parametrize("bad", ["not-a-guid", "f7cc07d7-7c15-447d-876d-c01b0e5a9e3", "{" + GUID, 42])

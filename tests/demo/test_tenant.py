@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from hybridx_nb.core import anchors
-
 from hybridx_nb.demo import tenant as demo
+from hybridx_nb.engine import anchor_forms
 
 CATEGORIES = ("hard_match", "soft_match", "anchor_mismatch", "match_blocked", "ambiguous", "new_user",
               "orphan_anchor", "cloud_only", "excluded")
@@ -78,7 +78,7 @@ def test_truth_covers_every_object_once(tenant: demo.DemoTenant) -> None:
 
 def test_exactly_three_okta_user_id_anchors(tenant: demo.DemoTenant) -> None:
     cloud, okta = tenant.snapshot["entra_users"], tenant.snapshot["okta_users"]
-    kinds = anchors.classify_series(cloud["immutable_id"])
+    kinds = anchor_forms.classify_series(cloud["immutable_id"])
     planted = cloud[(kinds == "okta_user_id").to_numpy()]
     assert len(planted) == 3
     assert (tenant.truth["anchor_kind"] == "okta_user_id").sum() == 3
@@ -95,7 +95,7 @@ def test_wrong_forms_are_what_truth_says(tenant: demo.DemoTenant) -> None:
                        ("guid_string", "guid_string"), ("email", "email"), ("hex", "hex"),
                        ("other_employee_id", "other"), ("unknown_guid", "guid_b64")):
         value = _cloud(tenant, case)["immutable_id"]
-        assert anchors.classify(value, set(known)) == kind, case
+        assert anchor_forms.classify(value, set(known)) == kind, case
     assert _cloud(tenant, "unknown_guid")["immutable_id"] not in set(known)
     assert _cloud(tenant, "other_ad_object")["immutable_id"] == anchors.guid_to_immutable_id(
         _ad(tenant, "excluded_conflict_object")["object_guid"])
@@ -264,7 +264,7 @@ def test_scales_to_ten_thousand(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - start
     snap = big.snapshot
     assert len(snap["ad_users"]) == 10_000 and len(snap["entra_users"]) > 9_500
-    assert (anchors.classify_series(snap["entra_users"]["immutable_id"]) == "okta_user_id").sum() == 3
+    assert (anchor_forms.classify_series(snap["entra_users"]["immutable_id"]) == "okta_user_id").sum() == 3
     assert snap["ad_users"]["upn"].dropna().is_unique and snap["ad_users"]["dn"].is_unique
     assert (snap["ad_users"]["sam_account_name"].str.len() <= 20).all()
     assert all(p.stat().st_size > 0 for p in paths.values())

@@ -8,8 +8,19 @@ import uuid
 import pandas as pd
 import pytest
 from support.tenants import (
-    DOMAIN, ad_user, anchor_of, consistency_guid_of, domain, entra_id_of, entra_user, guid_of, okta_app_user, okta_id,
-    okta_user, role, tenant,
+    DOMAIN,
+    ad_user,
+    anchor_of,
+    consistency_guid_of,
+    domain,
+    entra_id_of,
+    entra_user,
+    guid_of,
+    okta_app_user,
+    okta_id,
+    okta_user,
+    role,
+    tenant,
 )
 
 from hybridx_nb.core import anchors

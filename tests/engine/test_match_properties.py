@@ -6,7 +6,16 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.tenants import (
-    DOMAIN, ad_user, anchor_of, consistency_guid_of, domain, entra_user, okta_app_user, okta_id, okta_user, role,
+    DOMAIN,
+    ad_user,
+    anchor_of,
+    consistency_guid_of,
+    domain,
+    entra_user,
+    okta_app_user,
+    okta_id,
+    okta_user,
+    role,
     tenant,
 )
 

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import require
 from support.report_frames import XSS, demo_report, hand_report
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from support.report_frames import findings_frame
 
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.report.redact import Redactor, key_from_reference
-from support.report_frames import findings_frame
 
 
 def _all_text(frame: pd.DataFrame) -> str:

@@ -8,12 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+from support.report_frames import XSS, assessment_for, findings_frame, hand_snapshot, render_all
 
 from hybridx_nb import report
-from hybridx_nb.report.html import table
 from hybridx_nb.app import paths
+from hybridx_nb.report.html import table
 from hybridx_nb.report.redact import Redactor
-from support.report_frames import XSS, assessment_for, findings_frame, hand_snapshot, render_all
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import load_workbook
+from support.report_frames import findings_frame
 
 from hybridx_nb.app.assess import write_findings_csv
 from hybridx_nb.report.xlsx import EXCEL_MAX_CELL, write_findings_xlsx
-from support.report_frames import findings_frame
 
 
 def _rows(ws) -> list[tuple]:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hybridx_nb.snapshot import schema
 from hybridx_nb.core.errors import InputError
+from hybridx_nb.snapshot import schema
 from hybridx_nb.snapshot.store import TenantFacts, build_snapshot, load_snapshot, write_snapshot
 
 GUID = "f7cc07d7-7c15-447d-876d-c01b0e5a9e38"

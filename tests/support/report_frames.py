@@ -108,8 +108,8 @@ def demo_report(base) -> tuple[object, dict]:
     """One papermill run on the demo tenant's export files per test session: (RunResult, export files)."""
     from pathlib import Path
 
-    from hybridx_nb.demo import tenant as demo
     from hybridx_nb.app.runner import run_assessment
+    from hybridx_nb.demo import tenant as demo
 
     if "demo" not in _RUNS:
         base = Path(base)

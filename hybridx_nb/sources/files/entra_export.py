@@ -11,11 +11,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hybridx_nb.core import anchors
-from hybridx_nb.snapshot import schema
 from hybridx_nb.core.errors import InputError
+from hybridx_nb.snapshot import schema
 from hybridx_nb.sources import common
-from hybridx_nb.sources.files import json_columns
 from hybridx_nb.sources.common import ReadResult, Text
+from hybridx_nb.sources.files import json_columns
 
 #: The Get-MgUser export README.md (Export files) explains; quoted by errors about placeholders and missing columns.
 ENTRA_CSV_COMMAND = (

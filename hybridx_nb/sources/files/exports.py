@@ -10,8 +10,8 @@ import pandas as pd
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot.store import Snapshot, TenantFacts, build_snapshot
 from hybridx_nb.sources import common
-from hybridx_nb.sources.files.ad_csv import read_ad_csv
 from hybridx_nb.sources.common import ReadResult
+from hybridx_nb.sources.files.ad_csv import read_ad_csv
 from hybridx_nb.sources.files.entra_export import read_entra
 from hybridx_nb.sources.files.ldif import read_ldif
 from hybridx_nb.sources.files.okta_export import read_okta

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from hybridx_nb.snapshot import schema
 from hybridx_nb.core.errors import InputError
+from hybridx_nb.snapshot import schema
 from hybridx_nb.sources import common
-from hybridx_nb.sources.files import json_columns
 from hybridx_nb.sources.common import ReadResult, Text
+from hybridx_nb.sources.files import json_columns
 
 OKTA_APP_ID_RE = re.compile(r"0oa[0-9A-Za-z]{17}")
 _USER_FIELDS = {

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from hybridx_nb.snapshot import schema
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.core.vocabulary import PROVISIONING_MODES
+from hybridx_nb.snapshot import schema
 from hybridx_nb.snapshot.store import TenantFacts
 from hybridx_nb.sources import common
 from hybridx_nb.sources.common import ReadResult, Text

@@ -22,10 +22,10 @@ from typing import Any
 import pandas as pd
 from tqdm import tqdm
 
-from hybridx_nb.sources.live.config import ClientConfig, load_config
 from hybridx_nb.core.errors import CollectionError, HybridxError
 from hybridx_nb.snapshot.store import TenantFacts, build_snapshot, write_snapshot
 from hybridx_nb.sources.common import ReadResult, concat
+from hybridx_nb.sources.live.config import ClientConfig, load_config
 
 log = logging.getLogger(__name__)
 Collector = Callable[[Any, Callable[[str, int, int], None]], ReadResult]

@@ -27,10 +27,10 @@ from ldap3 import KERBEROS, NTLM, SASL, SIMPLE, SUBTREE, Connection, Server, Tls
 from ldap3.core import exceptions as lx
 
 from hybridx_nb.core import anchors
-from hybridx_nb.snapshot import schema
-from hybridx_nb.sources.live.config import LdapConfig
 from hybridx_nb.core.errors import CollectionError, HybridxError
+from hybridx_nb.snapshot import schema
 from hybridx_nb.sources.common import ReadResult, concat, dns_domain, enabled_from_uac, lists_from_python
+from hybridx_nb.sources.live.config import LdapConfig
 from hybridx_nb.sources.live.http import Progress, report
 
 log = logging.getLogger(__name__)

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import DATA
+from support.export_files import AD_HEADERS, ENCODINGS, powershell_csv
 
 from hybridx_nb.core import anchors
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.sources.files.ad_csv import read_ad_csv
-from support.export_files import AD_HEADERS, ENCODINGS, powershell_csv
-from support import DATA
 
 ADA, GRACE, JUERGEN = ("3ab39606-c642-489b-84b6-58c038d3ef39", "a15df3dc-4416-414b-8b7d-5fbdcb5743c1",
                        "f7cc07d7-7c15-447d-876d-c01b0e5a9e38")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support import DATA
+from support.export_files import powershell_csv
 
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.sources.files.entra_export import read_entra
-from support.export_files import powershell_csv
-from support import DATA
 
 E5 = "06ebc4ee-1bb5-47dd-8120-11324bc54e06"
 

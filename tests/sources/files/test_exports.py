@@ -7,12 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import DATA
 
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot.store import load_snapshot, write_snapshot
 from hybridx_nb.sources.files.exports import read_exports
-from support import DATA
-
 
 
 def test_all_sample_files_into_one_snapshot(tmp_path: Path) -> None:

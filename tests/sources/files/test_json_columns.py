@@ -8,13 +8,12 @@ from unittest import mock
 
 import pandas as pd
 import pytest
-
-from hybridx_nb.sources.files import entra_export, json_columns, okta_export
-from hybridx_nb.sources.common import Text, json_records, load_json_documents
-from hybridx_nb.sources.files.entra_export import read_entra
-from hybridx_nb.sources.files.okta_export import read_okta
 from support import DATA
 
+from hybridx_nb.sources.common import Text, json_records, load_json_documents
+from hybridx_nb.sources.files import entra_export, json_columns, okta_export
+from hybridx_nb.sources.files.entra_export import read_entra
+from hybridx_nb.sources.files.okta_export import read_okta
 
 
 def _general(reader, path: Path, **options):  # type: ignore[no-untyped-def]

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support import DATA
+from support.export_files import fold, synthetic_ldif
 
 from hybridx_nb.core import anchors
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.sources.files.ldif import read_ldif
-from support.export_files import fold, synthetic_ldif
-from support import DATA
 
 ADA, GRACE = "3ab39606-c642-489b-84b6-58c038d3ef39", "a15df3dc-4416-414b-8b7d-5fbdcb5743c1"
 

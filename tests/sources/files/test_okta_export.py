@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from support import DATA
 
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.sources.files.okta_export import read_okta
-from support import DATA
 
 APP = "0oa4k2m9x7PqR5sT1d7h"
 

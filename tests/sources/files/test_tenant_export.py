@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from support import DATA
 
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot.store import TenantFacts
 from hybridx_nb.sources.files.tenant_export import read_tenant
-from support import DATA
-
 
 
 def test_sample_tenant_file() -> None:

@@ -10,12 +10,12 @@ import pandas as pd
 import pytest
 from support.samba import READER, READER_PASSWORD, Directory, SambaDC, samba_dc, samba_directory
 
-from hybridx_nb.sources.live import collect as collect_mod
-from hybridx_nb.snapshot import schema
-from hybridx_nb.sources.live.collect import collect
 from hybridx_nb.core.errors import CollectionError, InputError
+from hybridx_nb.snapshot import schema
 from hybridx_nb.snapshot.store import TenantFacts, load_snapshot
 from hybridx_nb.sources.common import ReadResult
+from hybridx_nb.sources.live import collect as collect_mod
+from hybridx_nb.sources.live.collect import collect
 
 __all__ = ["samba_dc", "samba_directory"]  # fixtures, imported for pytest
 PW_ENV = "HYBRIDX_TEST_LDAP_PW"

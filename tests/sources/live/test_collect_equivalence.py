@@ -9,18 +9,33 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from support.equivalence import (APP_ID, EQ_OU, READER, READER_PASSWORD, TENANT_ID, Cloud, Person, create_directory,
-                                 derive_cloud, okta_app, plan, read_directory, remove_directory, write_ad_csv,
-                                 write_ad_ldif, write_cloud_exports)
+from support.equivalence import (
+    APP_ID,
+    EQ_OU,
+    READER,
+    READER_PASSWORD,
+    TENANT_ID,
+    Cloud,
+    Person,
+    create_directory,
+    derive_cloud,
+    okta_app,
+    plan,
+    read_directory,
+    remove_directory,
+    write_ad_csv,
+    write_ad_ldif,
+    write_cloud_exports,
+)
 from support.fake_graph import FakeGraph
 from support.fake_http import PROXY_VARS
 from support.fake_okta import FakeOkta
 from support.samba import SambaDC, samba_dc
 
 from hybridx_nb.app import assess
-from hybridx_nb.sources.live.collect import collect
 from hybridx_nb.core.vocabulary import PAIR_CATEGORIES
 from hybridx_nb.snapshot.store import Snapshot
+from hybridx_nb.sources.live.collect import collect
 
 pytestmark = [pytest.mark.slow, pytest.mark.samba]
 __all__ = ["samba_dc"]  # a fixture, imported for pytest

@@ -7,11 +7,10 @@ import types
 from pathlib import Path
 
 import pytest
-
-from hybridx_nb.sources.live.config import ClientConfig, Secret, SecretError, load_config, resolve_secret
-from hybridx_nb.core.errors import InputError
 from support import ROOT
 
+from hybridx_nb.core.errors import InputError
+from hybridx_nb.sources.live.config import ClientConfig, Secret, SecretError, load_config, resolve_secret
 
 
 def write(tmp_path: Path, text: str) -> Path:

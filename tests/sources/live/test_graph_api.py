@@ -9,14 +9,20 @@ import urllib.request
 
 import pandas as pd
 import pytest
-
-from hybridx_nb.sources.live.config import GraphConfig, Secret
-from hybridx_nb.core.errors import CollectionError
-from hybridx_nb.sources.files.entra_export import read_entra
-from hybridx_nb.sources.live.graph_api import USER_SELECT, StaticToken, collect_graph, graph_credential, read_graph_tenant
-from hybridx_nb.sources.live.http import RetryPolicy
 from support.fake_graph import FakeGraph, graph_user
 from support.fake_http import PROXY_VARS, Sleeps
+
+from hybridx_nb.core.errors import CollectionError
+from hybridx_nb.sources.files.entra_export import read_entra
+from hybridx_nb.sources.live.config import GraphConfig, Secret
+from hybridx_nb.sources.live.graph_api import (
+    USER_SELECT,
+    StaticToken,
+    collect_graph,
+    graph_credential,
+    read_graph_tenant,
+)
+from hybridx_nb.sources.live.http import RetryPolicy
 
 pytestmark = pytest.mark.slow  # local HTTP servers driven through the real SDKs
 

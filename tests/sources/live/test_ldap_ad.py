@@ -7,12 +7,21 @@ import logging
 
 import certifi
 import pytest
-from support.samba import (ASCII_GUID, READER, READER_PASSWORD, STAFF_OU, Directory, SambaDC, raw_objects,
-                           samba_dc, samba_directory)
+from support.samba import (
+    ASCII_GUID,
+    READER,
+    READER_PASSWORD,
+    STAFF_OU,
+    Directory,
+    SambaDC,
+    raw_objects,
+    samba_dc,
+    samba_directory,
+)
 
 from hybridx_nb.core import anchors
-from hybridx_nb.sources.live.config import LdapConfig, Secret
 from hybridx_nb.core.errors import CollectionError
+from hybridx_nb.sources.live.config import LdapConfig, Secret
 from hybridx_nb.sources.live.ldap_ad import USER_FILTER, collect_ad
 
 pytestmark = [pytest.mark.slow, pytest.mark.samba]

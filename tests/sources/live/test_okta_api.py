@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 
 import pytest
-
-from hybridx_nb.sources.live.config import OktaConfig, Secret
-from hybridx_nb.core.errors import CollectionError
-from hybridx_nb.sources.live.http import RetryPolicy
-from hybridx_nb.sources.live.okta_api import collect_okta, immutable_id_key, provisioning_mode, read_okta_org, scrub
 from support.fake_http import PROXY_VARS, Sleeps
 from support.fake_okta import STATUSES, FakeOkta, app_schema, office365_app, okta_user, sample_org
+
+from hybridx_nb.core.errors import CollectionError
+from hybridx_nb.sources.live.config import OktaConfig, Secret
+from hybridx_nb.sources.live.http import RetryPolicy
+from hybridx_nb.sources.live.okta_api import collect_okta, immutable_id_key, provisioning_mode, read_okta_org, scrub
 
 pytestmark = pytest.mark.slow  # local HTTP servers driven through the real SDKs
 
