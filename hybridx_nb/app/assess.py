@@ -30,7 +30,7 @@ from hybridx_nb.snapshot.store import Snapshot, load_snapshot
 
 EXPORT_INPUTS = ("ad", "entra", "okta", "okta_app_users", "tenant")
 
-#: Columns of findings.csv, contract columns first (ARCHITECTURE.md).
+#: Columns of findings.csv, contract columns first (docs/architecture.md, outputs).
 FINDINGS_COLUMNS = (
     "category", "ad_dn", "ad_upn", "entra_id", "entra_upn", "immutable_id", "expected_immutable_id",
     "anchor_kind", "match_via", "action", "reason", "anchor_detail", "anchor_source", "block_reason",

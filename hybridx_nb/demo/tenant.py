@@ -3,7 +3,7 @@
 ``generate`` plants every finding category of the engine (and the field report's three users whose ImmutableID
 is their Okta user id) as a fixed set of named cases, and fills the rest with vectorised bulk users in fixed
 proportions, so 300 users and a million users look alike. ``truth`` says, per identity, what the engine should
-predict; the labels follow DOMAIN.md §2 by construction. ``write_exports`` (in ``export_writers``) writes the
+predict; the labels follow docs/domain.md §2 by construction. ``write_exports`` (in ``export_writers``) writes the
 files consultants get from the real tools, so the demo exercises the export readers too.
 
 Anchor decision (documented in ``DemoTenant.anchor_setting`` and in ``truth.note``): a few users already carry
@@ -262,7 +262,7 @@ def _specials() -> list[dict]:
           has_cloud=False, okta=None, app=False),
         S("okta_app_disagrees", "hard_match", "Rowan", "Price", app_imm="big_endian",
           note="Okta's app user holds the big-endian form: its mapping was changed after provisioning"),
-        # AD system objects (DOMAIN.md §6) and an Entra guest.
+        # AD system objects (docs/domain.md §6) and an Entra guest.
         system("excluded_krbtgt", cn="krbtgt", dn=f"CN=krbtgt,{_USERS_OU}", sam="krbtgt", enabled=False),
         system("excluded_guest", cn="Guest", dn=f"CN=Guest,{_USERS_OU}", sam="Guest", enabled=False),
         system("excluded_administrator", cn="Administrator", dn=f"CN=Administrator,{_USERS_OU}",

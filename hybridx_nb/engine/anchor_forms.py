@@ -35,7 +35,7 @@ EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 HEX_RE = re.compile(r"(?:0x)?[0-9a-fA-F]+")
 _B64_ANY_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
-#: The names ``classify`` gives; the wrong forms of DOMAIN.md §1 plus the well-formed anchor.
+#: The names ``classify`` gives; the wrong forms of docs/domain.md §1 plus the well-formed anchor.
 KINDS = (
     "guid_b64",          # well-formed: base64 of exactly 16 bytes (proves nothing until joined against AD)
     "big_endian_guid",   # base64 of the GUID's bytes in text order (a naive script's byte order)

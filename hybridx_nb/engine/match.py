@@ -1,6 +1,6 @@
 """Predict Entra Connect's first sync for every user: pure functions from a ``Snapshot`` to a ``Prediction``.
 
-The rules are DOMAIN.md §2-§3 and §6; this docstring records the details decided here.
+The rules are docs/domain.md §2-§3 and §6; this docstring records the details decided here.
 
 Scope. AD objects are excluded (category ``excluded``) when the DN contains ``\\0ACNF:`` (replication conflict),
 sAMAccountName ends with ``$``, ``is_critical_system_object`` is true (this is what keeps Administrator, Guest and

@@ -5,7 +5,7 @@ derived. ``run_rules`` applies them all to a snapshot and returns the *readiness
 (so consultants keep their IdFix habits), and ``to_idfix_csv`` writes it as IdFix's CSV export.
 
 Error kinds are IdFix's (Character, Format, TopLevelDomain, DomainPart, LocalPart, Length, Duplicate, Blank) and
-Entra Connect's (AttributeValueMustBeUnique, ObjectTypeMismatch, LargeObject); limits follow DOMAIN.md §6.
+Entra Connect's (AttributeValueMustBeUnique, ObjectTypeMismatch, LargeObject); limits follow docs/domain.md §6.
 The checks themselves are in ``rules_checks``: column operations, never a Python loop per value.
 """
 
@@ -155,7 +155,7 @@ class RuleContext:
         return np.sort(pd.unique(self._guess_pairs() @ np.array([m, 1], dtype=np.int64)))
 
     def _guess_pairs(self) -> np.ndarray:
-        """DOMAIN.md §2 in brief: the cloud user(s) holding the AD user's anchor as ImmutableID; else those with
+        """docs/domain.md §2 in brief: the cloud user(s) holding the AD user's anchor as ImmutableID; else those with
         its primary SMTP address; else those with its UPN. An (n, 2) array of (pos, cloud_row)."""
         n = len(self.users)
         guid = anchors.guid_to_immutable_id_series(self.users["object_guid"])

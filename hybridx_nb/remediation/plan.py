@@ -4,7 +4,7 @@ The field report's value is the *order* of the steps (back up, switch Okta provi
 anyone, fix the anchors, Entra Connect in staging mode, compare its pending exports with these numbers, leave
 staging, verify). ``build_plan`` makes that order specific to one client: who does what, with which counts.
 
-Strategies (DOMAIN.md §5):
+Strategies (docs/domain.md §5):
 - ``prestamp``: write the expected anchor on each cloud user before the first sync (preferred).
 - ``clear_and_regenerate``: the seed's option for many users or for users Okta's User/Universal Sync keeps
   read-only: switch directory sync off for the tenant, then write the *correct* value (clearing to null is

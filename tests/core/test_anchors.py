@@ -1,4 +1,4 @@
-"""The anchor arithmetic: known answers, round trips, and the wrong forms found in the wild (DOMAIN.md §1)."""
+"""The anchor arithmetic: known answers, round trips, and the wrong forms found in the wild (docs/domain.md §1)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from hybridx_nb.app.cli import main
 from hybridx_nb.core import anchors, columns
 from hybridx_nb.engine import anchor_forms
 
-# Published by independent authors and re-computed (DOMAIN.md §1).
+# Published by independent authors and re-computed (docs/domain.md §1).
 KNOWN = [
     ("3ab39606-c642-489b-84b6-58c038d3ef39", "BpazOkLGm0iEtljAONPvOQ=="),
     ("a15df3dc-4416-414b-8b7d-5fbdcb5743c1", "3PNdoRZES0GLfV+9y1dDwQ=="),

@@ -1,4 +1,4 @@
-"""The vectorised readiness rules agree with a plain per-value reference written here from DOMAIN.md §6.
+"""The vectorised readiness rules agree with a plain per-value reference written here from docs/domain.md §6.
 
 The reference reads the snapshot's conformed values one by one with ordinary string methods (no regular
 expressions, no pandas) and yields the set of (DN, attribute, error) the rules must report. Data comes from

@@ -2,7 +2,7 @@
 
 The AD users are created over LDAP in their own OU (``OU=Equivalence``) of the session's Samba DC and read back
 with the server's own objectGUID bytes; the Entra users, role holders and Okta users/app users are derived from
-those GUIDs, so every planted case (DOMAIN.md §2-§4) hangs on real AD anchors. The same data is then written as
+those GUIDs, so every planted case (docs/domain.md §2-§4) hangs on real AD anchors. The same data is then written as
 the export files a consultant brings (README.md (Export files)): Get-ADUser Export-Csv or ``ldapsearch -LLL`` LDIF built
 from the server's raw values, and Graph/Okta answers saved page by page from the fake servers, as the documented
 commands save them.
@@ -40,7 +40,7 @@ AD_ATTRS = ["objectClass", "distinguishedName", "objectGUID", "mS-DS-Consistency
 
 @dataclass
 class Person:
-    """One identity of the tenant and the finding the first sync must give it (DOMAIN.md §2).
+    """One identity of the tenant and the finding the first sync must give it (docs/domain.md §2).
 
     ``immutable``: how the cloud user's onPremisesImmutableId is made: ``objectGUID`` (right), ``okta_id``,
     ``big_endian``, ``consistency`` (base64 of this user's mS-DS-ConsistencyGuid), ``guid_string``, ``unknown_guid``
@@ -66,7 +66,7 @@ class Person:
 
 
 def plan() -> list[Person]:
-    """The tenant: 62 identities, each case of DOMAIN.md §2-§4 at least once."""
+    """The tenant: 62 identities, each case of docs/domain.md §2-§4 at least once."""
     people = [Person(f"eq{i:03d}", "hard_match") for i in range(30)]
     people[0].display = "Zoë Ünal"  # non-ASCII: base64 text in LDIF, UTF-8 in the CSV
     people[1].display = 'Pat "PJ" O\'Brien, Jr.'  # quotes and a comma: CSV quoting

@@ -76,7 +76,7 @@ def test_attribute_forms_samba_text_guid_and_consistency_guid_text(tmp_path: Pat
         "givenName:: " + _b64("Zoë"), ""])
     user = read_ldif(_write(tmp_path, text)).tables["ad_users"].iloc[0]
     assert user.object_guid == ADA
-    assert user.consistency_guid == _b64(GRACE)  # the wrong-form value DOMAIN.md §1 names, kept as bytes
+    assert user.consistency_guid == _b64(GRACE)  # the wrong-form value docs/domain.md §1 names, kept as bytes
     assert list(user.proxy_addresses) == ["SMTP:a@contoso.com", "smtp:b@contoso.com"]
     assert user.given_name == "Zoë"
 

@@ -196,7 +196,7 @@ def test_live_collection_assesses_like_export_files(samba_dc: SambaDC, tenant: T
 
 
 def check_planted_cases(findings: pd.DataFrame, t: Tenant) -> None:
-    """Each planted identity got the category DOMAIN.md §2 gives it (and, where planted, its kind or block)."""
+    """Each planted identity got the category docs/domain.md §2 gives it (and, where planted, its kind or block)."""
     assert len(findings) == len(t.people)  # one row per identity: pairs once, the three ambiguous rows apart
     ad = findings.dropna(subset=["ad_dn"]).set_index("ad_dn")
     cloud = findings.dropna(subset=["entra_id"]).set_index("entra_id")
@@ -207,6 +207,6 @@ def check_planted_cases(findings: pd.DataFrame, t: Tenant) -> None:
         if p.category in PAIR_CATEGORIES:
             assert row["entra_id"] == t.cloud.entra_ids[p.key], p.key
     assert ad.loc[f"CN=cgother,{EQ_OU}", "anchor_source"] == "objectGUID"  # a ConsistencyGuid in scope: express
-    # install falls back to objectGUID (DOMAIN.md §3)
+    # install falls back to objectGUID (docs/domain.md §3)
     assert not cloud.loc[t.cloud.entra_ids["bigend1"], "okta_agrees"]  # Okta holds the right value there
     assert cloud.loc[t.cloud.entra_ids["oktaid0"], "okta_agrees"]
