@@ -1,6 +1,6 @@
 """Collect users from the local fake Graph server through msgraph-sdk and report users/s.
 
-    /work/venv/bin/python bench/bench_graph_collect.py [--users 100000] [--page-size 999]
+    .venv/bin/python bench/bench_graph_collect.py [--users 100000] [--page-size 999]
 
 The fake server pre-serialises its pages, so the time measured is the client's: msgraph-sdk requests, JSON
 parsing and the mapping to the canonical ``entra_users`` frame (the same reader as a Graph JSON export).

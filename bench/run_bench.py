@@ -153,7 +153,7 @@ def run_part(part: str, users: int, work: Path, reference: bool) -> dict[str, ob
 def run_size(users: int, notebook: bool, reference: bool) -> dict[str, object]:
     """Every part of one size, each in a child process so that each peak memory is that part's own."""
     work = Path(tempfile.mkdtemp(prefix=f"hybridx-bench-{users}-"))
-    merged: dict[str, object] = {"users": users, "timings": {}, "work_dir": str(work)}
+    merged: dict[str, object] = {"users": users, "timings": {}}
     for part in ("prep", "core") + (("notebook",) if notebook else ()):
         cmd = [sys.executable, __file__, "--part", part, "--one", str(users), "--work", str(work)]
         cmd += ["--no-reference"] * (not reference)

@@ -24,7 +24,9 @@ from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHOICES
 from hybridx_nb.engine.match import EngineSettings, Prediction, predict
 from hybridx_nb.readiness.rules import run_rules, to_idfix_csv
-from hybridx_nb.remediation.plan import Plan, build_plan, write_scripts
+from hybridx_nb.remediation.model import Plan
+from hybridx_nb.remediation.plan import build_plan
+from hybridx_nb.remediation.scripts import write_scripts
 from hybridx_nb.report.xlsx import arrow_strings, string_bytes
 from hybridx_nb.snapshot.store import Snapshot, load_snapshot
 

@@ -12,7 +12,6 @@ with numpy (a million values in well under a second) and return missing values w
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 import uuid
 

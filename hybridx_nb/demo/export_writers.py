@@ -21,7 +21,6 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -29,6 +28,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hybridx_nb.core import anchors
+from hybridx_nb.demo.render import (
+    LARGE_STRING,
+    as_arrow,
+    concat_text,
+    join_lists,
+    json_bool,
+    json_list,
+    json_obj,
+    json_str,
+    list_parts,
+    patch,
+    rows_with,
+    scalar,
+    write_chunks,
+)
 from hybridx_nb.snapshot.store import Snapshot
 
 GRAPH = "https://graph.microsoft.com/v1.0"
@@ -39,148 +53,16 @@ OKTA_ORG = "https://contoso.okta.com"
 OKTA_TIME = "2024-03-04T09:15:27.000Z"
 AD_FORMATS = ("csv", "ldif", "both")
 _LDIF_WIDTH = 78
-CHUNK = 99_900  # rows rendered at a time: a multiple of the Graph page size
-_LS = pa.large_string()
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Arrow text helpers
 # ---------------------------------------------------------------------------------------------------------------
 
-def _arr(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
-    """One contiguous large_string Arrow array."""
-    arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    return arr.cast(_LS)
-
-
-def _s(text: str) -> pa.Scalar:
-    return pa.scalar(text, _LS)
-
-
-def _cat(*parts: pa.Array | str | list, skip_nulls: bool = False) -> pa.Array:
-    """Element-wise concatenation in one Arrow call; str parts are constants and list parts (from ``_jobj``)
-    are spliced in. A null part makes the row null unless ``skip_nulls``."""
-    flat: list[pa.Array | str] = []
-
-    def add(part: pa.Array | str | list) -> None:
-        if isinstance(part, list):
-            for p in part:
-                add(p)
-        elif isinstance(part, str) and flat and isinstance(flat[-1], str):
-            flat[-1] += part
-        else:
-            flat.append(part)
-
-    add(list(parts))
-    options = pc.JoinOptions(null_handling="skip" if skip_nulls else "emit_null")
-    args = [_s(p) if isinstance(p, str) else p for p in flat]
-    return pc.binary_join_element_wise(*args, _s(""), options=options)
-
-
-def _join_lists(offsets: np.ndarray, flat: pa.Array, sep: str) -> pa.Array:
-    """Join the values of each list (given by ``offsets`` into ``flat``) with ``sep``."""
-    lists = pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), flat)
-    return pc.binary_join(lists, _s(sep))
-
-
-def _list_parts(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
-    """A list column as (offsets from 0, flat values), for ``_join_lists`` after an element-wise step."""
-    arr = pa.array(values, from_pandas=True)
-    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-    offsets = arr.offsets.to_numpy().astype(np.int64)
-    return offsets - offsets[0], _arr(arr.flatten())
-
-
-def _write(fh: BinaryIO, rows: pa.Array, sep: str = "") -> None:
-    """Write rows joined by ``sep`` straight from the Arrow buffer (no Python string per row)."""
-    n = len(rows)
-    if n == 0:
-        return
-    if sep:
-        rows = _cat(rows, pa.array([sep] * (n - 1) + [""], _LS))
-    rows = _arr(rows)
-    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int64)[rows.offset:rows.offset + n + 1]
-    fh.write(memoryview(rows.buffers()[2])[offsets[0]:offsets[-1]])
-
-
-def _write_chunks(fh: BinaryIO, frame: pd.DataFrame, render: Callable[[pd.DataFrame, int], pa.Array],
-                  sep: str = "") -> None:
-    """Render ``frame`` a chunk of rows at a time (bounded memory, linear time) and write the rows joined by
-    ``sep``. ``render(rows, start)`` returns one text per row; ``start`` is the chunk's first row number."""
-    chunk = CHUNK
-    for start in range(0, len(frame), chunk):
-        if start:
-            fh.write(sep.encode("utf-8"))
-        _write(fh, render(frame.iloc[start:start + chunk], start), sep)
-
-
-def _patch(target: pa.Array, mask: np.ndarray, source: pa.Array, fn: Callable[[str], str]) -> pa.Array:
-    """``target`` with the rows in ``mask`` replaced by ``fn(source value)``: Python only for those few rows."""
-    if not mask.any():
-        return target
-    new = [fn(v) for v in _arr(source).filter(pa.array(mask)).to_pylist()]
-    return pc.replace_with_mask(_arr(target), pa.array(mask), pa.array(new, _LS))
-
-
-def _rows_with(arr: pa.Array, bad_byte: Callable[[np.ndarray], np.ndarray], *, first: bytes = b"",
-               last: bytes = b"") -> np.ndarray:
-    """Rows holding a byte for which ``bad_byte(bytes_array)`` is true, or starting/ending with given bytes.
-
-    A scan of the Arrow data buffer with numpy: far cheaper than a regex per row."""
-    arr = _arr(arr)
-    n = len(arr)
-    hit = np.zeros(n, dtype=bool)
-    if n == 0 or arr.buffers()[2] is None:
-        return hit
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + n + 1]
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-    offsets = offsets - offsets[0]
-    if len(data) == 0:
-        return hit
-    bad = np.flatnonzero(bad_byte(data))
-    hit[np.searchsorted(offsets, bad, side="right") - 1] = True
-    nonempty = offsets[1:] > offsets[:-1]
-    if first:
-        hit |= nonempty & np.isin(data[np.minimum(offsets[:-1], len(data) - 1)], list(first))
-    if last:
-        hit |= nonempty & np.isin(data[np.maximum(offsets[1:] - 1, 0)], list(last))
-    return hit & arr.is_valid().to_numpy(zero_copy_only=False)
-
 
 # ---------------------------------------------------------------------------------------------------------------
 # JSON (compact, UTF-8 unescaped, as Graph and Okta send it)
 # ---------------------------------------------------------------------------------------------------------------
-
-def _jstr(values: pd.Series | pa.Array) -> pa.Array:
-    """JSON string literal of each value; missing values become ``null``.
-
-    Only the rare values with a quote, backslash or control character go through ``json.dumps``."""
-    arr = _arr(values)
-    special = _rows_with(arr, lambda b: (b < 0x20) | (b == 0x22) | (b == 0x5C))
-    lit = _patch(_cat('"', arr, '"'), special, arr, lambda v: json.dumps(v, ensure_ascii=False))
-    return pc.fill_null(lit, _s("null"))
-
-
-def _jbool(values: pd.Series) -> pa.Array:
-    b = values.astype("boolean")
-    text = np.where(b.isna().to_numpy(), "null", np.where(b.fillna(False).to_numpy(dtype=bool), "true", "false"))
-    return pa.array(text, _LS)
-
-
-def _jlist(values: pd.Series, element=_jstr) -> pa.Array:
-    offsets, flat = _list_parts(values)
-    return _cat("[", _join_lists(offsets, element(flat), ","), "]")
-
-
-def _jobj(**fields: pa.Array | str | list) -> list:
-    """The parts of a JSON object per row, for ``_cat``: values are columns of JSON texts, constant JSON texts
-    (str) or nested ``_jobj`` parts, so a whole nested document is built in a single Arrow call."""
-    parts: list = []
-    for i, (key, value) in enumerate(fields.items()):
-        parts += [("{" if i == 0 else ",") + json.dumps(key) + ":", value]
-    return parts + ["}"]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -198,24 +80,24 @@ def _flag(values: pd.Series, true: str = "True", false: str | None = "False") ->
 
 
 def _ad_csv_rows(ad: pd.DataFrame, start: int = 0) -> pa.Array:
-    offsets, flat = _list_parts(ad["proxy_addresses"])
+    offsets, flat = list_parts(ad["proxy_addresses"])
     columns = (ad["dn"], ad["object_guid"], ad["sam_account_name"], ad["upn"], ad["mail"],
-               _join_lists(offsets, flat, ";"), anchors.immutable_id_to_guid_series(ad["consistency_guid"]),
+               join_lists(offsets, flat, ";"), anchors.immutable_id_to_guid_series(ad["consistency_guid"]),
                ad["display_name"], ad["given_name"], ad["surname"], ad["mail_nickname"], _flag(ad["enabled"]),
                ad["object_class"], _flag(ad["is_critical_system_object"], "True", None))
     parts: list[pa.Array | str] = []
     for values in columns:
-        text = pc.fill_null(_arr(values), _s(""))
-        quoted = _patch(text, _rows_with(text, lambda b: b == 0x22), text, lambda v: v.replace('"', '""'))
+        text = pc.fill_null(as_arrow(values), scalar(""))
+        quoted = patch(text, rows_with(text, lambda b: b == 0x22), text, lambda v: v.replace('"', '""'))
         parts += ['","' if parts else '"', quoted]
-    return _cat(*parts, '"')
+    return concat_text(*parts, '"')
 
 
 def write_ad_csv(ad: pd.DataFrame, path: Path) -> Path:
     """``Export-Csv -NoTypeInformation -Encoding UTF8`` of the selected Get-ADUser properties."""
     with open(path, "wb") as fh:
         fh.write(b"\xef\xbb\xbf" + (",".join(f'"{h}"' for h in AD_CSV_HEADERS) + "\r\n").encode("utf-8"))
-        _write_chunks(fh, ad, _ad_csv_rows, "\r\n")
+        write_chunks(fh, ad, _ad_csv_rows, "\r\n")
         fh.write(b"\r\n" if len(ad) else b"")
     return path
 
@@ -225,18 +107,18 @@ def _ldif_lines(name: str, values: pd.Series | pa.Array, *, binary: bool = False
 
     Values that are not safe ASCII are written base64 (``name::``); ``binary`` values are already base64 of raw
     bytes (objectGUID, mS-DS-ConsistencyGuid)."""
-    arr = _arr(values)
-    arr = pc.if_else(pc.equal(arr, _s("")), pa.scalar(None, _LS), arr)
+    arr = as_arrow(values)
+    arr = pc.if_else(pc.equal(arr, scalar("")), pa.scalar(None, LARGE_STRING), arr)
     if binary:
-        lines = _cat(name + ":: ", arr)
+        lines = concat_text(name + ":: ", arr)
     else:
         # RFC 2849: base64 unless all bytes are ASCII but NUL, LF, CR, with no leading ' ', ':', '<' or trailing ' '
-        unsafe = _rows_with(arr, lambda b: (b >= 0x80) | (b == 0) | (b == 10) | (b == 13), first=b" :<",
+        unsafe = rows_with(arr, lambda b: (b >= 0x80) | (b == 0) | (b == 10) | (b == 13), first=b" :<",
                             last=b" ")
-        lines = _patch(_cat(name + ": ", arr), unsafe, arr,
+        lines = patch(concat_text(name + ": ", arr), unsafe, arr,
                        lambda v: f"{name}:: {base64.b64encode(v.encode('utf-8')).decode('ascii')}")
     long = pc.greater(pc.binary_length(lines), _LDIF_WIDTH).fill_null(False).to_numpy(zero_copy_only=False)
-    return _cat(_patch(lines, long, lines, _fold), "\r\n")
+    return concat_text(patch(lines, long, lines, _fold), "\r\n")
 
 
 def _unescape_rdn(value: str) -> str:
@@ -253,11 +135,11 @@ def _fold(line: str) -> str:
 
 
 def _ldif_entries(ad: pd.DataFrame, start: int = 0) -> pa.Array:
-    offsets, flat = _list_parts(ad["proxy_addresses"])
+    offsets, flat = list_parts(ad["proxy_addresses"])
     enabled = ad["enabled"].astype("boolean").fillna(True).to_numpy(dtype=bool)
-    rdn = _arr(ad["dn"].str.replace(r"^CN=((?:\\.|[^,])*),.*$", r"\1", regex=True))
-    cn = _patch(rdn, _rows_with(rdn, lambda b: b == 0x5C), rdn, _unescape_rdn)
-    return _cat(
+    rdn = as_arrow(ad["dn"].str.replace(r"^CN=((?:\\.|[^,])*),.*$", r"\1", regex=True))
+    cn = patch(rdn, rows_with(rdn, lambda b: b == 0x5C), rdn, _unescape_rdn)
+    return concat_text(
         _ldif_lines("dn", ad["dn"]), "changetype: add\r\n",
         "objectClass: top\r\nobjectClass: person\r\nobjectClass: organizationalPerson\r\nobjectClass: user\r\n",
         _ldif_lines("cn", cn), _ldif_lines("sn", ad["surname"]), _ldif_lines("givenName", ad["given_name"]),
@@ -265,7 +147,7 @@ def _ldif_entries(ad: pd.DataFrame, start: int = 0) -> pa.Array:
         _ldif_lines("objectGUID", anchors.guid_to_immutable_id_series(ad["object_guid"]), binary=True),
         _ldif_lines("userAccountControl", pd.Series(np.where(enabled, "512", "514"), dtype="str")),
         _ldif_lines("sAMAccountName", ad["sam_account_name"]), _ldif_lines("userPrincipalName", ad["upn"]),
-        _ldif_lines("mail", ad["mail"]), _join_lists(offsets, _ldif_lines("proxyAddresses", flat), ""),
+        _ldif_lines("mail", ad["mail"]), join_lists(offsets, _ldif_lines("proxyAddresses", flat), ""),
         _ldif_lines("mailNickname", ad["mail_nickname"]),
         _ldif_lines("mS-DS-ConsistencyGuid", ad["consistency_guid"], binary=True),
         _ldif_lines("isCriticalSystemObject", _flag(ad["is_critical_system_object"], "TRUE", None)),
@@ -275,20 +157,20 @@ def _ldif_entries(ad: pd.DataFrame, start: int = 0) -> pa.Array:
 def write_ad_ldif(ad: pd.DataFrame, path: Path) -> Path:
     """``ldifde -f ad.ldf -r "(objectClass=user)"`` style LDIF of the AD users."""
     with open(path, "wb") as fh:
-        _write_chunks(fh, ad, _ldif_entries)
+        write_chunks(fh, ad, _ldif_entries)
     return path
 
 
 def _graph_rows(users: pd.DataFrame) -> pa.Array:
-    lic_offsets, skus = _list_parts(users["assigned_licenses"])
-    licences = _cat("[", _join_lists(lic_offsets, _cat(_jobj(skuId=_jstr(skus), disabledPlans="[]")), ","), "]")
-    return _cat(_jobj(
-        id=_jstr(users["id"]), userPrincipalName=_jstr(users["upn"]), displayName=_jstr(users["display_name"]),
-        mail=_jstr(users["mail"]), mailNickname=_jstr(users["mail_nickname"]),
-        proxyAddresses=_jlist(users["proxy_addresses"]), onPremisesImmutableId=_jstr(users["immutable_id"]),
-        onPremisesSyncEnabled=_jbool(users["on_prem_sync_enabled"]),
-        accountEnabled=_jbool(users["account_enabled"]), userType=_jstr(users["user_type"]),
-        assignedLicenses=licences, creationType=_jstr(users["creation_type"])))
+    lic_offsets, skus = list_parts(users["assigned_licenses"])
+    licences = concat_text("[", join_lists(lic_offsets, concat_text(json_obj(skuId=json_str(skus), disabledPlans="[]")), ","), "]")
+    return concat_text(json_obj(
+        id=json_str(users["id"]), userPrincipalName=json_str(users["upn"]), displayName=json_str(users["display_name"]),
+        mail=json_str(users["mail"]), mailNickname=json_str(users["mail_nickname"]),
+        proxyAddresses=json_list(users["proxy_addresses"]), onPremisesImmutableId=json_str(users["immutable_id"]),
+        onPremisesSyncEnabled=json_bool(users["on_prem_sync_enabled"]),
+        accountEnabled=json_bool(users["account_enabled"]), userType=json_str(users["user_type"]),
+        assignedLicenses=licences, creationType=json_str(users["creation_type"])))
 
 
 def write_entra_json(users: pd.DataFrame, path: Path) -> Path:
@@ -303,11 +185,11 @@ def write_entra_json(users: pd.DataFrame, path: Path) -> Path:
         first_page = start // GRAPH_PAGE
         links = [_next_link(first_page + i + 1) if first_page + i + 1 < pages else ""
                  for i in range(len(bounds) - 1)]
-        return _cat(context, _join_lists(bounds, rows, ","), "]", pa.array(links, _LS), "}")
+        return concat_text(context, join_lists(bounds, rows, ","), "]", pa.array(links, LARGE_STRING), "}")
 
     with open(path, "wb") as fh:
         if n:
-            _write_chunks(fh, users, render, "\n")
+            write_chunks(fh, users, render, "\n")
         else:
             fh.write((context + "]}").encode("utf-8"))
         fh.write(b"\n")
@@ -322,32 +204,32 @@ def _next_link(page: int) -> str:
 
 def _okta_user_rows(users: pd.DataFrame, start: int = 0) -> pa.Array:
     ts = json.dumps(OKTA_TIME)
-    return _cat(_jobj(
-        id=_jstr(users["id"]), status=_jstr(users["status"]), created=ts, activated=ts, statusChanged=ts,
+    return concat_text(json_obj(
+        id=json_str(users["id"]), status=json_str(users["status"]), created=ts, activated=ts, statusChanged=ts,
         lastLogin=ts, lastUpdated=ts, passwordChanged=ts, type='{"id":"oty1a2b3c4D5e6F7g8h9"}',
-        profile=_jobj(firstName=_jstr(users["first_name"]), lastName=_jstr(users["last_name"]), mobilePhone="null",
-                      secondEmail="null", login=_jstr(users["login"]), email=_jstr(users["email"])),
-        credentials=_jobj(provider=_jobj(type=_jstr(users["provider_type"]), name=_jstr(users["provider_name"]))),
-        _links=_jobj(self=_jobj(href=_cat('"' + OKTA_ORG + "/api/v1/users/", _arr(users["id"]), '"')))))
+        profile=json_obj(firstName=json_str(users["first_name"]), lastName=json_str(users["last_name"]), mobilePhone="null",
+                      secondEmail="null", login=json_str(users["login"]), email=json_str(users["email"])),
+        credentials=json_obj(provider=json_obj(type=json_str(users["provider_type"]), name=json_str(users["provider_name"]))),
+        _links=json_obj(self=json_obj(href=concat_text('"' + OKTA_ORG + "/api/v1/users/", as_arrow(users["id"]), '"')))))
 
 
 def _okta_app_user_rows(app_users: pd.DataFrame, start: int = 0) -> pa.Array:
     ts = json.dumps(OKTA_TIME)
-    user_id = _arr(app_users["user_id"])
-    return _cat(_jobj(
-        id=_jstr(user_id), externalId=_jstr(app_users["external_id"]), created=ts, lastUpdated=ts,
-        scope=_jstr(app_users["scope"]), status=_jstr(app_users["status"]), statusChanged=ts,
-        passwordChanged="null", syncState=_jstr(app_users["sync_state"]), lastSync=ts,
-        credentials=_jobj(userName=_jstr(app_users["user_name"])),
-        profile=_jobj(immutableId=_jstr(app_users["immutable_id"]), usageLocation='"US"'),
-        _links=_jobj(app=_jobj(href=_cat('"' + OKTA_ORG + "/api/v1/apps/", _arr(app_users["app_id"]), '"')),
-                     user=_jobj(href=_cat('"' + OKTA_ORG + "/api/v1/users/", user_id, '"')))))
+    user_id = as_arrow(app_users["user_id"])
+    return concat_text(json_obj(
+        id=json_str(user_id), externalId=json_str(app_users["external_id"]), created=ts, lastUpdated=ts,
+        scope=json_str(app_users["scope"]), status=json_str(app_users["status"]), statusChanged=ts,
+        passwordChanged="null", syncState=json_str(app_users["sync_state"]), lastSync=ts,
+        credentials=json_obj(userName=json_str(app_users["user_name"])),
+        profile=json_obj(immutableId=json_str(app_users["immutable_id"]), usageLocation='"US"'),
+        _links=json_obj(app=json_obj(href=concat_text('"' + OKTA_ORG + "/api/v1/apps/", as_arrow(app_users["app_id"]), '"')),
+                     user=json_obj(href=concat_text('"' + OKTA_ORG + "/api/v1/users/", user_id, '"')))))
 
 
 def _write_json_array(frame: pd.DataFrame, path: Path, render: Callable[[pd.DataFrame, int], pa.Array]) -> Path:
     with open(path, "wb") as fh:
         fh.write(b"[")
-        _write_chunks(fh, frame, render, ",")
+        write_chunks(fh, frame, render, ",")
         fh.write(b"]")
     return path
 

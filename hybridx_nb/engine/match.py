@@ -2,12 +2,9 @@
 
 The rules are docs/domain.md §2-§3 and §6; this docstring records the details decided here.
 
-Scope. AD objects are excluded (category ``excluded``) when the DN contains ``\\0ACNF:`` (replication conflict),
-sAMAccountName ends with ``$``, ``is_critical_system_object`` is true (this is what keeps Administrator, Guest and
-krbtgt out in a real forest: Entra Connect's default scoping filter drops critical system objects, so
-Administrator is excluded only through the flag), the sAMAccountName or CN is a well-known system name (krbtgt,
-Guest, DefaultAccount, HealthMailbox*, SystemMailbox{*, DiscoverySearchMailbox*, FederatedEmail.*, MSOL_*, AAD_*,
-Migration.*, SUPPORT_*, Exchange_Online-ApplicationAccount), or objectGUID is not a GUID. Entra guests
+Scope. AD objects are excluded (category ``excluded``) when ``engine/scope.py`` names them a system object
+(replication conflicts, names ending in ``$``, ``is_critical_system_object``, which is what keeps Administrator
+out in a real forest, and the well-known system accounts), or when objectGUID is not a GUID. Entra guests
 (``user_type`` Guest) are excluded. Excluded AD objects still explain a cloud ImmutableID that points at them.
 
 Anchor. ``objectGUID``: base64 of the objectGUID bytes. ``mS-DS-ConsistencyGuid``: the ConsistencyGuid when set,
@@ -38,10 +35,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from hybridx_nb.core import anchors, columns
-from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, PAIR_CATEGORIES
+from hybridx_nb.core import columns
+from hybridx_nb.core.vocabulary import CATEGORIES, PAIR_CATEGORIES
 from hybridx_nb.engine.detail import (
     add_anchor_detail,
     add_okta_check,
@@ -51,6 +47,7 @@ from hybridx_nb.engine.detail import (
     pick,
     take,
 )
+from hybridx_nb.engine.sides import prepare_ad, prepare_cloud, resolve_anchor, set_expected
 from hybridx_nb.engine.text import add_text
 from hybridx_nb.snapshot.store import Snapshot
 
@@ -61,11 +58,6 @@ COLUMNS = ("category", "ad_dn", "ad_object_guid", "ad_upn", "ad_sam", "ad_mail",
            "account_enabled", "okta_user_id", "okta_login", "okta_app_immutable_id", "okta_agrees", "reason",
            "action")
 _BOOL_COLUMNS = ("on_prem_sync_enabled", "federated", "account_enabled", "okta_agrees")
-_WELL_KNOWN = r"(?:krbtgt|guest|defaultaccount)"
-_SYSTEM_PREFIXES = (r"(?:healthmailbox|systemmailbox\{|discoverysearchmailbox|federatedemail\.|msol_|aad_|migration\."
-                    r"|support_|exchange_online-applicationaccount)")
-_SYSTEM_NAME_RE = f"^{_WELL_KNOWN}$|^{_SYSTEM_PREFIXES}"                       # on sAMAccountName
-_SYSTEM_CN_RE = f"^cn=(?:{_WELL_KNOWN}(?:,|$)|{_SYSTEM_PREFIXES})"            # on the DN's first RDN
 _MAX_CANDIDATES = 20
 
 
@@ -86,102 +78,6 @@ class Prediction:
 # ---------------------------------------------------------------------------------------------------------------
 # Preparing the two sides
 # ---------------------------------------------------------------------------------------------------------------
-
-def primary_smtp(proxies: pd.Series, mail: pd.Series) -> pd.Series:
-    """The primary SMTP address: the ``SMTP:`` entry (upper-case prefix) of proxy addresses, else ``mail``."""
-    lists = pa.chunked_array(proxies.array.__arrow_array__()).combine_chunks()
-    flat, parents = pc.list_flatten(lists), pc.list_parent_indices(lists)
-    hit = pc.starts_with(flat, "SMTP:").fill_null(False)
-    rows = parents.filter(hit).to_numpy()  # ascending: the parents of a flattened list array are in order
-    first = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if len(rows) else np.zeros(0, np.int64)
-    found = np.full(len(mail), -1)
-    found[rows[first]] = np.arange(len(first))
-    smtp = pd.Series(pd.array(pc.utf8_slice_codeunits(flat.filter(hit), 5).take(pa.array(first)), dtype="str"))
-    return take(smtp, found).set_axis(mail.index).fillna(mail).replace("", np.nan)
-
-
-def _prepare_ad(users: pd.DataFrame) -> pd.DataFrame:
-    """AD users with their primary SMTP, match keys, both anchor forms and the exclusion reason."""
-    sam = users["sam_account_name"]
-    guid_b64 = anchors.guid_to_immutable_id_series(users["object_guid"])
-    named = (sam.str.lower().str.contains(_SYSTEM_NAME_RE, regex=True).fillna(False)
-             | users["dn"].str.lower().str.contains(_SYSTEM_CN_RE, regex=True)).to_numpy(dtype=bool)
-    name = sam.where(sam.notna(), users["dn"])
-    excluded = pick(users.index, [
-        (users["dn"].str.contains("\\0ACNF:", regex=False).to_numpy(dtype=bool),
-         "a replication conflict object (\\0ACNF: in its DN)"),
-        (sam.str.endswith("$").fillna(False).to_numpy(dtype=bool),
-         "a computer or managed service account (sAMAccountName ends with $)"),
-        (users["is_critical_system_object"].fillna(False).to_numpy(dtype=bool),
-         "a critical system object (isCriticalSystemObject)"),
-        (named, "the well-known system account " + name.fillna("")),
-        (guid_b64.isna().to_numpy(dtype=bool), "objectGUID " + users["object_guid"] + " is not a GUID"),
-    ], None)
-    smtp = primary_smtp(users["proxy_addresses"], users["mail"])
-    return pd.DataFrame({
-        "dn": users["dn"], "object_guid": users["object_guid"], "upn": users["upn"], "sam": sam, "mail": smtp,
-        "display_name": users["display_name"], "mail_nickname": users["mail_nickname"],
-        "guid_b64": guid_b64, "cg": users["consistency_guid"], "excluded": excluded,
-        "smtp_key": smtp.str.lower(), "upn_key": users["upn"].str.lower(),
-    })
-
-
-def resolve_anchor(ad: pd.DataFrame, anchor: str) -> tuple[str, str]:
-    """The anchor attribute Entra Connect will use, and why, in plain words."""
-    choice = {a.lower(): a for a in ANCHOR_SETTINGS}.get(str(anchor).lower())
-    if choice is None:
-        raise ValueError(f"anchor setting {anchor!r} is not one of {', '.join(ANCHOR_SETTINGS)}")
-    if choice != "auto":
-        return choice, f"{choice} was chosen explicitly"
-    filled = int((ad["excluded"].isna() & ad["cg"].notna()).sum())
-    if filled:
-        return "objectGUID", (f"auto (express install): {filled} in-scope AD user(s) already have "
-                              "mS-DS-ConsistencyGuid set, so Entra Connect falls back to objectGUID")
-    return "mS-DS-ConsistencyGuid", ("auto (express install): no in-scope AD user has mS-DS-ConsistencyGuid set, "
-                                     "so Entra Connect uses it and fills it from objectGUID")
-
-
-def _set_expected(ad: pd.DataFrame, setting: str) -> None:
-    has_cg = ad["cg"].notna()
-    if setting == "objectGUID":
-        ad["expected"] = ad["guid_b64"]
-        ad["anchor_source"] = pd.Series("objectGUID", index=ad.index, dtype="str")
-    else:
-        ad["expected"] = ad["cg"].where(has_cg, ad["guid_b64"])
-        ad["anchor_source"] = pick(ad.index, [(has_cg, "mS-DS-ConsistencyGuid")], "objectGUID")
-    for col in ("expected", "anchor_source"):
-        ad[col] = ad[col].where(ad["excluded"].isna())
-
-
-def _prepare_cloud(snap: Snapshot) -> pd.DataFrame:
-    """Entra users with primary SMTP, match keys, roles, licences, federation and the exclusion reason."""
-    users = snap["entra_users"]
-    smtp = primary_smtp(users["proxy_addresses"], users["mail"])
-    roles = snap["entra_role_members"]
-    by_user = roles.drop_duplicates(["principal_id", "role_name"]).sort_values("role_name")
-    role_text = join_lists(by_user["principal_id"], by_user["role_name"])
-    domains = snap["entra_domains"]
-    fed_names = domains.loc[domains["authentication_type"].str.lower() == "federated", "name"].str.lower()
-    upn_domain = users["upn"].str.lower().str.replace(r"^.*@", "", regex=True)
-    federated = pd.Series(columns.isin(upn_domain, fed_names), dtype="boolean")
-    if not snap.has("entra_domains"):
-        federated[:] = pd.NA
-    is_guest = (users["user_type"].str.lower() == "guest").fillna(False).to_numpy(dtype=bool)
-    opi = anchors.normalize_guid_series(users["on_prem_object_identifier"])
-    return pd.DataFrame({
-        "id": users["id"], "upn": users["upn"], "mail": smtp, "display_name": users["display_name"],
-        "imm": users["immutable_id"], "opi": opi.where(opi.notna(), users["on_prem_object_identifier"]),
-        "sync": users["on_prem_sync_enabled"], "enabled": users["account_enabled"],
-        "roles": users["id"].map(role_text) if len(role_text) else pd.Series(np.nan, index=users.index, dtype="str"),
-        "licenses": _join_list_column(users["assigned_licenses"]), "federated": federated,
-        "excluded": pick(users.index, [(is_guest, "a guest user")], None),
-        "smtp_key": smtp.str.lower(), "upn_key": users["upn"].str.lower(),
-    })
-
-
-def _join_list_column(values: pd.Series) -> pd.Series:
-    joined = pc.binary_join(pa.chunked_array(values.array.__arrow_array__()), ";")
-    return pd.Series(pd.array(joined, dtype="str"), index=values.index).replace("", np.nan)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -396,10 +292,10 @@ def _assemble(rows: pd.DataFrame, texts: dict, ad: pd.DataFrame, cloud: pd.DataF
 
 def predict(snap: Snapshot, settings: EngineSettings = EngineSettings()) -> Prediction:
     """What Entra Connect's first sync will do to every AD user and every Entra user of the snapshot."""
-    ad = _prepare_ad(snap["ad_users"])
+    ad = prepare_ad(snap["ad_users"])
     setting, anchor_reason = resolve_anchor(ad, settings.anchor)
-    _set_expected(ad, setting)
-    cloud = _prepare_cloud(snap)
+    set_expected(ad, setting)
+    cloud = prepare_cloud(snap)
     upn_on = (settings.soft_match_upn if settings.soft_match_upn is not None
               else snap.tenant.feature("softMatchOnUpnEnabled"))
     findings = _assemble(*_match(ad, cloud, snap, upn_on), ad, cloud)

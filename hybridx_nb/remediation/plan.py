@@ -15,70 +15,26 @@ Strategies (docs/domain.md §5):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
 from hybridx_nb.core import columns
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.vocabulary import READ_ONLY_MODES, STRATEGIES
-from hybridx_nb.remediation.scripts import write_scripts  # the pipeline contract names it here
+from hybridx_nb.engine.match import Prediction
+from hybridx_nb.remediation.model import (
+    ACTION_COLUMNS,
+    HARD_MATCH_FLAG,
+    SOFT_MATCH_FLAG,
+    STEPS,
+    Plan,
+    RunbookStep,
+    TenantState,
+)
+from hybridx_nb.remediation.runbook import build_runbook
 from hybridx_nb.snapshot.store import Snapshot
 
-if TYPE_CHECKING:  # the engine is only read (findings, anchor_setting, anchor_reason), never imported at run time
-    from hybridx_nb.engine.match import Prediction
-
-__all__ = ["Plan", "RunbookStep", "build_plan", "write_scripts", "STRATEGIES"]
-
-ACTION_COLUMNS = ["entra_id", "entra_upn", "ad_dn", "category", "strategy", "step", "current_immutable_id",
-                  "new_immutable_id", "temporary_upn", "roles", "licenses", "note"]
-#: The order in which the steps happen; ``actions`` is sorted by it.
-STEPS = ("remove_roles", "clear_object_identifier", "hard_delete", "set_immutable_id", "set_immutable_id_upn_swap",
-         "readd_roles", "review")
-HARD_MATCH_FLAG = "blockCloudObjectTakeoverThroughHardMatchEnabled"
-SOFT_MATCH_FLAG = "blockSoftMatchEnabled"
-_LIST_LIMIT = 20  # names spelled out in a runbook step; the rest are in ``actions``
-
-
-@dataclass
-class RunbookStep:
-    """One step of the cut-over: who does it, where, what, how to check it, how to undo it."""
-
-    number: int
-    title: str
-    who: str
-    where: str
-    do: str
-    verify: str
-    rollback: str
-
-
-@dataclass
-class Plan:
-    """The remediation for one client (see the module docstring for the strategies)."""
-
-    strategy: str
-    strategy_reason: str
-    actions: pd.DataFrame
-    runbook: list[RunbookStep]
-    expected: dict[str, int]
-    notes: list[str] = field(default_factory=list)  # caveats the report shows next to the plan
-
-
-@dataclass(frozen=True)
-class _Tenant:
-    """The tenant facts the plan needs, resolved once."""
-
-    read_only: bool
-    read_only_reason: str
-    org_sync_on: bool
-    hard_match_blocked: bool
-    soft_match_blocked: bool
-    initial_domain: str | None
-    tenant_id: str | None
-    okta_mode: str | None
+__all__ = ["Plan", "RunbookStep", "build_plan", "STRATEGIES"]
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -100,7 +56,7 @@ def _has(s: pd.Series, word: str) -> np.ndarray:
     return s.fillna("").str.contains(rf"(?:^|;)\s*{word}\s*(?:;|$)", regex=True).to_numpy(dtype=bool)
 
 
-def _tenant(snap: Snapshot, findings: pd.DataFrame) -> _Tenant:
+def _tenant(snap: Snapshot, findings: pd.DataFrame) -> TenantState:
     tenant = snap.tenant
     mode = (tenant.okta_provisioning_mode or "").strip().lower() or None
     synced = _flag(findings, "on_prem_sync_enabled").fillna(False).to_numpy(dtype=bool)
@@ -116,7 +72,7 @@ def _tenant(snap: Snapshot, findings: pd.DataFrame) -> _Tenant:
     if not initial:  # no /domains export: the tenant's own .onmicrosoft.com name, as the UPNs show it
         suffix = snap["entra_users"]["upn"].str.lower().str.extract(r"@([^@]+\.onmicrosoft\.com)$", expand=False)
         initial = suffix[~suffix.str.endswith(".mail.onmicrosoft.com", na=True)].value_counts().index.tolist()
-    return _Tenant(read_only, why, bool(tenant.org_sync_enabled), tenant.feature(HARD_MATCH_FLAG),
+    return TenantState(read_only, why, bool(tenant.org_sync_enabled), tenant.feature(HARD_MATCH_FLAG),
                    tenant.feature(SOFT_MATCH_FLAG), initial[0] if initial else None, tenant.tenant_id, mode)
 
 
@@ -139,7 +95,7 @@ def _temporary_upns(upn: pd.Series, ids: pd.Series, initial: str | None, taken: 
     return plain.where(~clash, local + "." + ids.str[:8] + "@" + initial)
 
 
-def _choose(strategy: str, n_fix: int, bulk_threshold: int, t: _Tenant) -> tuple[str, str]:
+def _choose(strategy: str, n_fix: int, bulk_threshold: int, t: TenantState) -> tuple[str, str]:
     if strategy != "auto":
         return strategy, f"forced by parameter (strategy={strategy}); {n_fix} user(s) need a new ImmutableID"
     if n_fix == 0:
@@ -246,7 +202,7 @@ def build_plan(prediction: Prediction, snap: Snapshot, *, strategy: str = "auto"
                      "TemporaryUpn column of remediation.csv before running the script.")
     if recreate.any():
         notes.append("A hard delete cannot be undone: back up the users' mailbox and OneDrive data first.")
-    steps = _runbook(chosen, actions, expected, flags, t, prediction.anchor_setting,
+    steps = build_runbook(chosen, actions, expected, flags, t, prediction.anchor_setting,
                      getattr(prediction, "anchor_reason", ""))
     return Plan(chosen, reason, actions, steps, expected, notes)
 
@@ -255,196 +211,4 @@ def build_plan(prediction: Prediction, snap: Snapshot, *, strategy: str = "auto"
 # Runbook: the same seven steps for every client, worded with its numbers; a step with nothing to do says so.
 # ---------------------------------------------------------------------------------------------------------------
 
-def _listing(actions: pd.DataFrame, step: str, column: str) -> str:
-    rows = actions[actions["step"].eq(step)]
-    lines = [f"  - {u}: {v}" for u, v in zip(rows["entra_upn"].fillna(rows["entra_id"]).head(_LIST_LIMIT),
-                                             rows[column].fillna("").str.replace(";", ", ").head(_LIST_LIMIT))]
-    if len(rows) > _LIST_LIMIT:
-        lines.append(f"  - … and {len(rows) - _LIST_LIMIT} more (the plan's {step} rows)")
-    return "\n".join(lines)
 
-
-def _flag_command(flag: str, value: str) -> str:
-    return (f"`$s = Get-MgDirectoryOnPremiseSynchronization; Update-MgDirectoryOnPremiseSynchronization "
-            f"-OnPremisesDirectorySynchronizationId $s.Id -BodyParameter @{{features=@{{{flag}=${value}}}}}`")
-
-
-def _fix_step(chosen: str, actions: pd.DataFrame, e: dict[str, int], flags: list[str], t: _Tenant) -> RunbookStep:
-    do, verify, undo = [], [], []
-    n = e["anchor_writes"]
-    if chosen == "clear_and_regenerate" and n:
-        if t.org_sync_on or t.read_only:
-            do.append("Switch directory sync off for the tenant (Hybrid Identity Administrator or Global "
-                      "Administrator; `Connect-MgGraph -Scopes Organization.ReadWrite.All,Directory.ReadWrite.All`): "
-                      f"`Update-MgOrganization -OrganizationId {t.tenant_id or '<tenant id>'} -BodyParameter "
-                      "@{onPremisesSyncEnabled=$false}` (older module versions: Update-MgBetaOrganization). "
-                      "WARNING: this takes up to 72 hours, and sync cannot be switched on again until 72 hours "
-                      "have passed: plan the cut-over window around it.")
-            do.append("Wait until `(Get-MgOrganization).OnPremisesSyncEnabled` is no longer true. Then collect a "
-                      "fresh snapshot and re-run hybridx, and use the remediation.csv of that run: the script "
-                      "skips, and reports, every user whose value changed or who is still shown as synced.")
-            verify.append("`(Get-MgOrganization).OnPremisesSyncEnabled` is not true before the script runs.")
-        else:
-            do.append("Directory sync is already off for the tenant (organization.onPremisesSyncEnabled is not "
-                      "true): nothing to switch off.")
-        do.append(f"Write the correct ImmutableID on {n} user(s), rather than clearing it (clearing to null is "
-                  "unreliable today): `./remediation.ps1` (dry run: read what it would change), then "
-                  "`./remediation.ps1 -Apply`.")
-        do.append("Directory sync comes back on when the Entra Connect wizard configures the tenant in step 3.")
-    elif n:
-        do.append(f"Pre-stamp {n} user(s) with their expected anchor: `./remediation.ps1` (dry run: read what it "
-                  "would change), then `./remediation.ps1 -Apply`.")
-    if e["hard_deletes"]:
-        do.append(f"Hard delete {e['hard_deletes']} user(s) listed in recreate.csv, after their data is backed up "
-                  "(step 0): `Remove-MgUser -UserId <EntraId>`, then `Remove-MgDirectoryDeletedItem "
-                  "-DirectoryObjectId <EntraId>` (a soft-deleted user stays 30 days and would still clash). The "
-                  "first sync creates each again from AD with the right anchor.")
-        undo.append("A hard delete cannot be undone: restore the backed-up data to the recreated user.")
-    if not n and not e["hard_deletes"]:
-        do.append("No ImmutableID to change: every matched cloud user already carries its AD anchor or will be "
-                  "soft-matched.")
-    if n:
-        verify.append(f"remediation.ps1 ends with Changed: {n} and no Skipped or Failed; its log "
-                      "(remediation-log-*.csv) has one line per user. A skipped user changed since the "
-                      "assessment: re-run hybridx before touching it.")
-        undo.append("`./remediation.ps1 -Rollback`, then `./remediation.ps1 -Rollback -Apply`: restores the "
-                    "original values from rollback.csv, only where the value is still the one the plan wrote.")
-    if e["upn_swaps"]:
-        do.append(f"Users with a UPN in a federated domain: {e['upn_swaps']}. For each the script moves the UPN to "
-                  f"@{t.initial_domain or '<tenant>.onmicrosoft.com'} (TemporaryUpn column), sets the ImmutableID "
-                  "and moves the UPN back.")
-    elif n:
-        do.append("No UPN swap needed: none of them has a UPN in a federated domain.")
-    if e["role_holders"]:
-        do.append(f"Remove the directory roles of {e['role_holders']} role holder(s) before the sync (Privileged "
-                  "Role Administrator): Entra matches no role holder. `Get-MgRoleManagementDirectoryRoleAssignment "
-                  "-Filter \"principalId eq '<EntraId>'\"`, then `Remove-MgRoleManagementDirectoryRoleAssignment "
-                  "-UnifiedRoleAssignmentId <id>` for each; step 7 re-adds them:\n"
-                  + _listing(actions, "remove_roles", "roles"))
-        verify.append("The role holders hold no directory role (Entra admin center → Roles and administrators).")
-        undo.append("Re-add the removed roles (the list in step 7).")
-    else:
-        do.append("No role holder among the users to match: no role to remove.")
-    for flag in flags:
-        do.append(f"Tenant flag {flag} is true: a Global Administrator sets it to false for the cut-over "
-                  f"(scope OnPremDirectorySynchronization.ReadWrite.All): {_flag_command(flag, 'false')}; "
-                  "step 7 sets it back.")
-        verify.append(f"`(Get-MgDirectoryOnPremiseSynchronization).Features.{flag}` is False.")
-        undo.append(f"Set {flag} back to true: {_flag_command(flag, 'true')}.")
-    if not flags:
-        do.append("Tenant flags: nothing to change (blockSoftMatchEnabled and "
-                  "blockCloudObjectTakeoverThroughHardMatchEnabled do not stand in the way).")
-    if e["object_identifier_clears"]:
-        do.append(f"Clear onPremisesObjectIdentifier on {e['object_identifier_clears']} user(s) (the plan's "
-                  "clear_object_identifier rows): `Invoke-MgGraphRequest -Method PATCH -Uri "
-                  "\"https://graph.microsoft.com/beta/users/<EntraId>\" -Body '{\"onPremisesObjectIdentifier\":"
-                  "null}' -ContentType application/json`.")
-    if e["review"]:
-        do.append(f"{e['review']} finding(s) need a decision by hand (ambiguous matches, ImmutableIDs no AD user "
-                  "claims): the plan's review rows. hybridx does not guess.")
-    return RunbookStep(2, "Fix the anchors", "Entra User Administrator (ImmutableIDs); Global Administrator "
-                       "(directory sync, tenant flags); Privileged Role Administrator (roles)",
-                       "PowerShell 7 with the Microsoft Graph module, on an admin workstation",
-                       "\n".join(f"{i}. {line}" for i, line in enumerate(do, 1)),
-                       " ".join(verify) or "Nothing to verify: nothing changed.",
-                       " ".join(undo) or "Nothing to roll back: nothing changed.")
-
-
-def _restore_step(actions: pd.DataFrame, e: dict[str, int], flags: list[str]) -> RunbookStep:
-    do, verify = [], []
-    if e["role_holders"]:
-        do.append(f"Re-add the directory roles of {e['role_holders']} user(s) (`New-MgRoleManagementDirectory"
-                  "RoleAssignment -PrincipalId <EntraId> -RoleDefinitionId <role id> -DirectoryScopeId '/'`):\n"
-                  + _listing(actions, "readd_roles", "roles"))
-        verify.append("The roles show again under Roles and administrators.")
-    for flag in flags:
-        do.append(f"Set {flag} back to true: {_flag_command(flag, 'true')}.")
-        verify.append(f"`(Get-MgDirectoryOnPremiseSynchronization).Features.{flag}` is True.")
-    if e["hard_deletes"]:
-        do.append(f"Re-assign the licences of the {e['hard_deletes']} recreated user(s) from recreate.csv "
-                  "(`Set-MgUserLicense -UserId <new id> -AddLicenses @(@{SkuId='<skuId>'}) -RemoveLicenses @()`; "
-                  "the new object ids come from `Get-MgUser -Filter \"userPrincipalName eq '<upn>'\"`), then "
-                  "restore their data.")
-        verify.append("The recreated users have their licences and their data.")
-    if not do:
-        do.append("Nothing was set aside for this client: no role removed, no tenant flag changed, no user "
-                  "recreated.")
-    return RunbookStep(7, "Put back what was set aside for the cut-over",
-                       "Privileged Role Administrator; Global Administrator",
-                       "PowerShell 7 with the Microsoft Graph module",
-                       "\n".join(f"{i}. {line}" for i, line in enumerate(do, 1)),
-                       " ".join(verify) or "Nothing to verify.",
-                       "Nothing to roll back: this step restores the state from before the cut-over.")
-
-
-def _runbook(chosen: str, actions: pd.DataFrame, e: dict[str, int], flags: list[str], t: _Tenant,
-             anchor: str, anchor_reason: str) -> list[RunbookStep]:
-    n, adds = e["anchor_writes"], e["adds"]
-    backup = ("`Connect-MgGraph -Scopes User.Read.All`, then `Get-MgUser -All -Property Id,UserPrincipalName,"
-              "OnPremisesImmutableId | Select-Object Id,UserPrincipalName,OnPremisesImmutableId | Export-Csv "
-              "immutableid-backup.csv -NoTypeInformation -Encoding utf8`.")
-    backup_do = (f"Keep rollback.csv from this report: the original ImmutableID of the {n} user(s) the plan "
-                 f"changes. Also export every user's current value: {backup}")
-    if e["hard_deletes"]:
-        backup_do += (f" Back up the mailbox and OneDrive data of the {e['hard_deletes']} user(s) to be recreated "
-                      "(recreate.csv lists them with their licences).")
-    okta_mode = {None: "", "none": " This tenant's Okta provisioning was reported as off: check that both boxes "
-                 "are already clear."}.get(t.okta_mode, "")
-    if t.okta_mode in READ_ONLY_MODES:
-        okta_mode = (f" Okta provisions in {t.okta_mode.replace('_', ' ').title()} mode: the users stay shown as "
-                     "synced (read-only) in Entra until directory sync is switched off in step 2.")
-    adds_text = f"{adds} Adds ({e['new_users']} new user(s)"
-    adds_text += f" and {e['hard_deletes']} recreated)" if e["hard_deletes"] else ")"
-    return [
-        RunbookStep(0, "Back up the current values", "Consultant (read-only Graph access: User.Read.All)",
-                    "PowerShell 7 with the Microsoft Graph module, on an admin workstation", backup_do,
-                    f"immutableid-backup.csv has one row per user ({e['cloud_users']} in this snapshot); "
-                    f"rollback.csv has {n} row(s).", "Nothing to roll back: nothing changed yet."),
-        RunbookStep(1, "Switch Okta provisioning off without deactivating anyone",
-                    "Okta administrator (Super Administrator or App Administrator of the Office 365 app)",
-                    "Okta Admin Console → Applications → Microsoft Office 365 → Provisioning (To App, Integration)",
-                    "1. Clear **Deactivate Users** and click Save (otherwise switching provisioning off deactivates "
-                    "every assigned user).\n2. Then clear **Enable provisioning** (Enable API integration) and "
-                    "click Save.\n3. Change nothing else: not the Sign On tab (federation stays as it is), not the "
-                    "assignments, not the users." + okta_mode,
-                    "The Provisioning tab shows the API integration disabled; users still exist and are enabled in "
-                    "Microsoft 365; a test user still signs in through Okta.",
-                    "Tick Enable provisioning (Enable API integration) again and save; then Deactivate Users, if it "
-                    "was ticked before."),
-        _fix_step(chosen, actions, e, flags, t),
-        RunbookStep(3, "Install Entra Connect in staging mode", "Hybrid Identity Administrator, local administrator "
-                    "of the sync server", "The Entra Connect server (wizard: Customize)",
-                    f"Custom installation; on 'Uniquely identifying your users' choose the source anchor **{anchor}**"
-                    + (f" ({anchor_reason})" if anchor_reason else "") + ". On 'Ready to configure' tick **Enable "
-                    "staging mode** (it imports and synchronises, and exports nothing)."
-                    + (" Start only once the directory sync switch-off of step 2 has completed."
-                       if chosen == "clear_and_regenerate" and n and (t.org_sync_on or t.read_only) else ""),
-                    f"`Get-ADSyncScheduler` shows StagingModeEnabled True; the wizard's summary names {anchor} as the "
-                    "source anchor.",
-                    "Uninstall Entra Connect: in staging mode it has exported nothing."),
-        RunbookStep(4, "Check the pending exports against hybridx's numbers", "Consultant",
-                    "The Entra Connect server (Synchronization Service Manager, csexport)",
-                    "Run a full import and synchronisation (`Start-ADSyncSyncCycle -PolicyType Initial`), then "
-                    "export the pending changes of the Entra ID connector: `csexport \"<tenant>.onmicrosoft.com - "
-                    "AAD\" export.xml /f:x` and `CSExportAnalyzer export.xml > export.csv`. "
-                    f"Expect {adds_text}, 0 Deletes, and about {e['updates']} Updates (the matched users)."
-                    + (f" Until the review findings are decided, up to {e['review_ad_users']} more Adds can show: "
-                       "the AD users among them would otherwise be created." if e["review_ad_users"] else ""),
-                    f"Adds = {adds} and Deletes = 0. Each extra Add is a cloud user that will be duplicated: find "
-                    "its UPN in findings.csv and fix its anchor before going on.",
-                    "Nothing to roll back (read-only); stay in staging mode until the numbers agree."),
-        RunbookStep(5, "Leave staging mode", "Hybrid Identity Administrator", "The Entra Connect server (wizard)",
-                    "Wizard → Configure staging mode → clear **Enable staging mode** → Configure; then "
-                    "`Start-ADSyncSyncCycle -PolicyType Delta`.",
-                    f"The first export shows {adds} adds and 0 deletes; Entra admin center → Entra Connect shows no "
-                    "sync errors (no PropertyConflict, InvalidSoftMatch or InvalidHardMatch).",
-                    "Turn staging mode back on to stop further exports. Users already matched are now managed from "
-                    "AD: to give one back to the cloud, remove it from the sync scope and restore it from deleted "
-                    "items."),
-        RunbookStep(6, "Verify with hybridx", "Consultant", "hybridx, on a fresh snapshot",
-                    f"Collect a fresh snapshot of AD and Entra ID and run hybridx again with the anchor {anchor}. "
-                    f"Expect every in-scope AD user ({e['in_scope']}) to be hard_match.",
-                    f"summary.json: hard_match = {e['in_scope']}; anchor_mismatch, soft_match, new_user and "
-                    "match_blocked = 0.", "Nothing to roll back (read-only)."),
-        _restore_step(actions, e, flags),
-    ]

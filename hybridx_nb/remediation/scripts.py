@@ -16,12 +16,10 @@ from __future__ import annotations
 import csv
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
-if TYPE_CHECKING:  # remediation re-exports write_scripts, so it is not imported here at run time
-    from hybridx_nb.remediation.plan import Plan
+from hybridx_nb.remediation.model import Plan
 
 SCRIPT = "remediation.ps1"
 PLAN_CSV = "remediation.csv"

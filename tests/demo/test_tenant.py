@@ -195,10 +195,10 @@ def test_entra_pages_of_999(tmp_path: Path) -> None:
 
 
 def test_chunked_writing_gives_the_same_bytes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from hybridx_nb.demo import export_writers
+    from hybridx_nb.demo import render
     big = demo.generate(2_100)
     whole = demo.write_exports(big, tmp_path / "whole", ad_format="both")
-    monkeypatch.setattr(export_writers, "CHUNK", 999)
+    monkeypatch.setattr(render, "CHUNK", 999)
     chunked = demo.write_exports(big, tmp_path / "chunked", ad_format="both")
     for key, path in whole.items():
         assert chunked[key].read_bytes() == path.read_bytes(), key

@@ -342,7 +342,7 @@ def test_new_user_cloud_only_and_orphan_anchor():
 
 
 @pytest.mark.parametrize("columns, reason", [
-    ({"sam_account_name": "PC01$"}, "sAMAccountName ends with $"),
+    ({"sam_account_name": "PC01$"}, "name ends with $"),
     ({"dn": "CN=kai\\0ACNF:5f1c,OU=Staff,DC=contoso,DC=com"}, "replication conflict"),
     ({"is_critical_system_object": True}, "isCriticalSystemObject"),
     ({"sam_account_name": "krbtgt"}, "well-known system account krbtgt"),

@@ -160,27 +160,7 @@ def test_large_object(count, expected):
         assert frame.loc[frame["ERROR"] == "LargeObject", "VALUE"].item() == "301 proxy addresses"
 
 
-SYSTEM = [
-    {"dn": "CN=krbtgt,CN=Users,DC=contoso,DC=com", "sam_account_name": "krbtgt"},
-    {"dn": "CN=Guest,CN=Users,DC=contoso,DC=com", "sam_account_name": "Guest"},
-    {"dn": "CN=DefaultAccount,CN=Users,DC=contoso,DC=com", "sam_account_name": "DefaultAccount"},
-    {"dn": "CN=HealthMailbox0f3a,CN=Monitoring,DC=contoso,DC=com", "sam_account_name": "HealthMailbox0f3a"},
-    {"dn": "CN=SystemMailbox{1f05a927-0000},CN=Users,DC=contoso,DC=com", "sam_account_name": "SM_1a2b"},
-    {"dn": "CN=DiscoverySearchMailbox {D919BA05},CN=Users,DC=contoso,DC=com", "sam_account_name": "SM_3c4d"},
-    {"dn": "CN=FederatedEmail.4c1f4d8b,CN=Users,DC=contoso,DC=com", "sam_account_name": "SM_5e6f"},
-    {"dn": "CN=Migration.8f3e7716,CN=Users,DC=contoso,DC=com", "sam_account_name": "SM_7a8b"},
-    {"dn": "CN=SUPPORT_388945a0,CN=Users,DC=contoso,DC=com", "sam_account_name": "SUPPORT_388945a0"},
-    {"dn": "CN=MSOL_0123abcd,CN=Users,DC=contoso,DC=com", "sam_account_name": "MSOL_0123abcd"},
-    {"dn": "CN=WS01,OU=Computers,DC=contoso,DC=com", "sam_account_name": "WS01$"},
-    {"dn": "CN=Ann\\0ACNF:2a1b3c4d,OU=Staff,DC=contoso,DC=com", "sam_account_name": "ann2"},
-    {"dn": "CN=Critical,CN=Users,DC=contoso,DC=com", "sam_account_name": "crit", "is_critical_system_object": True},
-]
-
-
-def test_system_account_mask():
-    frame = pd.DataFrame(SYSTEM + [{"dn": "CN=Guesthouse,OU=Staff,DC=contoso,DC=com", "sam_account_name": "guesthouse",
-                                    "is_critical_system_object": False}])
-    assert list(rules.system_account_mask(frame)) == [True] * len(SYSTEM) + [False]
+from test_scope import SYSTEM  # noqa: E402  (one list of system objects for the engine and the readiness rules)
 
 
 def test_system_accounts_are_skipped():
@@ -260,12 +240,12 @@ def test_factorize_all_gives_equal_keys_equal_codes_across_segments_and_reused_r
     import numpy as np
     import pyarrow as pa
 
-    from hybridx_nb.readiness import checks as rc
+    from hybridx_nb.readiness import views
 
     upn = (np.array([0, 1, 3]), pa.array(["a@x", "b@x", "c@x"], pa.large_string()))
     mail = (np.array([0, 1, 2, 3]), pa.array(["a@x", "c@x", "d@x", "c@x"], pa.large_string()))  # rows 0, 3 like UPN
     cloud = (np.array([0, 1]), pa.array(["d@x", "b@x"], pa.large_string()))
-    (u, m, c), n = rc.factorize_all([upn, mail, cloud], like={1: 0})
+    (u, m, c), n = views.factorize_all([upn, mail, cloud], like={1: 0})
     assert n == 4
     assert m[0] == u[0] and m[1] == u[2] == m[3] and m[2] == c[0] and c[1] == u[1]
     assert len({u[0], u[1], u[2], m[2]}) == 4

@@ -1,6 +1,6 @@
 """The remediation plan: which strategy for which case, the actions, the runbook and its numbers.
 
-Built against hand-made findings frames that follow the findings contract (/work/prompts/findings.md), so these
+Built against hand-made findings frames that follow the findings contract (README.md, Outputs), so these
 tests do not depend on the engine.
 """
 
@@ -16,7 +16,8 @@ import pytest
 
 from hybridx_nb.core import anchors
 from hybridx_nb.core.errors import HybridxError
-from hybridx_nb.remediation.plan import ACTION_COLUMNS, Plan, build_plan
+from hybridx_nb.remediation.model import ACTION_COLUMNS, Plan
+from hybridx_nb.remediation.plan import build_plan
 from hybridx_nb.snapshot.store import TenantFacts, build_snapshot
 
 FINDING_COLUMNS = (

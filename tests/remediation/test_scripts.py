@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hybridx_nb.remediation.plan import ACTION_COLUMNS, Plan
+from hybridx_nb.remediation.model import ACTION_COLUMNS, Plan
 from hybridx_nb.remediation.scripts import script_text, write_scripts
 
 HOSTILE_UPN = "$(Remove-Item C:\\)@fabrikam.com"

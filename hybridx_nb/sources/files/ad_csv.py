@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from hybridx_nb.core.errors import InputError
-from hybridx_nb.sources import common
-from hybridx_nb.sources.common import AD_FIELDS, ReadResult, Text
+from hybridx_nb.sources import common, powershell_csv, text
+from hybridx_nb.sources.common import AD_FIELDS, ReadResult
+from hybridx_nb.sources.text import Text
 
 #: The export command README.md (Export files) explains; errors quote it so the consultant can re-run it as it is.
 AD_EXPORT_COMMAND = (
@@ -38,23 +39,23 @@ _FIXES = {
 
 def read_ad_csv(path: str | Path, doc: Text | None = None) -> ReadResult:
     """AD users, groups and contacts from a PowerShell CSV export; bad rows go to ``rejected``."""
-    doc = doc or common.read_text(path)
-    parsed = common.read_powershell_csv(doc)
+    doc = doc or text.read_text(path)
+    parsed = powershell_csv.read_powershell_csv(doc)
     raw = parsed.frame
-    found = common.match_columns(doc.path, parsed.headers, AD_FIELDS, ("dn", "object_guid"),
+    found = powershell_csv.match_columns(doc.path, parsed.headers, AD_FIELDS, ("dn", "object_guid"),
                                  fix=f"export with: {AD_EXPORT_COMMAND}")
     if not len(raw):
         raise InputError(doc.path, "the file has a header but no rows",
                                 fix=f"check the -SearchBase / -Filter of: {AD_EXPORT_COMMAND}")
     by_header = {v: k for k, v in found.items()}
-    common.check_placeholders(doc.path, raw, parsed.lines, found.values(),
+    powershell_csv.check_placeholders(doc.path, raw, parsed.lines, found.values(),
                               {h: _FIXES.get(by_header[h], _FIXES["*"]) for h in found.values()} | {"*": _FIXES["*"]})
-    col = lambda name: common.column(raw, found, name)  # noqa: E731
+    col = lambda name: powershell_csv.column(raw, found, name)  # noqa: E731
     consistency, bad_consistency = common.consistency_guid(col("consistency_guid"))
     proxies = col("proxy_addresses")
     critical = common.bool_text(col("is_critical_system_object"))
     if "is_critical_system_object" in found:  # Get-ADUser writes the unset attribute as an empty field: false
-        critical = critical.mask(common.blank(col("is_critical_system_object")), False)
+        critical = critical.mask(powershell_csv.blank(col("is_critical_system_object")), False)
     if "enabled" in found:
         enabled = common.bool_text(col("enabled"))
     else:

@@ -13,9 +13,9 @@ import pyarrow.compute as pc
 from hybridx_nb.core import anchors
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot import schema
-from hybridx_nb.sources import common
-from hybridx_nb.sources.common import ReadResult, Text
-from hybridx_nb.sources.files import json_columns
+from hybridx_nb.sources import common, json_columns, powershell_csv, text
+from hybridx_nb.sources.common import ReadResult
+from hybridx_nb.sources.text import Text
 
 #: The Get-MgUser export README.md (Export files) explains; quoted by errors about placeholders and missing columns.
 ENTRA_CSV_COMMAND = (
@@ -48,13 +48,13 @@ _LISTS = ("proxy_addresses", "assigned_licenses")
 
 def read_entra(path: str | Path, doc: Text | None = None) -> ReadResult:
     """Entra users from a Graph JSON file or a Get-MgUser CSV (picked by content)."""
-    doc = doc or common.read_text(path)
-    return _read_json(doc) if common.sniff(doc.text) == "json" else _read_csv(doc)
+    doc = doc or text.read_text(path)
+    return _read_json(doc) if text.sniff(doc.text) == "json" else _read_csv(doc)
 
 
 def _read_json(doc: Text) -> ReadResult:
     source = f"{doc.name} (Graph /users JSON, {doc.encoding})"
-    with common.gc_paused():
+    with text.gc_paused():
         cols, rej = _fast_columns(doc), schema.empty("rejected")
         if cols is None:
             cols, rej = _general_columns(doc, source)
@@ -67,11 +67,11 @@ def _read_json(doc: Text) -> ReadResult:
 
 def _general_columns(doc: Text, source: str) -> tuple[dict[str, list[object]], pd.DataFrame]:
     """Every shape of JSON: parsed into dicts, non-objects rejected, keys matched in any letter case."""
-    records = common.json_records(common.load_json_documents(doc))
-    users, _, rej = common.objects_only(doc.path, "entra_users", source, records)
+    records = text.json_records(text.load_json_documents(doc))
+    users, _, rej = text.objects_only(doc.path, "entra_users", source, records)
     if not records:
         raise InputError(doc.path, "the file holds no users", fix="check the Graph request and its paging")
-    keys = common.key_finder(users)
+    keys = text.key_finder(users)
     spelled = {f: next((keys[n.lower()] for n in names if n.lower() in keys), names[0])
                for f, names in ENTRA_FIELDS.items()}
     return common.frame_of(users, {f: (k,) for f, k in spelled.items()}), rej
@@ -87,7 +87,7 @@ def _fast_columns(doc: Text) -> dict[str, list[object]] | None:
     first = json_columns.sample(raw)
     if not first:
         return None
-    keys = common.key_finder(first)
+    keys = text.key_finder(first)
     spelled, unseen = {}, []
     for f, names in ENTRA_FIELDS.items():
         hit = next((i for i, n in enumerate(names) if n.lower() in keys), None)
@@ -121,17 +121,17 @@ def _sku_ids(values: list[object]) -> pd.Series:
 
 
 def _read_csv(doc: Text) -> ReadResult:
-    parsed = common.read_powershell_csv(doc)
+    parsed = powershell_csv.read_powershell_csv(doc)
     raw = parsed.frame
-    found = common.match_columns(doc.path, parsed.headers, ENTRA_FIELDS, ("id", "upn"),
+    found = powershell_csv.match_columns(doc.path, parsed.headers, ENTRA_FIELDS, ("id", "upn"),
                                  fix=f"export with: {ENTRA_CSV_COMMAND}")
     if not len(raw):
         raise InputError(doc.path, "the file has a header but no rows", fix=f"export with: {ENTRA_CSV_COMMAND}")
-    common.check_placeholders(doc.path, raw, parsed.lines, found.values(),
+    powershell_csv.check_placeholders(doc.path, raw, parsed.lines, found.values(),
                               {"*": f"join list properties in Select-Object, as in: {ENTRA_CSV_COMMAND}"})
-    frame = pd.DataFrame({f: common.column(raw, found, f) for f in ENTRA_FIELDS if f not in _LISTS})
+    frame = pd.DataFrame({f: powershell_csv.column(raw, found, f) for f in ENTRA_FIELDS if f not in _LISTS})
     for f in _LISTS:
-        values = common.column(raw, found, f)
+        values = powershell_csv.column(raw, found, f)
         frame[f] = common.split_list(values, common.detect_separator(values))
     source = f"{doc.name} (Get-MgUser Export-Csv, {doc.encoding})"
     return _finish(doc.path, source, frame, pd.Series(parsed.lines), schema.empty("rejected"))
@@ -144,7 +144,7 @@ def _finish(path: Path, source: str, frame: pd.DataFrame, lines: pd.Series | Non
     raw_id = frame["id"]
     frame["id"] = anchors.normalize_guid_series(raw_id)
     reason = pd.Series(np.nan, index=frame.index, dtype="str")
-    reason = reason.mask(~common.blank(raw_id) & frame["id"].isna().to_numpy(),
+    reason = reason.mask(~powershell_csv.blank(raw_id) & frame["id"].isna().to_numpy(),
                          "id '" + raw_id.str.slice(0, 60) + "' is not a GUID")
     reason = common.reject_incomplete(frame.assign(id=frame["id"].fillna(raw_id)),
                                       {"id": "id", "upn": "userPrincipalName"}, ("id",), reason)

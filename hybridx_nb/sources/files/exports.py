@@ -9,7 +9,7 @@ import pandas as pd
 
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot.store import Snapshot, TenantFacts, build_snapshot
-from hybridx_nb.sources import common
+from hybridx_nb.sources import text
 from hybridx_nb.sources.common import ReadResult
 from hybridx_nb.sources.files.ad_csv import read_ad_csv
 from hybridx_nb.sources.files.entra_export import read_entra
@@ -20,8 +20,8 @@ from hybridx_nb.sources.files.tenant_export import read_tenant
 
 def read_ad(path: str | Path) -> ReadResult:
     """AD objects from a PowerShell CSV or an LDIF file (told apart by content, not extension)."""
-    doc = common.read_text(path)
-    kind = common.sniff(doc.text)
+    doc = text.read_text(path)
+    kind = text.sniff(doc.text)
     if kind == "json":
         raise InputError(doc.path, "is JSON, but AD is read from a Get-ADUser CSV or an LDIF export",
                          fix="pass the AD export with --ad and the Graph/Okta files with --entra/--okta")
@@ -30,10 +30,10 @@ def read_ad(path: str | Path) -> ReadResult:
 
 def _read_json_only(path: str | Path, what: str, reader: Callable[..., ReadResult], **options: str | None
                     ) -> ReadResult:
-    doc = common.read_text(path)
-    if common.sniff(doc.text) != "json":
+    doc = text.read_text(path)
+    if text.sniff(doc.text) != "json":
         raise InputError(doc.path, f"{what} is read from JSON, and this file is not JSON",
-                         fix=f"save the API responses as JSON, as shown in {common.EXPORTS_DOC}")
+                         fix=f"save the API responses as JSON, as shown in {text.EXPORTS_DOC}")
     return reader(path, doc, **options)
 
 

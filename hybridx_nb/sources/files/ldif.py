@@ -21,8 +21,9 @@ import pyarrow.compute as pc
 
 from hybridx_nb.core import anchors
 from hybridx_nb.core.errors import InputError
-from hybridx_nb.sources import common
-from hybridx_nb.sources.common import AD_FIELDS, ReadResult, Text
+from hybridx_nb.sources import common, powershell_csv, text
+from hybridx_nb.sources.common import AD_FIELDS, ReadResult
+from hybridx_nb.sources.text import Text
 
 _ATTR_RE = r"(?:[A-Za-z][A-Za-z0-9-]*|[0-9.]+)(?:;[^:]*)?"  # attr[;options], then ``:``, ``::`` or ``:<``
 _MULTI = ("proxy_addresses", "object_class")
@@ -36,7 +37,7 @@ _TEXT, _B64, _URL = range(3)
 
 def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     """AD users, groups and contacts from an LDIF export; computers and other classes go to ``rejected``."""
-    doc = doc or common.read_text(path)
+    doc = doc or text.read_text(path)
     data, begin, end, numbers = _logical_lines(doc)
     blank, bad, names, sep, value_at = _split_lines(data, begin, end)
     if len(bad):
@@ -55,7 +56,7 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     reason = np.full(n, None, dtype=object)
     reason[attr_names.to_numpy(zero_copy_only=False)[attr[starts]] != "dn"] = \
         "LDIF record without a dn (a search reference?)"
-    norm = {common.normalise_name(name): _NAMES.index(field) for field, names in _FIELDS.items() for name in names}
+    norm = {powershell_csv.normalise_name(name): _NAMES.index(field) for field, names in _FIELDS.items() for name in names}
     code = pc.index_in(attr_names, value_set=pa.array(list(norm))).fill_null(-1).to_numpy(zero_copy_only=False)
     field = np.array(list(norm.values()) + [-1], dtype=np.int8)[code][attr]
     keep = np.flatnonzero((field >= 0) & (record >= 0))

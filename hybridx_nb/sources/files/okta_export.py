@@ -14,9 +14,9 @@ import pandas as pd
 
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot import schema
-from hybridx_nb.sources import common
-from hybridx_nb.sources.common import ReadResult, Text
-from hybridx_nb.sources.files import json_columns
+from hybridx_nb.sources import common, json_columns, text
+from hybridx_nb.sources.common import ReadResult
+from hybridx_nb.sources.text import Text
 
 OKTA_APP_ID_RE = re.compile(r"0oa[0-9A-Za-z]{17}")
 _USER_FIELDS = {
@@ -35,8 +35,8 @@ _FIX = "save the API responses as described in README.md, section Export files (
 def read_okta(path: str | Path, doc: Text | None = None, *, app_id: str | None = None,
               app_label: str | None = None) -> ReadResult:
     """``okta_users`` and/or ``okta_app_users`` from one JSON file, whichever it holds."""
-    doc = doc or common.read_text(path)
-    with common.gc_paused():
+    doc = doc or text.read_text(path)
+    with text.gc_paused():
         return _read(doc, app_id, app_label)
 
 
@@ -44,14 +44,14 @@ def _read(doc: Text, app_id: str | None, app_label: str | None) -> ReadResult:
     fast = _read_fast(doc, app_id, app_label)
     if fast is not None:
         return fast
-    documents = common.load_json_documents(doc)
+    documents = text.load_json_documents(doc)
     if len(documents) == 1 and isinstance(documents[0], dict) and {"users", "appUsers"} & set(documents[0]):
         combined = documents[0]
         labels = {a.get("id"): a.get("label") for a in combined.get("apps") or [] if isinstance(a, dict)}
         parts = [_users(doc, combined.get("users") or [], "hybridx Okta JSON"),
                  _app_users(doc, combined.get("appUsers") or [], "hybridx Okta JSON", app_id, app_label, labels)]
     else:
-        records = common.json_records(documents)
+        records = text.json_records(documents)
         first = next((r for r in records if isinstance(r, dict)), None)
         if first is None and records:
             raise InputError(doc.path, "holds no JSON objects, so neither Okta users nor app users", fix=_FIX)
@@ -99,7 +99,7 @@ def _read_fast(doc: Text, app_id: str | None, app_label: str | None) -> ReadResu
 
 def _users(doc: Text, records: list[object], what: str) -> ReadResult:
     source = f"{doc.name} (Okta {what}, {doc.encoding})"
-    users, _, rej = common.objects_only(doc.path, "okta_users", source, records)
+    users, _, rej = text.objects_only(doc.path, "okta_users", source, records)
     return _users_frame(doc, common.frame_of(users, _USER_FIELDS), rej, what)
 
 
@@ -113,7 +113,7 @@ def _users_frame(doc: Text, cols: dict[str, list[object]], rej: pd.DataFrame, wh
 def _app_users(doc: Text, records: list[object], what: str, app_id: str | None, app_label: str | None,
                labels: dict) -> ReadResult:
     source = f"{doc.name} (Okta {what}, {doc.encoding})"
-    users, _, rej = common.objects_only(doc.path, "okta_app_users", source, records)
+    users, _, rej = text.objects_only(doc.path, "okta_app_users", source, records)
     cols = common.frame_of(users, _APP_USER_FIELDS) | {"immutable_id": _immutable_ids(users)}
     return _app_users_frame(doc, cols, rej, what, app_id, app_label, labels)
 

@@ -12,16 +12,17 @@ from hybridx_nb.core.errors import InputError
 from hybridx_nb.core.vocabulary import PROVISIONING_MODES
 from hybridx_nb.snapshot import schema
 from hybridx_nb.snapshot.store import TenantFacts
-from hybridx_nb.sources import common
-from hybridx_nb.sources.common import ReadResult, Text
+from hybridx_nb.sources import common, text
+from hybridx_nb.sources.common import ReadResult
+from hybridx_nb.sources.text import Text
 
 _KEYS = ("organization", "domains", "onPremisesSynchronization", "roleMembers", "okta")
 
 
 def read_tenant(path: str | Path, doc: Text | None = None) -> ReadResult:
     """``TenantFacts`` plus the ``entra_domains`` and ``entra_role_members`` tables, where the file has them."""
-    doc = doc or common.read_text(path)
-    documents = common.load_json_documents(doc)
+    doc = doc or text.read_text(path)
+    documents = text.load_json_documents(doc)
     if len(documents) != 1 or not isinstance(documents[0], dict):
         raise InputError(doc.path, "expected one JSON object with the keys " + ", ".join(_KEYS),
                          fix="write the tenant file as shown in README.md, section Export files (tenant facts)")
@@ -42,8 +43,8 @@ def read_tenant(path: str | Path, doc: Text | None = None) -> ReadResult:
         okta_provisioning_mode=mode)
     tables, rejected = {}, []
     if data.get("domains") is not None:
-        domains, _, rej = common.objects_only(doc.path, "entra_domains", source,
-                                              common.json_records([data["domains"]]))
+        domains, _, rej = text.objects_only(doc.path, "entra_domains", source,
+                                              text.json_records([data["domains"]]))
         rejected.append(rej)
         frame = pd.DataFrame(common.frame_of(domains, {
             "name": ("id",), "authentication_type": ("authenticationType",), "is_verified": ("isVerified",),
@@ -54,8 +55,8 @@ def read_tenant(path: str | Path, doc: Text | None = None) -> ReadResult:
         tables["entra_domains"], rej = _keep_complete(frame, "entra_domains", source, {"name": "id"}, "name")
         rejected.append(rej)
     if data.get("roleMembers") is not None:
-        roles, _, rej = common.objects_only(doc.path, "entra_role_members", source,
-                                            common.json_records([data["roleMembers"]]))
+        roles, _, rej = text.objects_only(doc.path, "entra_role_members", source,
+                                            text.json_records([data["roleMembers"]]))
         rejected.append(rej)
         frame = pd.DataFrame(common.frame_of(roles, {
             "principal_id": ("principalId",), "role_name": ("roleName",), "role_id": ("roleId",)}))

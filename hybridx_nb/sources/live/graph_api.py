@@ -23,11 +23,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hybridx_nb.core.errors import CollectionError, InputError
-from hybridx_nb.sources.common import ReadResult, Text, concat
+from hybridx_nb.sources.common import ReadResult, concat
 from hybridx_nb.sources.files.entra_export import read_entra
 from hybridx_nb.sources.files.tenant_export import read_tenant
 from hybridx_nb.sources.live.config import GraphConfig
 from hybridx_nb.sources.live.http import Progress, RetryPolicy, report, run_sync
+from hybridx_nb.sources.text import Text
 
 log = logging.getLogger(__name__)
 

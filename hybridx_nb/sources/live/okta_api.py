@@ -24,10 +24,11 @@ from urllib.parse import quote, urlsplit
 
 from hybridx_nb.core.errors import CollectionError, InputError
 from hybridx_nb.snapshot.store import TenantFacts
-from hybridx_nb.sources.common import ReadResult, Text
+from hybridx_nb.sources.common import ReadResult
 from hybridx_nb.sources.files.okta_export import read_okta as read_okta_json
 from hybridx_nb.sources.live.config import OktaConfig
 from hybridx_nb.sources.live.http import Progress, RetryPolicy, report, run_sync
+from hybridx_nb.sources.text import Text
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 from support import DATA
 
-from hybridx_nb.sources.common import Text, json_records, load_json_documents
-from hybridx_nb.sources.files import entra_export, json_columns, okta_export
+from hybridx_nb.sources import json_columns
+from hybridx_nb.sources.files import entra_export
 from hybridx_nb.sources.files.entra_export import read_entra
 from hybridx_nb.sources.files.okta_export import read_okta
+from hybridx_nb.sources.text import Text, json_records, load_json_documents
 
 
 def _general(reader, path: Path, **options):  # type: ignore[no-untyped-def]

@@ -1,0 +1,82 @@
+"""Objects the sync never touches: system accounts, conflict objects and computers (docs/domain.md §16).
+
+One list, used by the engine (such objects are ``excluded``, never matched or created) and by the readiness rules
+(no readiness rows for them), so that the two stages cannot disagree about who is in scope.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+#: Well-known accounts by sAMAccountName or common name (lower case): the whole name, or a prefix (``…``).
+SYSTEM_ACCOUNTS: dict[str, str] = {
+    "krbtgt": "the Kerberos key distribution account",
+    "guest": "the built-in Guest account",
+    "defaultaccount": "the built-in DefaultAccount",
+    "healthmailbox…": "an Exchange health mailbox",
+    "systemmailbox…": "an Exchange system mailbox",
+    "discoverysearchmailbox…": "Exchange's discovery search mailbox",
+    "federatedemail…": "Exchange's federated e-mail account",
+    "migration.…": "Exchange's migration mailbox",
+    "support_…": "a built-in support account",
+    "exchange_online-applicationaccount…": "Exchange hybrid's application account",
+    "msol_…": "Entra Connect's own directory sync account",
+    "aad_…": "Entra Connect's own directory sync account (older releases)",
+}
+_NAMES = "|".join(k.replace(".", r"\.") for k in SYSTEM_ACCOUNTS if not k.endswith("…"))
+_PREFIXES = "|".join(k[:-1].replace(".", r"\.") for k in SYSTEM_ACCOUNTS if k.endswith("…"))
+_NAME_RE = rf"(?i)^(?:{_NAMES})$|^(?:{_PREFIXES})"
+#: The DN's first RDN value (escapes such as ``\,`` allowed).
+_CN_RE = rf"(?i)^[^=]*=(?:(?:{_NAMES})(?:,|$)|(?:{_PREFIXES}))"
+_CONFLICT_RE = r"\\0ACNF:|\nCNF:"
+_DOLLAR_CN_RE = r"^[^=]*=(?:[^,\\]|\\.)*\$(?:,|$)"
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    return pa.array(values.astype("str"), type=pa.large_string(), from_pandas=True)
+
+
+def _has(values: pd.Series, pattern: str) -> np.ndarray:
+    return pc.match_substring_regex(_arrow(values), pattern).fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def system_object_reason(frame: pd.DataFrame) -> pd.Series:
+    """Per AD object (users, groups, contacts: any frame with ``dn``, optionally ``sam_account_name`` and
+    ``is_critical_system_object``), why the sync leaves it out, or missing when it is in scope."""
+    dn = frame["dn"]
+    sam = frame["sam_account_name"] if "sam_account_name" in frame else pd.Series(pd.NA, index=frame.index,
+                                                                                  dtype="str")
+    critical = (frame["is_critical_system_object"].fillna(False).to_numpy(dtype=bool)
+                if "is_critical_system_object" in frame else np.zeros(len(frame), dtype=bool))
+    by_sam, by_cn = _has(sam, _NAME_RE), _has(dn, _CN_RE)
+    name = sam.where(by_sam, dn.str.extract(r"^[^=]*=((?:[^,\\]|\\.)*)", expand=False))
+    cases = [
+        (_has(dn, _CONFLICT_RE), "a replication conflict object (\\0ACNF: in its DN)"),
+        (_has(sam, r"\$$") | _has(dn, _DOLLAR_CN_RE), "a computer or managed service account (name ends with $)"),
+        (critical, "a critical system object (isCriticalSystemObject)"),
+        (by_sam | by_cn, None),
+    ]
+    out = pd.Series(pd.NA, index=frame.index, dtype="str")
+    for mask, text in reversed(cases):
+        if text is None:
+            text = "the well-known system account " + name.fillna("") + " (" + _kind(name).fillna("") + ")"
+        out = out.mask(mask, text)
+    return out
+
+
+def _kind(name: pd.Series) -> pd.Series:
+    """What kind of system account a well-known name is (the value of ``SYSTEM_ACCOUNTS``)."""
+    low = name.str.lower()
+    out = pd.Series(pd.NA, index=name.index, dtype="str")
+    for key, text in reversed(SYSTEM_ACCOUNTS.items()):
+        hit = (low.str.startswith(key[:-1]) if key.endswith("…") else low == key).fillna(False)
+        out = out.mask(hit.to_numpy(dtype=bool), text)
+    return out
+
+
+def system_object_mask(frame: pd.DataFrame) -> np.ndarray:
+    """Where ``system_object_reason`` names a reason."""
+    return system_object_reason(frame).notna().to_numpy(dtype=bool)

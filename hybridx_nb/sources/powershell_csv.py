@@ -1,0 +1,140 @@
+"""PowerShell Export-Csv files: the records with their line numbers, column names matched by synonym, and the placeholders that show an export lost data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from hybridx_nb.core.errors import InputError
+from hybridx_nb.sources.text import EXPORTS_DOC, Text
+
+#: Type names PowerShell writes instead of the data when an array or object reaches Export-Csv unconverted.
+PLACEHOLDER_RE = re.compile(
+    r"(?:System\.(?:Byte|String|Object|Guid|Int32|Int64)\[\]"
+    r"|System\.Collections\.[\w.`]+(?:\[[^\]]*\])?"
+    r"|System\.Management\.Automation\.PS\w+(?:\[\])?"
+    r"|Microsoft\.ActiveDirectory\.Management\.\w+"
+    r"|Microsoft\.Graph\.PowerShell\.Models\.[\w.]+(?:\[\])?)")
+
+
+@dataclass
+class Csv:
+    """A CSV export as string columns (``""`` for empty), with the physical line each row starts on."""
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    headers: list[str]
+    type_line: bool  # Windows PowerShell's ``#TYPE ...`` first line
+
+
+def read_powershell_csv(doc: Text) -> Csv:
+    """Parse an ``Export-Csv`` file: optional ``#TYPE`` line, any delimiter of ``, ; TAB``, quoted newlines."""
+    text = doc.text
+    type_line = text.startswith("#TYPE")
+    if type_line:
+        text = text.split("\n", 1)[1] if "\n" in text else ""
+    first_offset = int(type_line)
+    header_text = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=lambda d: len(next(csv.reader([header_text], delimiter=d))))
+    headers = next(csv.reader([header_text], delimiter=delimiter)) if header_text.strip() else []
+    if not headers or not any(h.strip() for h in headers):
+        raise InputError(doc.path, "no header line", line=1 + first_offset,
+                         fix=f"export with Export-Csv, which writes the column names first (see {EXPORTS_DOC})")
+    blank = [i + 1 for i, h in enumerate(headers) if not h.strip()]
+    if blank or len(set(headers)) != len(headers):
+        dup = sorted({h for h in headers if headers.count(h) > 1})
+        raise InputError(doc.path, f"the header has empty or repeated column names ({blank or dup})",
+                         line=1 + first_offset, fix="export each property once, with a name")
+    data = text.encode("utf-8") if type_line else doc.utf8()
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(block_size=1 << 26),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in headers},
+                                                 strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except pa.ArrowInvalid as exc:
+        raise InputError(doc.path, f"not a well-formed CSV file ({exc})",
+                         fix="re-run the export; do not edit the file in Excel") from None
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
+    lines = _record_lines(data) + first_offset
+    if len(lines) != len(frame) + 1:
+        raise InputError(doc.path, f"found {len(lines) - 1} records but parsed {len(frame)} rows",
+                         fix="re-run the export; the file may be truncated")
+    return Csv(frame, lines[1:], headers, type_line)
+
+
+def _record_lines(data: bytes) -> np.ndarray:
+    """1-based physical line on which each non-empty CSV record starts (newlines inside quotes do not count)."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    quotes = np.flatnonzero(buf == 34)
+    outside = np.searchsorted(quotes, newlines) % 2 == 0  # an even number of quotes before it: a record ends
+    ends = np.append(newlines[outside], len(buf))
+    starts = np.insert(ends[:-1] + 1, 0, 0)
+    nonempty = ends > starts
+    line_of = np.searchsorted(newlines, starts[nonempty]) + 1
+    return line_of.astype(np.int64)
+
+
+def normalise_name(name: str) -> str:
+    """Header or attribute name for matching: lower case without ``-``, ``_``, spaces or quotes."""
+    return re.sub(r"[\s_\-'\".]", "", name).lower()
+
+
+def match_columns(path: Path, headers: Iterable[str], synonyms: Mapping[str, tuple[str, ...]],
+                  required: Iterable[str], *, fix: str) -> dict[str, str]:
+    """Canonical field → header found, matched case-insensitively through ``synonyms``."""
+    by_norm = {normalise_name(h): h for h in headers}
+    found = {}
+    for canonical, names in synonyms.items():
+        for name in names:
+            if normalise_name(name) in by_norm:
+                found[canonical] = by_norm[normalise_name(name)]
+                break
+    missing = [c for c in required if c not in found]
+    if missing:
+        wanted = "; ".join(f"{synonyms[c][0]} (or {', '.join(synonyms[c][1:])})" if len(synonyms[c]) > 1
+                           else synonyms[c][0] for c in missing)
+        raise InputError(path, f"required column(s) missing: {wanted}; the header has: {', '.join(headers)}",
+                         line=None, fix=fix)
+    return found
+
+
+def check_placeholders(path: Path, frame: pd.DataFrame, lines: np.ndarray, columns: Iterable[str],
+                       fixes: Mapping[str, str]) -> None:
+    """Refuse a column holding a PowerShell type name (``System.Byte[]``...): the export lost that data."""
+    for col in columns:
+        values = frame[col]
+        maybe = values.str.startswith("System.") | values.str.startswith("Microsoft.")
+        if not maybe.any():
+            continue
+        hits = values[maybe].str.fullmatch(PLACEHOLDER_RE.pattern)
+        if hits.any():
+            pos = np.flatnonzero(maybe.to_numpy())[np.flatnonzero(hits.to_numpy())[0]]
+            raise InputError(path, f"holds the PowerShell type name {values.iloc[pos]!r} instead of the data: "
+                             "Export-Csv wrote the object's type because the export command did not convert it",
+                             line=int(lines[pos]), column=col, fix=fixes.get(col, fixes.get("*")))
+
+
+def column(frame: pd.DataFrame, found: Mapping[str, str], name: str) -> pd.Series:
+    """The source column mapped to ``name``, or an all-missing str column."""
+    if name in found:
+        return frame[found[name]]
+    return pd.Series(np.full(len(frame), np.nan, dtype=object), index=frame.index, dtype="str")
+
+
+def blank(values: pd.Series) -> np.ndarray:
+    """Mask of missing or whitespace-only values."""
+    return (values.isna() | (values.str.strip() == "")).to_numpy(dtype=bool)
+
+

@@ -1,0 +1,190 @@
+"""Reading an export file: its bytes and encoding, what format it holds, and its JSON documents and records."""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import gc
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from hybridx_nb.core.errors import InputError
+from hybridx_nb.snapshot import schema
+from hybridx_nb.sources import json_columns
+
+EXPORTS_DOC = "README.md, section Export files"
+
+
+REENCODE_FIX = ("re-export as UTF-8: Windows PowerShell 5.1 `Export-Csv ... -Encoding UTF8` (or `-Encoding Unicode` "
+                "for UTF-16), PowerShell 7 writes UTF-8 by default; for JSON `Set-Content -Encoding UTF8`")
+
+
+@dataclass
+class Text:
+    """A decoded export file: its text, the encoding found, and its path for messages."""
+
+    path: Path
+    text: str
+    encoding: str
+    data: bytes | None = None  # ``text`` as UTF-8, when the file held exactly that (spares encoding it again)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def utf8(self) -> bytes:
+        """The text as UTF-8 bytes."""
+        return self.data if self.data is not None else self.text.encode("utf-8")
+
+
+def read_text(path: str | Path) -> Text:
+    """Decode a file written by a Windows or Unix tool; refuse an empty file or bytes that are not UTF-8/16."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    return decode_bytes(path, data)
+
+
+def decode_bytes(path: Path, data: bytes) -> Text:
+    """The text of ``data``: BOM first, then UTF-16 without BOM (NUL bytes), then strict UTF-8."""
+    boms = ((codecs.BOM_UTF8, "utf-8-sig", "UTF-8 with BOM"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16 LE"),
+            (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE"))
+    codec, label, body = "utf-8", "UTF-8", data
+    for bom, name, text_label in boms:
+        if data.startswith(bom):
+            codec, label, body = name, text_label, data[len(bom):]
+            break
+    else:
+        head = data[:4096]
+        if len(head) >= 4 and head.count(0) * 3 > len(head):  # UTF-16 text of ASCII has every other byte NUL
+            little = head[1::2].count(0) > head[0::2].count(0)
+            codec, label = ("utf-16-le", "UTF-16 LE, no BOM") if little else ("utf-16-be", "UTF-16 BE, no BOM")
+    try:
+        text = body.decode(codec)
+    except UnicodeDecodeError as exc:
+        line = body.count(b"\n", 0, exc.start) + 1
+        raise InputError(path, f"the file is not {label} text (byte 0x{body[exc.start]:02x} at offset "
+                         f"{exc.start} cannot be decoded; an ANSI code page such as Windows-1252?)",
+                         line=line, fix=REENCODE_FIX) from None
+    if not text or text.isspace():  # text.strip() would copy the whole file
+        raise InputError(path, "the file is empty", fix=f"re-run the export (see {EXPORTS_DOC})")
+    if "\r" in text:
+        return Text(path, text.replace("\r\n", "\n").replace("\r", "\n"), label)
+    return Text(path, text, label, data=body if codec.startswith("utf-8") else None)
+
+
+_LDIF_LINE = re.compile(r"(?i)(?:version|dn)::? ?")
+
+
+def sniff(text: str) -> str:
+    """``json``, ``ldif`` or ``csv``, from the content (the extension is not trusted)."""
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        return "json"
+    for line in stripped.split("\n", 50)[:50]:
+        if line.startswith("#TYPE ") or line.startswith("#TYPE\t"):
+            return "csv"
+        if not line.strip() or line.startswith("#"):
+            continue
+        return "ldif" if _LDIF_LINE.match(line) else "csv"
+    return "csv"
+
+
+def load_json_documents(doc: Text) -> list[object]:
+    """Every JSON value in the file: one, or several written one after another (pages appended by a loop)."""
+    with gc_paused():
+        fast = _fast_values(doc.text, doc.data)
+        if fast is not None:
+            return fast
+        decoder = json.JSONDecoder()
+        text, pos, values = doc.text, 0, []
+        while True:
+            while pos < len(text) and text[pos] in " \t\n\r,\ufeff":  # a BOM per appended page, too
+                pos += 1
+            if pos >= len(text):
+                return values
+            try:
+                value, pos = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError as exc:
+                raise InputError(doc.path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno,
+                                 fix="re-run the export; the file may be truncated or edited by hand") from None
+            values.append(value)
+
+
+def _fast_values(text: str, raw: bytes | None = None) -> list[object] | None:
+    """The values in ``text`` read by msgspec (C, several times faster), or None when only the standard library
+    can tell (NaN, 1e400, invalid JSON: the standard library's error names the line)."""
+    data = memoryview(raw if raw is not None else text.encode("utf-8"))
+    values: list[object] = []
+    try:
+        pos = json_columns.skip_separators(data, 0)
+        while pos < len(data):
+            end = json_columns.value_end(data, pos)
+            values.append(msgspec.json.decode(data[pos:end]))
+            pos = json_columns.skip_separators(data, end)
+    except json_columns.FAILED:
+        return None
+    return values
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC: decoding creates millions of acyclic objects, and its passes would double the time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def json_records(documents: list[object], page_key: str = "value") -> list[object]:
+    """The records of every page: ``{"value": [...]}`` pages, arrays of pages, plain arrays, one after another."""
+    records: list[object] = []
+    for value in documents:
+        if isinstance(value, dict) and isinstance(value.get(page_key), list):
+            records.extend(value[page_key])
+        elif isinstance(value, list):
+            if all(isinstance(item, dict) and page_key not in item for item in value):  # a plain array
+                records.extend(value)
+                continue
+            for item in value:
+                if isinstance(item, dict) and isinstance(item.get(page_key), list) and "id" not in item:
+                    records.extend(item[page_key])
+                elif isinstance(item, list):  # pages as arrays inside an array (Invoke-RestMethod -FollowRelLink)
+                    records.extend(item)
+                else:
+                    records.append(item)
+        else:
+            records.append(value)
+    return records
+
+
+def key_finder(records: list[dict]) -> dict[str, str]:
+    """Lower-case key → the key as spelled in the file (Graph writes camelCase, ConvertTo-Json PascalCase)."""
+    keys = set(chain.from_iterable(records))
+    return {k.lower(): k for k in sorted(keys, reverse=True)}
+
+
+def objects_only(path: Path, table: str, source: str, records: list[object]) -> tuple[list[dict], np.ndarray,
+                                                                                      pd.DataFrame]:
+    """The dict records, their 1-based record numbers, and rejected rows for anything else in the array."""
+    is_obj = np.fromiter((isinstance(r, dict) for r in records), dtype=bool, count=len(records))
+    numbers = np.flatnonzero(is_obj) + 1
+    rej = schema.empty("rejected")
+    if not is_obj.all():
+        bad = np.flatnonzero(~is_obj)
+        rej = schema.rejected_rows(table, source, "not a JSON object", n=len(bad),
+                                   key=pd.Series([f"record {i + 1}" for i in bad], dtype="str"))
+    return [r for r in records if isinstance(r, dict)], numbers, rej
