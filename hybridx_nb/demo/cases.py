@@ -111,7 +111,7 @@ def special_cases() -> list[dict]:
           has_cloud=False, okta=None, app=False),
         S("okta_app_disagrees", "hard_match", "Rowan", "Price", app_imm="big_endian",
           note="Okta's app user holds the big-endian form: its mapping was changed after provisioning"),
-        # AD system objects (docs/domain.md §6) and an Entra guest.
+        # AD system objects (docs/domain.md §16) and an Entra guest.
         system("excluded_krbtgt", cn="krbtgt", dn=f"CN=krbtgt,{_USERS_OU}", sam="krbtgt", enabled=False),
         system("excluded_guest", cn="Guest", dn=f"CN=Guest,{_USERS_OU}", sam="Guest", enabled=False),
         system("excluded_administrator", cn="Administrator", dn=f"CN=Administrator,{_USERS_OU}",

@@ -1,6 +1,6 @@
 """Predict Entra Connect's first sync for every user: pure functions from a ``Snapshot`` to a ``Prediction``.
 
-The rules are docs/domain.md §2-§3 and §6; this docstring records the details decided here.
+The rules are docs/domain.md §2-§3 and §16; this docstring records the details decided here.
 
 Scope. AD objects are excluded (category ``excluded``) when ``engine/scope.py`` names them a system object
 (replication conflicts, names ending in ``$``, ``is_critical_system_object``, which is what keeps Administrator

@@ -21,13 +21,21 @@ SYSTEM_ACCOUNTS: dict[str, str] = {
     "discoverysearchmailbox…": "Exchange's discovery search mailbox",
     "federatedemail…": "Exchange's federated e-mail account",
     "migration.…": "Exchange's migration mailbox",
-    "support_…": "a built-in support account",
+    "support_388945a0": "the built-in help-and-support account",
+    "cas_{…": "an Exchange client access mailbox",
+    "exchange online-applicationaccount…": "Exchange hybrid's application account",
     "exchange_online-applicationaccount…": "Exchange hybrid's application account",
-    "msol_…": "Entra Connect's own directory sync account",
-    "aad_…": "Entra Connect's own directory sync account (older releases)",
+    "msol_…": "Entra Connect's AD DS connector account",
+    "aad_…": "Entra Connect's ADSync service account",
 }
-_NAMES = "|".join(k.replace(".", r"\.") for k in SYSTEM_ACCOUNTS if not k.endswith("…"))
-_PREFIXES = "|".join(k[:-1].replace(".", r"\.") for k in SYSTEM_ACCOUNTS if k.endswith("…"))
+
+
+def _re(key: str) -> str:
+    return key.rstrip("…").replace(".", r"\.").replace("{", r"\{")
+
+
+_NAMES = "|".join(_re(k) for k in SYSTEM_ACCOUNTS if not k.endswith("…"))
+_PREFIXES = "|".join(_re(k) for k in SYSTEM_ACCOUNTS if k.endswith("…"))
 _NAME_RE = rf"(?i)^(?:{_NAMES})$|^(?:{_PREFIXES})"
 #: The DN's first RDN value (escapes such as ``\,`` allowed).
 _CN_RE = rf"(?i)^[^=]*=(?:(?:{_NAMES})(?:,|$)|(?:{_PREFIXES}))"

@@ -34,9 +34,9 @@ ATEXT = set(string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-")
 LABEL = set(string.ascii_letters + string.digits + "-")
 PRIVATE = {"local", "lan", "internal", "corp", "localdomain", "home", "intranet", "private", "test", "example",
            "invalid", "localhost"}
-EXACT = {"krbtgt", "guest", "defaultaccount"}
-PREFIXES = ("healthmailbox", "systemmailbox", "discoverysearchmailbox", "federatedemail", "msol_", "migration.",
-            "support_")
+EXACT = {"krbtgt", "guest", "defaultaccount", "support_388945a0"}
+PREFIXES = ("healthmailbox", "systemmailbox", "discoverysearchmailbox", "federatedemail", "msol_", "aad_",
+            "migration.", "cas_{", "exchange online-applicationaccount", "exchange_online-applicationaccount")
 
 
 def utf16(value: str) -> int:
