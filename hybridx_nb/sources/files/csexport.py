@@ -36,7 +36,7 @@ _WANTED = {"sourceanchor": "source_anchor", "cloudanchor": "cloud_anchor", "user
 CSEXPORT_FIX = ('run on the Entra Connect server: csexport "<tenant>.onmicrosoft.com - AAD" export.xml /f:x '
                 "(the connector name as Synchronization Service shows it), and hand over the whole file")
 ANALYZER_FIX = "run CSExportAnalyzer export.xml > export.csv on the Entra Connect server, or give export.xml itself"
-_CHUNK = 50_000
+_CHUNK = 10_000
 
 
 @dataclass
