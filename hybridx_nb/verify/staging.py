@@ -68,6 +68,8 @@ def _first_by(keys: pd.Series, values: pd.Series) -> pd.Series:
 def _text(*parts: object, index: pd.Index) -> pd.Series:
     out = pd.Series("", index=index, dtype="str")
     for p in parts:
+        if isinstance(p, np.ndarray):
+            p = pd.Series(p, index=index)
         out = out + (p.fillna("").astype("str") if isinstance(p, pd.Series) else str(p))
     return out
 
