@@ -16,6 +16,7 @@ blocked or not_synced. Ambiguous predictions are listed but not scored.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,7 +69,8 @@ def error_text(values: pd.Series) -> pd.Series:
 def find_duplicates(users: pd.DataFrame, initial_domain: str | None) -> pd.DataFrame:
     """Cloud users named ``<prefix><4 digits>@<initial domain>`` whose display name or primary SMTP another user
     (the original) has: duplicates created by duplicate-attribute resiliency."""
-    domain = (initial_domain or r"[^@]+\.onmicrosoft\.com").lower()
+    domain = (re.escape(initial_domain.lower()) if initial_domain and not initial_domain.startswith("<")
+              else r"[^@]+\.onmicrosoft\.com")
     parts = users["upn"].str.lower().str.extract(rf"^(.+?)\d{{4}}@({domain})$")
     cand = users[parts[0].notna().to_numpy()]
     rest = users[parts[0].isna().to_numpy()]
