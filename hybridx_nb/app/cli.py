@@ -34,7 +34,7 @@ def _params_from_args(args: argparse.Namespace) -> dict:
         raw["soft_match_upn"] = args.soft_match_upn == "on"
     if args.redact_key:
         raw["redact_key"] = args.redact_key
-    for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "okta_app_id", "tenant"):
+    for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "okta_app_id", "tenant", "previous"):
         value = getattr(args, name, None)
         if value:
             raw[name] = str(value)
@@ -218,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pseudonymise names, UPNs and mail addresses in HTML and XLSX for sharing")
     p.add_argument("--redact-key", metavar="env:NAME",
                    help="reference to the key for consistent aliases across runs (default: a random key per run)")
+    p.add_argument("--previous", type=Path, metavar="DIR",
+                   help="an earlier assessment folder of this client: adds 'since the last assessment' (fixed, "
+                        "still open, regressed) and since-last.csv")
     p.set_defaults(func=_cmd_assess)
 
     p = sub.add_parser("demo", help="run the whole job offline on a generated sample tenant (reports/demo/)",

@@ -194,3 +194,47 @@ def test_verify_sync_is_100_percent_when_the_sync_follows_the_prediction_and_nam
     assert "anna maria.schulz@contoso.com: predicted new_user (expected created), observed not_synced" in text
     assert ("henrietta.mueller@fabrikam.com: predicted soft_match (expected took_over), observed duplicate" in text
             and "PropertyConflict UserPrincipalName=henrietta.mueller@fabrikam.com" in text)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# assess --previous, the report section, and the batch trend
+# ---------------------------------------------------------------------------------------------------------------
+
+def test_assess_previous_names_who_does_not_hard_match_yet(tenant, tmp_path):
+    from hybridx_nb.report.since import since_section
+
+    before = assessed(tenant.snapshot, tmp_path / "before")
+    fixed = after.resolve_all(tenant)
+    write_snapshot(fixed, tmp_path / "snap")
+    params = assess.validate_params({"client": "Contoso", "snapshot": str(tmp_path / "snap"),
+                                     "previous": str(before), "out": str(tmp_path / "again")})
+    a = assess.run(params)
+    files = assess.write_outputs(a, tmp_path / "again")
+    assert a.since.counts["fixed"] > 0 and a.since.counts["regressed"] == 0
+    assert json.loads(files["summary.json"].read_text())["since_previous"]["fixed"] == a.since.counts["fixed"]
+    html = since_section(a).data
+    left = a.findings[a.findings["ad_dn"].notna() & ~a.findings["category"].isin(["hard_match", "excluded"])]
+    assert f"do not hard-match yet <span class=\"hx-n\">({len(left):,})" in html
+    assert set(left["category"]) == {"new_user"} and all(u in html for u in left["ad_upn"].head(5)
+                                                         .str.replace("&", "&amp;"))
+    assert "Megan Bowen" in html and "Megan Bowen" not in since_section(a, redacted=True).data
+    with pytest.raises(Exception, match="previous must be an earlier assessment folder"):
+        assess.validate_params({"snapshot": str(tmp_path / "snap"), "previous": str(tmp_path)})
+
+
+def test_batch_trend_and_previous_copy(tmp_path):
+    from hybridx_nb.app.batch import ClientOutcome, ClientSpec, _previous_run, _trend
+
+    folder = tmp_path / "contoso"
+    folder.mkdir()
+    (folder / "findings.csv").write_text("category\r\nhard_match\r\n", encoding="utf-8")
+    (folder / "summary.json").write_text(json.dumps({"counts": {"hard_match": 5, "anchor_mismatch": 12}}))
+    work = tmp_path / "work"
+    work.mkdir()
+    params, previous = _previous_run(ClientSpec("Contoso", "contoso", {"client": "Contoso"}), folder, work)
+    assert previous == {"hard_match": 5, "anchor_mismatch": 12}
+    assert (Path(params["previous"]) / "findings.csv").read_text(encoding="utf-8").startswith("category")
+    now = ClientOutcome("Contoso", "contoso", True, counts={"hard_match": 11, "anchor_mismatch": 6},
+                        previous=previous)
+    assert _trend(now) == "Match 5 → 11 · Duplicated 12 → 6"
+    assert _trend(ClientOutcome("X", "x", True, counts={"hard_match": 1})) == "first run"
