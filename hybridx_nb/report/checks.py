@@ -45,8 +45,8 @@ def staging_page(check: object, client: str, sources: dict[str, str], limit: int
     rows: pd.DataFrame = check.rows  # type: ignore[attr-defined]
     counts: dict[str, int] = check.counts  # type: ignore[attr-defined]
     safe = check.safe  # type: ignore[attr-defined]
-    out = [f'<section id="verdict"><div class="hx-rec {"hx-rec-ok" if safe else "hx-rec-bad"}">'
-           f"{esc(check.verdict)}</div>"]  # type: ignore[attr-defined]
+    box = "hx-rec-ok" if safe else "hx-rec-bad"
+    out = [f'<section id="verdict"><div class="hx-rec {box}">{esc(check.verdict)}</div>']  # type: ignore[attr-defined]
     out.append(kv([(STATUS_TEXT[s], f"{counts[s]:,}") for s in STAGING_STATUSES]))
     out.append(kv([(k, v) for k, v in sources.items()]) + "</section>")
     for status in (*STAGING_PROBLEMS, *STAGING_STATUSES[:2]):

@@ -40,8 +40,8 @@ class Diff:
         """The printed summary: counts per status, anchors, readiness, and the biggest transitions."""
         c = self.counts
         lines = [", ".join(f"{c[s]:,} {s.replace('_', ' ')}" for s in DIFF_STATUSES),
-                 f"{c['anchor_changes']:,} ImmutableID change(s); readiness rows: {c['readiness_fixed']:,} fixed, "
-                 f"{c['readiness_added']:,} added"]
+                 (f"{c['anchor_changes']:,} ImmutableID change(s); readiness rows: {c['readiness_fixed']:,} "
+                  f"fixed, {c['readiness_added']:,} added")]
         moved = self.transitions[self.transitions["before"] != self.transitions["after"]].head(10)
         lines += [f"  {r.before} -> {r.after}: {r.n:,}" for r in moved.itertuples()]
         return lines

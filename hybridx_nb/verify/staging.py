@@ -70,7 +70,7 @@ def _text(*parts: object, index: pd.Index) -> pd.Series:
     for p in parts:
         if isinstance(p, np.ndarray):
             p = pd.Series(p, index=index)
-        out = out + (p.fillna("").astype("str") if isinstance(p, pd.Series) else str(p))
+        out = out + (p.astype("str").fillna("") if isinstance(p, pd.Series) else str(p))
     return out
 
 

@@ -74,8 +74,8 @@ def test_bad_objects_are_set_aside_with_a_reason(tmp_path):
                     '<cs-object object-type="user"/><cs-object cs-dn="CN=b" object-type="user"/></cs-objects>')
     p = read_csexport_xml(path)
     assert p.objects["operation"].tolist() == ["none"]
-    assert p.rejected["reason"].tolist() == ["unknown export operation 'frobnicate'", "the cs-object has no cs-dn "
-                                             "attribute"] and p.rejected["line"].tolist() == [1, 2]
+    reasons = ["unknown export operation 'frobnicate'", "the cs-object has no cs-dn attribute"]
+    assert p.rejected["reason"].tolist() == reasons and p.rejected["line"].tolist() == [1, 2]
 
 
 def test_truncated_xml_names_the_line(tmp_path):
