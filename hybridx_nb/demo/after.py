@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from hybridx_nb.core import anchors
-from hybridx_nb.demo.tenant import INITIAL_DOMAIN, DemoTenant
+from hybridx_nb.demo.constants import INITIAL_DOMAIN
+from hybridx_nb.demo.tenant import DemoTenant
 from hybridx_nb.snapshot.store import Snapshot, build_snapshot
 
 SYNC_TIME = "2026-09-01T06:30:00Z"

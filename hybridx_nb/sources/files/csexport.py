@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot import schema
-from hybridx_nb.sources import common
+from hybridx_nb.sources import common, powershell_csv, text
 
 #: One row per connector-space object of the export, in file order.
 PENDING_COLUMNS = ("record", "cs_dn", "object_type", "operation", "source_anchor", "cloud_anchor", "upn", "smtp",
@@ -224,13 +224,13 @@ ANALYZER_FIELDS: dict[str, tuple[str, ...]] = {
 
 def read_analyzer_csv(path: str | Path) -> PendingExport:
     """A CSExportAnalyzer CSV, folded back into one row per object (vectorised: millions of rows)."""
-    doc = common.read_text(path)
-    parsed = common.read_powershell_csv(doc)
+    doc = text.read_text(path)
+    parsed = powershell_csv.read_powershell_csv(doc)
     raw = parsed.frame
-    found = common.match_columns(doc.path, parsed.headers, ANALYZER_FIELDS, ("cs_dn", "operation", "attribute"),
+    found = powershell_csv.match_columns(doc.path, parsed.headers, ANALYZER_FIELDS, ("cs_dn", "operation", "attribute"),
                                  fix=ANALYZER_FIX)
     source = f"{doc.name} (CSExportAnalyzer CSV, {doc.encoding})"
-    col = {f: common.column(raw, found, f) for f in ANALYZER_FIELDS}
+    col = {f: powershell_csv.column(raw, found, f) for f in ANALYZER_FIELDS}
     rows = pd.DataFrame({"cs_dn": col["cs_dn"].replace("", np.nan), "line": parsed.lines,
                          "op": col["operation"].str.strip().str.lower().replace("", np.nan),
                          "name": col["attribute"].str.strip(), "attr": col["attribute"].str.strip().str.lower(),
