@@ -238,3 +238,14 @@ def test_batch_trend_and_previous_copy(tmp_path):
                         previous=previous)
     assert _trend(now) == "Match 5 → 11 · Duplicated 12 → 6"
     assert _trend(ClientOutcome("X", "x", True, counts={"hard_match": 1})) == "first run"
+
+
+@pytest.mark.slow
+def test_the_notebook_renders_since_the_last_assessment(tenant, tmp_path, capsys):
+    before = assessed(tenant.snapshot, tmp_path / "before")
+    write_snapshot(after.resolve_all(tenant), tmp_path / "snap")
+    code, _ = run(capsys, "assess", "--client", "Contoso", "--snapshot", tmp_path / "snap", "--previous", before,
+                  "--out", tmp_path / "again", "--quiet")
+    html = (tmp_path / "again" / "assessment.html").read_text(encoding="utf-8")
+    assert code == 0 and "Since the last assessment" in html and "do not hard-match yet" in html
+    assert "Megan Bowen" in html and (tmp_path / "again" / "since-last.csv").is_file()
