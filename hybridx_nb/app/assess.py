@@ -60,6 +60,7 @@ class Params:
     bulk_threshold: int = 50
     redact: bool = False
     redact_key: str | None = None
+    previous: str | None = None  # an earlier assessment folder: adds "since the last assessment"
     out: str = "reports/client"
 
     def public(self) -> dict[str, Any]:
@@ -84,6 +85,8 @@ def validate_params(raw: dict[str, Any]) -> Params:
         raise HybridxError(f"bulk_threshold must be a positive whole number, not {params.bulk_threshold!r}")
     if params.redact_key is not None and not str(params.redact_key).startswith(("env:", "keyring:")):
         raise HybridxError("redact_key must be a reference such as env:HYBRIDX_REDACT_KEY, never the key itself")
+    if params.previous is not None and not (Path(params.previous) / "findings.csv").is_file():
+        raise HybridxError(f"previous must be an earlier assessment folder (with findings.csv): {params.previous}")
     if params.snapshot:
         given = [n for n in EXPORT_INPUTS if getattr(params, n)]
         if given:
@@ -112,6 +115,7 @@ class Assessment:
     plan: Plan
     counts: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
+    since: Any = None  # verify.diff.Diff against ``params.previous``, when given
 
     @property
     def findings(self) -> pd.DataFrame:
@@ -158,7 +162,21 @@ def run(params: Params, snap: Snapshot | None = None) -> Assessment:
     with _timed(timings, "plan"):
         plan = build_plan(prediction, snap, strategy=params.strategy, bulk_threshold=params.bulk_threshold)
     counts = category_counts(prediction.findings)
-    return Assessment(params, snap, prediction, readiness, plan, counts, timings)
+    since = None
+    if params.previous:
+        with _timed(timings, "since_previous"):
+            since = since_previous(params.previous, prediction.findings, readiness)
+    return Assessment(params, snap, prediction, readiness, plan, counts, timings, since)
+
+
+def since_previous(previous: str | Path, findings: pd.DataFrame, readiness: pd.DataFrame) -> Any:
+    """What changed since the assessment in ``previous`` (``hybridx assess --previous``)."""
+    from hybridx_nb.verify.diff import diff_assessments
+    from hybridx_nb.verify.inputs import load_assessment
+
+    old = load_assessment(previous)
+    return diff_assessments(old.findings, findings.astype({c: "str" for c in findings.columns}), old.readiness,
+                            readiness)
 
 
 def category_counts(findings: pd.DataFrame) -> dict[str, int]:
@@ -235,6 +253,7 @@ def summary(a: Assessment) -> dict[str, Any]:
         "strategy_reason": a.plan.strategy_reason,
         "expected_staging": dict(a.plan.expected),
         "readiness": {str(k): int(v) for k, v in a.readiness["ERROR"].value_counts().sort_index().items()},
+        **({"since_previous": a.since.counts} if a.since is not None else {}),
         "parameters": a.params.public(),
         "timings": a.timings,
     }
@@ -252,6 +271,9 @@ def write_outputs(a: Assessment, out: str | Path) -> dict[str, Path]:
         a.snapshot.rejected.to_csv(out / "rejected.csv", index=False, encoding="utf-8-sig")
         paths["rejected.csv"] = out / "rejected.csv"
     paths.update({name: Path(p) for name, p in write_scripts(a.plan, out).items()})
+    if a.since is not None:
+        a.since.changed().to_csv(out / "since-last.csv", index=False, encoding="utf-8-sig", lineterminator="\r\n")
+        paths["since-last.csv"] = out / "since-last.csv"
     a.timings["write_outputs"] = round(time.perf_counter() - start, 3)
     summary_path = out / "summary.json"
     summary_path.write_text(json.dumps(summary(a), indent=2, default=str) + "\n", encoding="utf-8")

@@ -13,6 +13,7 @@ import html
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,7 @@ class ClientOutcome:
     error: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    previous: dict[str, int] | None = None  # the counts of the run before, when its folder was there
 
 
 @dataclass
@@ -95,17 +97,48 @@ def load_clients(path: str | Path) -> list[ClientSpec]:
 def _run_one(spec: ClientSpec, out: Path, work: Path) -> ClientOutcome:
     """One client in its own Python process; any way it ends becomes an outcome."""
     spec_file, result_file = work / f"{spec.folder}.json", work / f"{spec.folder}.result.json"
-    spec_file.write_text(json.dumps({"params": spec.params, "out": str(out / spec.folder),
+    params, previous = _previous_run(spec, out / spec.folder, work)
+    spec_file.write_text(json.dumps({"params": params, "out": str(out / spec.folder),
                                      "result": str(result_file)}, default=str), encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "hybridx_nb.app.runner", str(spec_file)], capture_output=True,
                           text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     if result_file.is_file():
         r = json.loads(result_file.read_text(encoding="utf-8"))
         return ClientOutcome(spec.name, spec.folder, bool(r.get("ok")), r.get("error", ""), r.get("counts", {}),
-                             float(r.get("seconds", 0.0)))
+                             float(r.get("seconds", 0.0)), previous)
     tail = "\n".join((proc.stderr or "").strip().splitlines()[-5:])
     return ClientOutcome(spec.name, spec.folder, False, f"the client's process ended with exit code "
                          f"{proc.returncode} and no result\n{tail}")
+
+
+def _previous_run(spec: ClientSpec, folder: Path, work: Path) -> tuple[dict, dict[str, int] | None]:
+    """The parameters with ``previous`` pointing at a copy of the last run's findings (the run replaces that
+    folder), and the last run's counts for the index's trend; unchanged when there was no earlier run."""
+    summary = folder / "summary.json"
+    if not (folder / "findings.csv").is_file() or not summary.is_file():
+        return spec.params, None
+    try:
+        counts = json.loads(summary.read_text(encoding="utf-8")).get("counts", {})
+    except ValueError:
+        return spec.params, None
+    if spec.params.get("previous"):
+        return spec.params, counts
+    keep = work / f"{spec.folder}.previous"
+    keep.mkdir()
+    for name in ("findings.csv", "readiness.csv", "summary.json"):
+        if (folder / name).is_file():
+            shutil.copy2(folder / name, keep / name)
+    return {**spec.params, "previous": str(keep)}, counts
+
+
+def _trend(c: ClientOutcome) -> str:
+    """``Duplicated 12 → 6 · New 30 → 28`` for the categories that changed since the last run."""
+    if c.previous is None:
+        return "first run"
+    now, before = _counts(c), _counts(ClientOutcome(c.name, c.folder, True, counts=c.previous))
+    moves = [f"{label} {before.get(k, 0):,} → {now.get(k, 0):,}" for k, label in _COLUMNS
+             if before.get(k, 0) != now.get(k, 0)]
+    return " · ".join(moves) or "no change"
 
 
 def run_batch(clients: str | Path, out: str | Path, *, jobs: int = 1) -> BatchResult:
@@ -146,14 +179,15 @@ def write_index(outcomes: list[ClientOutcome], out: Path) -> Path:
             files = " · ".join(f'<a href="{e(c.folder)}/{f}">{f}</a>' for f in ("findings.xlsx", "findings.csv",
                                                                                "remediation.ps1", "summary.json"))
             rows.append(f'<tr><td><a href="{link}">{e(c.name)}</a></td><td class="ok">ok</td>{cells}'
-                        f"<td>{files}</td></tr>")
+                        f'<td class="trend">{e(_trend(c))}</td><td>{files}</td></tr>')
         else:
             previous = (out / c.folder / "assessment.html").is_file()
             failed = f"{e(c.folder)}.failed/assessment.html"
             extra = (f' · <a href="{failed}">partial run</a>' if (out / f"{c.folder}.failed").is_dir() else "")
             extra += f' · <a href="{link}">previous report</a>' if previous else ""
             rows.append(f'<tr class="failed"><td>{e(c.name)}</td><td class="bad">failed</td>'
-                        f'<td colspan="{len(_COLUMNS)}"><pre>{e(c.error)}</pre></td><td>{extra.lstrip(" ·")}</td></tr>')
+                        f'<td colspan="{len(_COLUMNS) + 1}"><pre>{e(c.error)}</pre></td><td>{extra.lstrip(" ·")}</td>'
+                        "</tr>")
     head = "".join(f"<th>{label}</th>" for _, label in _COLUMNS)
     failed_n = sum(not c.ok for c in outcomes)
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -166,7 +200,7 @@ td{{padding:6px 8px;border-top:1px solid #d9e2ec;vertical-align:top}}td.n{{text-
 .ok{{color:#2e7d32;font-weight:600}}pre{{white-space:pre-wrap;margin:0;font-size:12px;color:#52606d}}a{{color:#1f3a5f}}
 </style></head><body><main><h1>Entra Connect first-sync assessments</h1>
 <p>{len(outcomes)} client(s), {failed_n} failed · generated {now} · hybridx {e(__version__)}</p>
-<table><thead><tr><th>Client</th><th>Status</th>{head}<th>Files</th></tr></thead><tbody>
+<table><thead><tr><th>Client</th><th>Status</th>{head}<th>Since the last run</th><th>Files</th></tr></thead><tbody>
 {"".join(rows)}</tbody></table></main></body></html>
 """
     index = out / "index.html"

@@ -34,7 +34,7 @@ def _params_from_args(args: argparse.Namespace) -> dict:
         raw["soft_match_upn"] = args.soft_match_upn == "on"
     if args.redact_key:
         raw["redact_key"] = args.redact_key
-    for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "okta_app_id", "tenant"):
+    for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "okta_app_id", "tenant", "previous"):
         value = getattr(args, name, None)
         if value:
             raw[name] = str(value)
@@ -98,6 +98,70 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return 0 if not result.failed else 1
 
 
+def _cmd_verify_staging(args: argparse.Namespace) -> int:
+    from hybridx_nb.app.verify_cmds import verify_staging
+
+    return verify_staging(args.export, args.assessment, args.out, anchor=args.anchor)
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from hybridx_nb.app.verify_cmds import diff
+
+    return diff(args.old, args.new, args.out or args.new, anchor=args.anchor)
+
+
+def _cmd_verify_sync(args: argparse.Namespace) -> int:
+    from hybridx_nb.app.verify_cmds import verify_sync
+
+    return verify_sync(args.before, args.after, args.out, anchor=args.anchor)
+
+
+def _add_verify_parsers(sub: argparse._SubParsersAction) -> None:
+    anchor = {"choices": ("auto", "objectGUID", "mS-DS-ConsistencyGuid"), "default": "auto",
+              "help": "source anchor, only used when a snapshot folder is given instead of an assessment (auto)"}
+    p = sub.add_parser("verify-staging", help="check Entra Connect's staging export user by user against the "
+                                              "prediction (exit 1 unless safe)",
+                       description="Read the pending export of Entra Connect's Entra ID connector (csexport "
+                                   "\"<connector>\" export.xml /f:x, or the CSV of CSExportAnalyzer) and join every "
+                                   "pending Add, Update and Delete of a user to the assessment by sourceAnchor, UPN "
+                                   "or primary SMTP. Writes staging-check.csv and staging-check.html; prints one "
+                                   "line: safe to leave staging, or not, with the numbers. Exit 1 when not safe.")
+    p.add_argument("--export", type=Path, required=True, metavar="FILE", help="export.xml (csexport /f:x) or the "
+                   "CSExportAnalyzer CSV")
+    p.add_argument("--assessment", type=Path, required=True, metavar="DIR",
+                   help="the assessment folder (findings.csv), or a snapshot folder to assess now")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for staging-check.csv/.html")
+    p.add_argument("--anchor", **anchor)
+    p.set_defaults(func=_cmd_verify_staging)
+
+    p = sub.add_parser("diff", help="what changed between two assessments (fixed, still open, regressed, new, gone)",
+                       description="Compare two assessment folders (or two snapshots, assessed with the same "
+                                   "--anchor): each identity's category before and after, ImmutableID changes, "
+                                   "readiness rows fixed or added. Writes diff.csv and diff-readiness.csv, prints "
+                                   "a summary. Exit 1 when an identity regressed.")
+    p.add_argument("old", type=Path, metavar="OLD", help="the earlier assessment folder (or snapshot)")
+    p.add_argument("new", type=Path, metavar="NEW", help="the later assessment folder (or snapshot)")
+    p.add_argument("--out", type=Path, metavar="DIR", help="folder for diff.csv (default: NEW)")
+    p.add_argument("--anchor", **anchor)
+    p.set_defaults(func=_cmd_diff)
+
+    p = sub.add_parser("verify-sync", help="after the cut-over: what the first sync did against what was "
+                                           "predicted, with the accuracy",
+                       description="Compare the assessment made before the cut-over with a snapshot collected after "
+                                   "Entra Connect's first sync (hybridx collect reads onPremisesProvisioningErrors, "
+                                   "serviceProvisioningErrors and onPremisesLastSyncDateTime): per user, predicted "
+                                   "takeover / duplicate / new / block against what happened. Prints the prediction "
+                                   "accuracy and every disagreement; writes verify-sync.csv. Exit 1 on any "
+                                   "disagreement.")
+    p.add_argument("--before", type=Path, required=True, metavar="ASSESSMENT",
+                   help="the assessment folder made before the cut-over")
+    p.add_argument("--after", type=Path, required=True, metavar="SNAPSHOT",
+                   help="a snapshot collected after the first sync (hybridx collect)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for verify-sync.csv")
+    p.add_argument("--anchor", **anchor)
+    p.set_defaults(func=_cmd_verify_sync)
+
+
 def _add_export_options(p: argparse.ArgumentParser, required: bool = False) -> None:
     p.add_argument("--ad", type=Path, required=required, metavar="FILE",
                    help="AD users: Get-ADUser Export-Csv (UTF-8/UTF-16) or LDIF from ldifde/ldapsearch")
@@ -154,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="pseudonymise names, UPNs and mail addresses in HTML and XLSX for sharing")
     p.add_argument("--redact-key", metavar="env:NAME",
                    help="reference to the key for consistent aliases across runs (default: a random key per run)")
+    p.add_argument("--previous", type=Path, metavar="DIR",
+                   help="an earlier assessment folder of this client: adds 'since the last assessment' (fixed, "
+                        "still open, regressed) and since-last.csv")
     p.set_defaults(func=_cmd_assess)
 
     p = sub.add_parser("demo", help="run the whole job offline on a generated sample tenant (reports/demo/)",
@@ -186,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="default reports/")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="clients run in parallel (default 1)")
     p.set_defaults(func=_cmd_batch)
+    _add_verify_parsers(sub)
     return parser
 
 

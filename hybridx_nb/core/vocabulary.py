@@ -33,3 +33,12 @@ STRATEGY_CHOICES = ("auto", *STRATEGIES)
 PROVISIONING_MODES = ("user_sync", "universal_sync", "profile_sync", "push", "none")
 #: Modes under which Okta makes its users look synced from AD, so Graph refuses to edit them.
 READ_ONLY_MODES = ("user_sync", "universal_sync")
+
+#: What the staging check finds per pending export or predicted export (docs/domain.md §12); the first two are fine.
+STAGING_STATUSES = ("expected_add", "expected_update", "duplicate", "delete", "unexpected_add", "unexpected_update",
+                    "missing", "blocked", "review")
+STAGING_PROBLEMS = STAGING_STATUSES[2:]
+#: How an identity changed between two assessments (``hybridx diff``).
+DIFF_STATUSES = ("fixed", "regressed", "still_open", "new", "gone", "unchanged")
+#: What the first sync did to an identity, as Graph shows it afterwards (docs/domain.md §13).
+OUTCOMES = ("took_over", "created", "duplicate", "blocked", "not_synced")

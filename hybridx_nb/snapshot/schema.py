@@ -101,6 +101,10 @@ ENTRA_USERS = Table("entra_users", "Entra ID users (Graph /users).", (
     _c("mail_nickname"),
     _c("assigned_licenses", "list", doc="skuIds of assignedLicenses"),
     _c("creation_type"),
+    _c("on_prem_last_sync", doc="onPremisesLastSyncDateTime (ISO 8601), when collected"),
+    _c("on_prem_provisioning_errors", doc="onPremisesProvisioningErrors as Graph's JSON array text ('[]': none); "
+                                          "missing when not collected (docs/domain.md §13)"),
+    _c("service_provisioning_errors", doc="serviceProvisioningErrors as JSON array text, like the above"),
 ), key="id")
 
 OKTA_USERS = Table("okta_users", "Okta users of every status.", (

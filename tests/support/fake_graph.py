@@ -21,7 +21,7 @@ USER_PROPERTIES = (
     "accountEnabled", "userType", "displayName", "mailNickname", "assignedLicenses", "creationType", "givenName",
     "surname", "jobTitle", "businessPhones", "mobilePhone", "officeLocation", "preferredLanguage",
     "onPremisesDistinguishedName", "onPremisesSamAccountName", "onPremisesLastSyncDateTime",
-    "onPremisesProvisioningErrors")
+    "onPremisesProvisioningErrors", "serviceProvisioningErrors")
 DEFAULT_SELECT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
                   "preferredLanguage", "surname", "userPrincipalName", "id")
 BETA_ONLY = ("onPremisesObjectIdentifier",)
@@ -50,7 +50,7 @@ def graph_user(n: int, *, immutable_id: str | None = None, synced: bool | None =
         "givenName": "User", "surname": str(n), "jobTitle": None, "businessPhones": [], "mobilePhone": None,
         "officeLocation": None, "preferredLanguage": "en-US", "onPremisesDistinguishedName": None,
         "onPremisesSamAccountName": None, "onPremisesLastSyncDateTime": None, "onPremisesProvisioningErrors": [],
-        "onPremisesObjectIdentifier": None,
+        "serviceProvisioningErrors": [], "onPremisesObjectIdentifier": None,
     }
     user.update(extra)
     return user

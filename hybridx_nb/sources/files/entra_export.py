@@ -41,6 +41,9 @@ ENTRA_FIELDS: dict[str, tuple[str, ...]] = {
     "mail_nickname": ("mailNickname",),
     "assigned_licenses": ("assignedLicenses", "LicenseSkuIds", "SkuIds"),
     "creation_type": ("creationType",),
+    "on_prem_last_sync": ("onPremisesLastSyncDateTime", "OnPremisesLastSyncDateTime"),
+    "on_prem_provisioning_errors": ("onPremisesProvisioningErrors",),
+    "service_provisioning_errors": ("serviceProvisioningErrors",),
 }
 _BOOLS = ("on_prem_sync_enabled", "account_enabled")
 _LISTS = ("proxy_addresses", "assigned_licenses")

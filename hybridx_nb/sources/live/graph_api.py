@@ -36,6 +36,8 @@ GRAPH_V1 = "https://graph.microsoft.com/v1.0"
 #: Every user property the engine reads; onPremises* and proxyAddresses come back only when named.
 USER_SELECT = ("id", "userPrincipalName", "mail", "proxyAddresses", "onPremisesImmutableId", "onPremisesSyncEnabled",
                "accountEnabled", "userType", "displayName", "mailNickname", "assignedLicenses", "creationType")
+#: After the first sync (docs/domain.md §13): what the sync did to each user; on by default (``sync_state``).
+SYNC_STATE_SELECT = ("onPremisesLastSyncDateTime", "onPremisesProvisioningErrors", "serviceProvisioningErrors")
 MAX_TOP = 999
 RETRYABLE = {429, 500, 502, 503, 504}
 #: Optional data → (what it is, the least permission that reads it).
@@ -84,21 +86,22 @@ def collect_graph(cfg: GraphConfig, progress: Progress | None = None, *,
     """Read the tenant of client.toml's ``[graph]`` table (``hybridx collect``)."""
     return read_graph_tenant(graph_credential(cfg), base_url=cfg.base_url, roles=cfg.roles, domains=cfg.domains,
                       organization=cfg.organization, sync_features=cfg.sync_features,
-                      object_identifier=cfg.object_identifier, page_size=cfg.page_size,
+                      object_identifier=cfg.object_identifier, sync_state=cfg.sync_state, page_size=cfg.page_size,
                       retry=retry or RetryPolicy(attempts=cfg.retries, max_wait=cfg.max_wait), progress=progress)
 
 
 def read_graph_tenant(credential: Any, *, base_url: str = GRAPH_V1, roles: bool = True, domains: bool = True,
                organization: bool = True, sync_features: bool = True, object_identifier: bool = False,
-               page_size: int = MAX_TOP, retry: RetryPolicy = RetryPolicy(),
+               sync_state: bool = True, page_size: int = MAX_TOP, retry: RetryPolicy = RetryPolicy(),
                progress: Progress | None = None) -> ReadResult:
     """Read ``entra_users`` (and, unless switched off, ``entra_role_members``, ``entra_domains`` and the tenant
     facts) from Microsoft Graph, read-only. ``credential``: anything with azure-identity's ``get_token``."""
     base_url = base_url.rstrip("/")
     wanted = {"roles": roles, "domains": domains, "organization": organization, "sync_features": sync_features,
               "object_identifier": object_identifier}
+    select = USER_SELECT + (SYNC_STATE_SELECT if sync_state else ())
     return run_sync(_collect(credential, base_url, [k for k, on in wanted.items() if on],
-                             min(max(page_size, 1), MAX_TOP), retry, progress))
+                             min(max(page_size, 1), MAX_TOP), retry, progress, select))
 
 
 @dataclass
@@ -129,7 +132,7 @@ def _client(credential: Any, base_url: str) -> tuple[Any, Any]:
 
 
 async def _collect(credential: Any, base_url: str, optional: list[str], top: int, retry: RetryPolicy,
-                   progress: Progress | None) -> ReadResult:
+                   progress: Progress | None, select: tuple[str, ...] = USER_SELECT) -> ReadResult:
     from msgraph._version import VERSION
 
     source = f"Microsoft Graph {base_url} (msgraph-sdk {VERSION})"
@@ -144,7 +147,7 @@ async def _collect(credential: Any, base_url: str, optional: list[str], top: int
     notes: list[str] = []
     try:
         try:
-            pages = await api.pages(client.users, "entra_users", raw=True, select=list(USER_SELECT), top=top)
+            pages = await api.pages(client.users, "entra_users", raw=True, select=list(select), top=top)
         except _Denied as denied:
             raise CollectionError(f"{denied.text}; the app needs User.Read.All (application permission, admin "
                                   "consent)") from None
@@ -170,7 +173,7 @@ async def _collect(credential: Any, base_url: str, optional: list[str], top: int
         raise CollectionError(f"{source}: the answers do not fit: {exc.problem}") from None
     skipped = "".join(f"; {n}" for n in notes)  # kept with the users, the table every snapshot has
     sources = {"entra_users": f"{source}: {len(entra.tables['entra_users'])} users, "
-                              f"$select={','.join(USER_SELECT)}{skipped}"}
+                              f"$select={','.join(select)}{skipped}"}
     sources.update({name: f"{source}: {len(frame)} rows" for name, frame in tenant.tables.items()})
     text = source + skipped
     return ReadResult({**entra.tables, **tenant.tables}, concat([entra.rejected, tenant.rejected], "rejected"),

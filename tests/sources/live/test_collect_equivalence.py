@@ -109,6 +109,7 @@ tenant_id = "{TENANT_ID}"
 access_token = "env:HX_EQ_GRAPH_TOKEN"
 base_url = "{t.graph.url}/v1.0"
 page_size = 20
+sync_state = false  # the export files carry no sync state (docs/domain.md §13)
 """, encoding="utf-8")
     return path
 

@@ -16,6 +16,7 @@ from hybridx_nb.core.errors import CollectionError
 from hybridx_nb.sources.files.entra_export import read_entra
 from hybridx_nb.sources.live.config import GraphConfig, Secret
 from hybridx_nb.sources.live.graph_api import (
+    SYNC_STATE_SELECT,
     USER_SELECT,
     StaticToken,
     collect_graph,
@@ -63,7 +64,7 @@ def test_users_with_select_and_paging_plus_tenant_facts(sleeps: Sleeps) -> None:
     assert len(users) == 250 and users["id"].is_unique
     calls = server.seen(USERS)
     assert len(calls) == 3 and {c.query["$top"] for c in calls} == {"100"}
-    assert all(c.query["$select"].split(",") == list(USER_SELECT) for c in calls)
+    assert all(c.query["$select"].split(",") == list(USER_SELECT + SYNC_STATE_SELECT) for c in calls)
     assert all(c.headers["authorization"] == f"Bearer {TOKEN}" for c in server.requests)
     source = {u["id"]: u for u in server.users}
     row = users.iloc[1]
@@ -172,7 +173,7 @@ def test_collect_graph_from_client_config_never_shows_the_token(sleeps: Sleeps, 
 def test_live_users_equal_the_same_users_read_from_a_graph_json_export(sleeps: Sleeps, tmp_path) -> None:
     with FakeGraph.sample(TOKEN, 120) as server:
         live = read(server, sleeps, roles=False, domains=False, organization=False, sync_features=False)
-        pages, url = [], server.url + USERS + "?$select=" + ",".join(USER_SELECT) + "&$top=50"
+        pages, url = [], server.url + USERS + "?$select=" + ",".join(USER_SELECT + SYNC_STATE_SELECT) + "&$top=50"
         while url:  # what Invoke-MgGraphRequest in a loop saves
             page = get(url)[1]
             pages.append(page)
