@@ -42,3 +42,9 @@ STAGING_PROBLEMS = STAGING_STATUSES[2:]
 DIFF_STATUSES = ("fixed", "regressed", "still_open", "new", "gone", "unchanged")
 #: What the first sync did to an identity, as Graph shows it afterwards (docs/domain.md §13).
 OUTCOMES = ("took_over", "created", "duplicate", "blocked", "not_synced")
+
+#: The sync engine that takes over from Okta (docs/domain.md §10): Entra Connect Sync or Entra Cloud Sync.
+TARGETS = ("connect", "cloud-sync")
+
+#: What the first sync does to an AD group or contact, or to a cloud group or contact (docs/domain.md §11).
+GROUP_OUTCOMES = ("soft_match", "recreated", "new", "cloud_only", "ambiguous")

@@ -11,13 +11,20 @@ ACTION_COLUMNS = ["entra_id", "entra_upn", "ad_dn", "category", "strategy", "ste
 #: The order in which the steps happen; ``actions`` is sorted by it.
 STEPS = ("remove_roles", "clear_object_identifier", "hard_delete", "set_immutable_id", "set_immutable_id_upn_swap",
          "readd_roles", "review")
+#: The Okta side of an anchor fix in a federated domain (docs/domain.md §9): one row per app user to rewrite.
+OKTA_ACTION_COLUMNS = ["action", "app_id", "okta_user_id", "entra_id", "entra_upn", "current_immutable_id",
+                       "new_immutable_id", "entra_step", "note"]
 HARD_MATCH_FLAG = "blockCloudObjectTakeoverThroughHardMatchEnabled"
 SOFT_MATCH_FLAG = "blockSoftMatchEnabled"
 
 
 @dataclass
 class RunbookStep:
-    """One step of the cut-over: who does it, where, what, how to check it, how to undo it."""
+    """One step of the cut-over: who does it, where, what, how to check it, how to undo it.
+
+    ``number`` is the step's position on the page (1-based), set once when the runbook is assembled; ``key``
+    names the step for cross-references (``{step:key}`` in any text, see ``remediation.runbook``).
+    """
 
     number: int
     title: str
@@ -26,6 +33,7 @@ class RunbookStep:
     do: str
     verify: str
     rollback: str
+    key: str = ""
 
 
 @dataclass
@@ -38,6 +46,10 @@ class Plan:
     runbook: list[RunbookStep]
     expected: dict[str, int]
     notes: list[str] = field(default_factory=list)  # caveats the report shows next to the plan
+    okta_actions: pd.DataFrame | None = None  # the Okta side of the anchor writes (OKTA_ACTION_COLUMNS)
+    glance: list[tuple[str, str]] = field(default_factory=list)  # "Plan at a glance": (label, text)
+    target: str = "connect"  # connect | cloud-sync (docs/domain.md §10)
+    sync_switch_off: bool = False  # directory sync is switched off for the tenant: the 72-hour rule applies
 
 
 @dataclass(frozen=True)

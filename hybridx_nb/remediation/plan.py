@@ -20,7 +20,7 @@ import pandas as pd
 
 from hybridx_nb.core import columns
 from hybridx_nb.core.errors import HybridxError
-from hybridx_nb.core.vocabulary import READ_ONLY_MODES, STRATEGIES
+from hybridx_nb.core.vocabulary import READ_ONLY_MODES, STRATEGIES, TARGETS
 from hybridx_nb.engine.match import Prediction
 from hybridx_nb.remediation.model import (
     ACTION_COLUMNS,
@@ -31,7 +31,10 @@ from hybridx_nb.remediation.model import (
     RunbookStep,
     TenantState,
 )
+from hybridx_nb.remediation.glance import plan_at_a_glance
+from hybridx_nb.remediation.okta_plan import okta_actions
 from hybridx_nb.remediation.runbook import build_runbook
+from hybridx_nb.remediation.steps_common import RunbookContext
 from hybridx_nb.snapshot.store import Snapshot
 
 __all__ = ["Plan", "RunbookStep", "build_plan", "STRATEGIES"]
@@ -126,8 +129,18 @@ def _rows(f: pd.DataFrame, mask: np.ndarray, step: str, strategy: str, note: str
     })
 
 
-def build_plan(prediction: Prediction, snap: Snapshot, *, strategy: str = "auto", bulk_threshold: int = 50) -> Plan:
-    """The ordered remediation for one client from the engine's ``Prediction`` and the snapshot's tenant facts."""
+def build_plan(prediction: Prediction, snap: Snapshot, *, strategy: str = "auto", bulk_threshold: int = 50,
+               target: str = "connect", groups: dict[str, int] | None = None, limits: list[str] | None = None,
+               readiness_open: int = 0) -> Plan:
+    """The ordered remediation for one client from the engine's ``Prediction`` and the snapshot's tenant facts.
+
+    ``target`` is the sync engine that takes over (docs/domain.md §10); ``groups`` the group/contact outcome
+    counts (§11); ``limits`` the target's limits the tenant exceeds; ``readiness_open`` the readiness problems
+    the anchor fix does not resolve (for the plan at a glance).
+    """
+    if target not in TARGETS:
+        raise HybridxError(f"unknown target {target!r}: use {' or '.join(TARGETS)}")
+    sync_target = target
     if strategy != "auto" and strategy not in STRATEGIES:
         raise HybridxError(f"unknown strategy {strategy!r}: use auto, {', '.join(STRATEGIES)}")
     if isinstance(bulk_threshold, bool) or not isinstance(bulk_threshold, int) or bulk_threshold < 0:
@@ -153,7 +166,8 @@ def build_plan(prediction: Prediction, snap: Snapshot, *, strategy: str = "auto"
     review = (cat.eq("ambiguous") | cat.eq("orphan_anchor")).to_numpy(dtype=bool) & ~fix
     recreate = fix if chosen == "hard_delete_recreate" else np.zeros(len(f), dtype=bool)
     write = fix & ~recreate
-    swap = write & _federated(raw, snap).to_numpy(dtype=bool)
+    federated = _federated(raw, snap).to_numpy(dtype=bool)
+    swap = write & federated
     f["temporary_upn"] = pd.Series(np.nan, index=f.index, dtype="str")
     if swap.any():
         f.loc[swap, "temporary_upn"] = _temporary_upns(f.loc[swap, "entra_upn"], f.loc[swap, "entra_id"],
@@ -202,13 +216,32 @@ def build_plan(prediction: Prediction, snap: Snapshot, *, strategy: str = "auto"
                      "TemporaryUpn column of remediation.csv before running the script.")
     if recreate.any():
         notes.append("A hard delete cannot be undone: back up the users' mailbox and OneDrive data first.")
-    steps = build_runbook(chosen, actions, expected, flags, t, prediction.anchor_setting,
-                     getattr(prediction, "anchor_reason", ""))
-    return Plan(chosen, reason, actions, steps, expected, notes)
+    fed_ids = f.loc[(swap | recreate) & federated, "entra_id"]
+    on_both_sides = actions["step"].isin(["set_immutable_id_upn_swap", "hard_delete"]) & columns.isin(
+        actions["entra_id"], fed_ids)
+    okta = okta_actions(actions, pd.Series(on_both_sides, index=actions.index), raw, snap)
+    expected["okta_writes"] = int(okta["action"].eq("SetAppUserImmutableId").sum())
+    expected["okta_manual"] = int(okta["action"].eq("Manual").sum())
+    ctx = RunbookContext(chosen, actions, expected, flags, t, prediction.anchor_setting,
+                         getattr(prediction, "anchor_reason", ""), sync_target, okta, _pilot(actions, okta),
+                         _federated_names(snap), dict(groups or {}), list(limits or []))
+    steps, numbers = build_runbook(ctx)
+    glance = plan_at_a_glance(ctx, steps, numbers, duplicated=int(cat.eq("anchor_mismatch").sum()),
+                              readiness_open=readiness_open)
+    return Plan(chosen, reason, actions, steps, expected, notes, okta, glance, sync_target, ctx.sync_switch_off)
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Runbook: the same seven steps for every client, worded with its numbers; a step with nothing to do says so.
-# ---------------------------------------------------------------------------------------------------------------
+def _pilot(actions: pd.DataFrame, okta: pd.DataFrame) -> str | None:
+    """A user to try the two-sided change on first: the first Okta-side user (by UPN) who holds no role."""
+    if okta.empty:
+        return None
+    holders = actions.loc[actions["step"].eq("remove_roles"), "entra_id"]
+    usable = okta[okta["action"].eq("SetAppUserImmutableId") & ~columns.isin(okta["entra_id"], holders)]
+    candidates = (usable if len(usable) else okta)["entra_upn"].dropna().sort_values()
+    return str(candidates.iloc[0]) if len(candidates) else None
 
 
+def _federated_names(snap: Snapshot) -> list[str]:
+    domains = snap["entra_domains"]
+    fed = domains["authentication_type"].str.lower().eq("federated").fillna(False).to_numpy(dtype=bool)
+    return sorted(domains.loc[fed, "name"].dropna().str.lower())

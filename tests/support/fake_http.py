@@ -43,6 +43,7 @@ class Seen:
     headers: dict[str, str]
     status: int = 0
     form: dict[str, str] = field(default_factory=dict)
+    body: str = ""  # the raw request body (JSON APIs read this rather than ``form``)
 
 
 class FakeServer:
@@ -74,6 +75,7 @@ class FakeServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     body = self.rfile.read(length).decode("utf-8", "replace")
+                    seen.body = body
                     seen.form = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
                 with server._lock:
                     server.requests.append(seen)
