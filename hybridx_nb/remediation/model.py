@@ -50,6 +50,7 @@ class Plan:
     glance: list[tuple[str, str]] = field(default_factory=list)  # "Plan at a glance": (label, text)
     target: str = "connect"  # connect | cloud-sync (docs/domain.md §10)
     sync_switch_off: bool = False  # directory sync is switched off for the tenant: the 72-hour rule applies
+    tenant_id: str | None = None  # written into remediation.csv: the script refuses to run against another tenant
 
 
 @dataclass(frozen=True)

@@ -228,7 +228,8 @@ def build_plan(prediction: Prediction, snap: Snapshot, *, strategy: str = "auto"
     steps, numbers = build_runbook(ctx)
     glance = plan_at_a_glance(ctx, steps, numbers, duplicated=int(cat.eq("anchor_mismatch").sum()),
                               readiness_open=readiness_open)
-    return Plan(chosen, reason, actions, steps, expected, notes, okta, glance, sync_target, ctx.sync_switch_off)
+    return Plan(chosen, reason, actions, steps, expected, notes, okta, glance, sync_target, ctx.sync_switch_off,
+                t.tenant_id)
 
 
 def _pilot(actions: pd.DataFrame, okta: pd.DataFrame) -> str | None:

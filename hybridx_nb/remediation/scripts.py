@@ -25,17 +25,26 @@ SCRIPT = "remediation.ps1"
 PLAN_CSV = "remediation.csv"
 ROLLBACK_CSV = "rollback.csv"
 RECREATE_CSV = "recreate.csv"
+OKTA_PLAN_CSV = "okta-remediation.csv"
+OKTA_ROLLBACK_CSV = "okta-rollback.csv"
 
 #: CSV column → plan column, in file order.
 PLAN_COLUMNS = {"Action": "action", "EntraId": "entra_id", "UserPrincipalName": "entra_upn",
                 "ExpectedCurrentImmutableId": "current_immutable_id", "NewImmutableId": "new_immutable_id",
                 "TemporaryUpn": "temporary_upn", "Category": "category", "AdDistinguishedName": "ad_dn",
-                "Note": "note"}
+                "Note": "note", "Roles": "roles", "TenantId": "tenant_id"}
 ROLLBACK_COLUMNS = {"Action": "action", "EntraId": "entra_id", "UserPrincipalName": "entra_upn",
                     "PlannedImmutableId": "new_immutable_id", "OriginalImmutableId": "current_immutable_id",
-                    "TemporaryUpn": "temporary_upn"}
+                    "TemporaryUpn": "temporary_upn", "Roles": "roles", "TenantId": "tenant_id"}
 RECREATE_COLUMNS = {"EntraId": "entra_id", "UserPrincipalName": "entra_upn", "AdDistinguishedName": "ad_dn",
                     "SkuIds": "licenses", "Roles": "roles"}
+#: okta-remediation.csv and okta-rollback.csv, read by ``hybridx okta-apply`` (docs/domain.md §9).
+OKTA_PLAN_COLUMNS = {"Action": "action", "AppId": "app_id", "OktaUserId": "okta_user_id", "EntraId": "entra_id",
+                     "UserPrincipalName": "entra_upn", "ExpectedCurrentImmutableId": "current_immutable_id",
+                     "NewImmutableId": "new_immutable_id", "EntraStep": "entra_step", "Note": "note"}
+OKTA_ROLLBACK_COLUMNS = {"Action": "action", "AppId": "app_id", "OktaUserId": "okta_user_id", "EntraId": "entra_id",
+                         "UserPrincipalName": "entra_upn", "PlannedImmutableId": "new_immutable_id",
+                         "OriginalImmutableId": "current_immutable_id"}
 _SCRIPT_ACTIONS = {"set_immutable_id": "SetImmutableId", "set_immutable_id_upn_swap": "SetImmutableIdWithUpnSwap"}
 
 
@@ -55,12 +64,13 @@ def _write_csv(path: Path, rows: pd.DataFrame, columns: dict[str, str]) -> Path:
 
 
 def write_scripts(plan: Plan, folder: str | Path) -> dict[str, Path]:
-    """Write remediation.ps1, remediation.csv and rollback.csv (and recreate.csv for hard deletes) into ``folder``."""
+    """Write remediation.ps1, remediation.csv and rollback.csv (recreate.csv for hard deletes, and the Okta side,
+    okta-remediation.csv and okta-rollback.csv, when anchors change in a federated domain) into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     actions = plan.actions
     writes = actions[actions["step"].isin(list(_SCRIPT_ACTIONS))].assign(
-        action=lambda a: a["step"].map(_SCRIPT_ACTIONS))
+        action=lambda a: a["step"].map(_SCRIPT_ACTIONS), tenant_id=getattr(plan, "tenant_id", None) or "")
     script = folder / SCRIPT
     script.write_bytes(script_text())
     paths = {
@@ -71,4 +81,8 @@ def write_scripts(plan: Plan, folder: str | Path) -> dict[str, Path]:
     recreate = actions[actions["step"].eq("hard_delete")]
     if len(recreate):
         paths[RECREATE_CSV] = _write_csv(folder / RECREATE_CSV, recreate, RECREATE_COLUMNS)
+    okta = getattr(plan, "okta_actions", None)
+    if okta is not None and len(okta):
+        paths[OKTA_PLAN_CSV] = _write_csv(folder / OKTA_PLAN_CSV, okta, OKTA_PLAN_COLUMNS)
+        paths[OKTA_ROLLBACK_CSV] = _write_csv(folder / OKTA_ROLLBACK_CSV, okta, OKTA_ROLLBACK_COLUMNS)
     return paths

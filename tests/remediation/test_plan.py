@@ -87,10 +87,18 @@ def snapshot(findings: pd.DataFrame, *, extra_upns: tuple[str, ...] = (), federa
 
 
 def plan_for(rows: list[dict], *, strategy: str = "auto", bulk_threshold: int = 50, snap_kw: dict | None = None,
-             **tenant) -> Plan:
+             target: str = "connect", **tenant) -> Plan:
     findings = frame(rows)
     return build_plan(FakePrediction(findings), snapshot(findings, **(snap_kw or {}), **tenant),
-                      strategy=strategy, bulk_threshold=bulk_threshold)
+                      strategy=strategy, bulk_threshold=bulk_threshold, target=target)
+
+
+def rb(plan: Plan, key: str) -> str:
+    """The text of one runbook step, by its key (numbers depend on which steps apply)."""
+    found = [s for s in plan.runbook if s.key == key]
+    assert found, f"no runbook step {key!r} in {[s.key for s in plan.runbook]}"
+    s = found[0]
+    return "\n".join((s.title, s.who, s.where, s.do, s.verify, s.rollback))
 
 
 def steps(plan: Plan, step: str) -> pd.DataFrame:
@@ -125,13 +133,18 @@ def test_auto_with_okta_user_sync_clears_and_regenerates() -> None:
     plan = plan_for(seed_client(), okta_provisioning_mode="user_sync", org_sync_enabled=True)
     assert plan.strategy == "clear_and_regenerate"
     assert "User Sync" in plan.strategy_reason and "3 ImmutableID" in plan.strategy_reason
-    fix = plan.runbook[2].do
-    assert "Update-MgOrganization" in fix and "onPremisesSyncEnabled=$false" in fix
-    assert "72 hours" in fix and "WARNING" in fix
+    off, fix = rb(plan, "sync_off"), rb(plan, "fix")
+    assert "Update-MgOrganization" in off and "onPremisesSyncEnabled=$false" in off
+    assert "72 hours" in off and "WARNING" in off
+    assert "not earlier than 72 h after the switch-off" in off
+    assert "Where-Object OnPremisesSyncEnabled" in off  # the users' own flags, not only the organisation's
     assert "rather than clearing" in fix  # writes the correct value, not null
     assert len(steps(plan, "set_immutable_id")) == 3
     assert set(steps(plan, "set_immutable_id")["strategy"]) == {"clear_and_regenerate"}
-    assert "Start only once the directory sync switch-off" in plan.runbook[3].do
+    assert "Start only once step 3 (Switch directory sync off for the tenant (day 0)) has completed" in rb(
+        plan, "staging")
+    assert "not earlier than 72 h after the switch-off" in rb(plan, "leave_staging")
+    assert plan.sync_switch_off
 
 
 def test_users_shown_as_synced_while_org_sync_is_on_are_read_only() -> None:
@@ -146,7 +159,7 @@ def test_auto_over_bulk_threshold_clears_and_regenerates() -> None:
     plan = plan_for(rows, bulk_threshold=50)
     assert plan.strategy == "clear_and_regenerate"
     assert "60 users" in plan.strategy_reason and "bulk_threshold=50" in plan.strategy_reason
-    assert "already off" in plan.runbook[2].do  # the tenant's org sync is off: nothing to switch
+    assert "already off" in rb(plan, "fix")  # the tenant's org sync is off: nothing to switch
     assert plan_for(rows, bulk_threshold=60).strategy == "prestamp"
 
 
@@ -159,9 +172,9 @@ def test_forced_hard_delete_recreate_lists_licences_and_the_purge() -> None:
     assert len(deletes) == 3 and steps(plan, "set_immutable_id").empty
     assert deletes["licenses"].tolist()[0] == f"{E3};c7df2760-2c81-4ef7-b578-5b5392b571df"
     assert plan.expected["adds"] == 2 + 3 and plan.expected["hard_deletes"] == 3
-    assert "Remove-MgDirectoryDeletedItem -DirectoryObjectId" in plan.runbook[2].do
-    assert "Set-MgUserLicense" in plan.runbook[7].do
-    assert "mailbox and OneDrive" in plan.runbook[0].do
+    assert "Remove-MgDirectoryDeletedItem -DirectoryObjectId" in rb(plan, "fix")
+    assert "Set-MgUserLicense" in rb(plan, "restore")
+    assert "mailbox and OneDrive" in rb(plan, "backup")
     assert any("cannot be undone" in n for n in plan.notes)
 
 
@@ -186,8 +199,11 @@ def test_role_holders_lose_their_roles_before_the_sync_and_get_them_back() -> No
     removed, readded = steps(plan, "remove_roles"), steps(plan, "readd_roles")
     assert removed["entra_upn"].tolist() == readded["entra_upn"].tolist() == ["user60@contoso.com"]
     assert removed["roles"].iloc[0] == "Global Administrator;Exchange Administrator"
-    assert "user60@contoso.com: Global Administrator, Exchange Administrator" in plan.runbook[2].do
-    assert "user60@contoso.com: Global Administrator, Exchange Administrator" in plan.runbook[7].do
+    assert "user60@contoso.com: Global Administrator, Exchange Administrator" in rb(plan, "set_aside")
+    assert "user60@contoso.com: Global Administrator, Exchange Administrator" in rb(plan, "restore")
+    aside = rb(plan, "set_aside")
+    assert "does not match an on-premises user with a cloud user that holds an admin role" in aside
+    assert "hard-delete the quarantined object" in aside and "June" not in aside
     assert plan.expected["role_holders"] == 1
     order = plan.actions["step"].tolist()
     assert order.index("remove_roles") < order.index("set_immutable_id") < order.index("readd_roles")
@@ -212,7 +228,9 @@ def test_federated_users_get_the_upn_swap() -> None:
     assert clash["temporary_upn"] == f"user72.{clash['entra_id'][:8]}@contoso.onmicrosoft.com"
     assert steps(plan, "set_immutable_id")["entra_upn"].tolist() == ["user73@contoso.com"]
     assert steps(plan, "set_immutable_id")["temporary_upn"].isna().all()
-    assert "Users with a UPN in a federated domain: 3." in plan.runbook[2].do
+    assert "Users with a UPN in a federated domain: 3." in rb(plan, "fix")
+    assert "User-PasswordProfile.ReadWrite.All" in rb(plan, "fix")
+    assert "Privileged Authentication Administrator" in rb(plan, "fix")
     assert plan.expected["upn_swaps"] == 3 and plan.expected["anchor_writes"] == 4
 
 
@@ -227,20 +245,20 @@ def test_tenant_flags_are_switched_for_the_cut_over_and_back() -> None:
     rows = seed_client() + [row(80, "match_blocked", block_reason="soft_match_blocked")]
     plan = plan_for(rows, features={"blockCloudObjectTakeoverThroughHardMatchEnabled": True,
                                     "blockSoftMatchEnabled": True})
-    fix, restore = plan.runbook[2].do, plan.runbook[7].do
+    fix, restore = rb(plan, "set_aside"), rb(plan, "restore")
     for flag in ("blockCloudObjectTakeoverThroughHardMatchEnabled", "blockSoftMatchEnabled"):
         assert f"@{{features=@{{{flag}=$false}}}}" in fix
         assert f"@{{features=@{{{flag}=$true}}}}" in restore
     assert "Update-MgDirectoryOnPremiseSynchronization -OnPremisesDirectorySynchronizationId" in fix
     assert plan.expected["flag_changes"] == 2
-    assert "Tenant flags: nothing to change" in plan_for(rows).runbook[2].do  # defaults: not blocked
+    assert "set_aside" not in [s.key for s in plan_for(rows).runbook]  # defaults: not blocked, nothing to set aside
 
 
 def test_object_identifier_blocks_are_cleared() -> None:
     plan = plan_for([row(90, "match_blocked", block_reason="admin_role;on_prem_object_identifier",
                          entra_roles="Global Reader")])
     assert len(steps(plan, "clear_object_identifier")) == 1 and len(steps(plan, "remove_roles")) == 1
-    assert "beta/users/<EntraId>" in plan.runbook[2].do and "onPremisesObjectIdentifier" in plan.runbook[2].do
+    assert "beta/users/<EntraId>" in rb(plan, "set_aside") and "onPremisesObjectIdentifier" in rb(plan, "set_aside")
 
 
 def test_ambiguous_and_unclaimed_orphans_are_reviewed_not_guessed() -> None:
@@ -248,38 +266,45 @@ def test_ambiguous_and_unclaimed_orphans_are_reviewed_not_guessed() -> None:
     plan = plan_for([row(100, "ambiguous"), row(100, "orphan_anchor"), certain])
     assert sorted(steps(plan, "review")["category"]) == ["ambiguous", "orphan_anchor"]
     assert steps(plan, "set_immutable_id")["ad_dn"].tolist() == [certain["ad_dn"]]
-    assert "2 finding(s) need a decision by hand" in plan.runbook[2].do
+    assert "2 finding(s) need a decision by hand" in rb(plan, "fix")
     assert plan.expected["review_ad_users"] == 1
-    assert "up to 1 more Adds can show" in plan.runbook[4].do
+    assert "up to 1 more Adds can show" in rb(plan, "staging_check")
 
 
 # --- runbook and numbers --------------------------------------------------------------------------------------
 
 def test_runbook_is_ordered_complete_and_carries_the_clients_numbers() -> None:
     plan = plan_for(seed_client())
-    assert [s.number for s in plan.runbook] == list(range(8))
+    assert [s.number for s in plan.runbook] == list(range(1, len(plan.runbook) + 1))
+    assert [s.key for s in plan.runbook] == ["backup", "okta_off", "fix", "staging", "staging_check",
+                                             "leave_staging", "verify", "restore"]
     for step in plan.runbook:
         assert all(getattr(step, a).strip() for a in ("title", "who", "where", "do", "verify", "rollback")), step
     assert plan.expected["adds"] == 2 == int(frame(seed_client())["category"].eq("new_user").sum())
     assert plan.expected["deletes"] == 0
     assert plan.expected["updates"] == 5 + 3 + 1  # hard + fixed + soft matches
     assert plan.expected["in_scope"] == 11  # every AD user but the excluded one
-    assert "Expect 2 Adds (2 new user(s)), 0 Deletes, and about 9 Updates" in plan.runbook[4].do
-    assert "Adds = 2 and Deletes = 0" in plan.runbook[4].verify
-    okta = plan.runbook[1].do
+    check = rb(plan, "staging_check")
+    assert "about 2 Adds (2 new user(s)), 0 Deletes, and up to 9 Updates" in check
+    assert "Deletes = 0" in check and "Compare per user, not by count" in check
+    assert "may also show as an Add" in check and "Synchronization Service" in check
+    assert " - AAD\" export.xml" not in check  # the connector name is copied, not hard-coded
+    okta = rb(plan, "okta_off")
     assert okta.index("**Deactivate Users**") < okta.index("**Enable provisioning**")
     assert "not the Sign On tab" in okta and "not the assignments" in okta
-    assert "**objectGUID**" in plan.runbook[3].do and "**Enable staging mode**" in plan.runbook[3].do
-    assert "Export-Csv" in plan.runbook[0].do and "rollback.csv" in plan.runbook[0].do
-    assert "every in-scope AD user (11) to be hard_match" in plan.runbook[6].do
+    assert "unassigned from the app or deactivated in Okta" in okta and "user status on deactivation" in okta
+    assert "Do not unassign anyone from the app while Okta still federates sign-in" in okta
+    assert "**objectGUID**" in rb(plan, "staging") and "**Enable staging mode**" in rb(plan, "staging")
+    assert "Export-Csv" in rb(plan, "backup") and "rollback.csv" in rb(plan, "backup")
+    assert "every in-scope AD user (11) to be hard_match" in rb(plan, "verify")
 
 
 def test_a_clean_tenant_still_gets_every_step_saying_there_is_nothing_to_do() -> None:
     plan = plan_for([row(i, "hard_match") for i in range(3)])
     assert plan.actions.empty and list(plan.actions.columns) == ACTION_COLUMNS
     assert len(plan.runbook) == 8
-    assert "No ImmutableID to change" in plan.runbook[2].do
-    assert "Nothing was set aside" in plan.runbook[7].do
+    assert "No ImmutableID to change" in rb(plan, "fix")
+    assert "Nothing was set aside" in rb(plan, "restore")
     assert plan.expected["adds"] == 0
 
 
