@@ -28,7 +28,7 @@ def hostile_plan(*extra: dict) -> Plan:
         action(entra_id="1b4e28ba-2fa1-11d2-883f-0016d3cca427", entra_upn=OBRIEN,
                ad_dn="CN=O'Brien\\, Pat,OU=Staff,DC=contoso,DC=com", category="anchor_mismatch",
                strategy="prestamp", step="set_immutable_id", current_immutable_id="00u1a2b3c4d5e6f7g8h9",
-               new_immutable_id="BpazOkLGm0iEtljAONPvOQ==", note='=1+2 "quoted"'),
+               new_immutable_id="BpazOkLGm0iEtljAONPvOQ==", note='=1+2 "quoted"', roles="Helpdesk Administrator"),
         action(entra_id="2c5f39cb-3fb2-42e3-994f-1127e4ddb538", entra_upn=HOSTILE_UPN, ad_dn=HOSTILE_DN,
                category="match_blocked", strategy="prestamp", step="set_immutable_id_upn_swap",
                new_immutable_id="3PNdoRZES0GLfV+9y1dDwQ==", temporary_upn="x@contoso.onmicrosoft.com",
@@ -38,7 +38,10 @@ def hostile_plan(*extra: dict) -> Plan:
         *extra,
     ]
     actions = pd.DataFrame(rows, columns=ACTION_COLUMNS).astype("str")
-    return Plan("prestamp", "test", actions, [], {})
+    return Plan("prestamp", "test", actions, [], {}, tenant_id=TENANT)
+
+
+TENANT = "4f1c2b7e-8d3a-4e59-9b1f-2c6d8e0a7b35"
 
 
 def test_remediation_csv_is_exact_to_the_byte(tmp_path: Path) -> None:
@@ -46,13 +49,13 @@ def test_remediation_csv_is_exact_to_the_byte(tmp_path: Path) -> None:
     assert sorted(paths) == ["remediation.csv", "remediation.ps1", "rollback.csv"]
     expected = (
         "\ufeffAction,EntraId,UserPrincipalName,ExpectedCurrentImmutableId,NewImmutableId,TemporaryUpn,Category,"
-        "AdDistinguishedName,Note\r\n"
+        "AdDistinguishedName,Note,Roles,TenantId\r\n"
         "SetImmutableId,1b4e28ba-2fa1-11d2-883f-0016d3cca427,o'brien@contoso.com,00u1a2b3c4d5e6f7g8h9,"
         "BpazOkLGm0iEtljAONPvOQ==,,anchor_mismatch,\"CN=O'Brien\\, Pat,OU=Staff,DC=contoso,DC=com\","
-        "\"=1+2 \"\"quoted\"\"\"\r\n"
+        "\"=1+2 \"\"quoted\"\"\",Helpdesk Administrator,4f1c2b7e-8d3a-4e59-9b1f-2c6d8e0a7b35\r\n"
         "SetImmutableIdWithUpnSwap,2c5f39cb-3fb2-42e3-994f-1127e4ddb538,$(Remove-Item C:\\)@fabrikam.com,,"
         "3PNdoRZES0GLfV+9y1dDwQ==,x@contoso.onmicrosoft.com,match_blocked,"
-        "\"\"\"; Remove-Item -Recurse C:\\ #,OU=Staff,DC=contoso,DC=com\",-@+\r\n"
+        "\"\"\"; Remove-Item -Recurse C:\\ #,OU=Staff,DC=contoso,DC=com\",-@+,,4f1c2b7e-8d3a-4e59-9b1f-2c6d8e0a7b35\r\n"
     ).encode("utf-8")
     assert paths["remediation.csv"].read_bytes() == expected
 
@@ -60,11 +63,12 @@ def test_remediation_csv_is_exact_to_the_byte(tmp_path: Path) -> None:
 def test_rollback_csv_is_exact_to_the_byte(tmp_path: Path) -> None:
     paths = write_scripts(hostile_plan(), tmp_path)
     expected = (
-        "\ufeffAction,EntraId,UserPrincipalName,PlannedImmutableId,OriginalImmutableId,TemporaryUpn\r\n"
+        "\ufeffAction,EntraId,UserPrincipalName,PlannedImmutableId,OriginalImmutableId,TemporaryUpn,Roles,"
+        "TenantId\r\n"
         "SetImmutableId,1b4e28ba-2fa1-11d2-883f-0016d3cca427,o'brien@contoso.com,BpazOkLGm0iEtljAONPvOQ==,"
-        "00u1a2b3c4d5e6f7g8h9,\r\n"
+        "00u1a2b3c4d5e6f7g8h9,,Helpdesk Administrator,4f1c2b7e-8d3a-4e59-9b1f-2c6d8e0a7b35\r\n"
         "SetImmutableIdWithUpnSwap,2c5f39cb-3fb2-42e3-994f-1127e4ddb538,$(Remove-Item C:\\)@fabrikam.com,"
-        "3PNdoRZES0GLfV+9y1dDwQ==,,x@contoso.onmicrosoft.com\r\n"
+        "3PNdoRZES0GLfV+9y1dDwQ==,,x@contoso.onmicrosoft.com,,4f1c2b7e-8d3a-4e59-9b1f-2c6d8e0a7b35\r\n"
     ).encode("utf-8")
     assert paths["rollback.csv"].read_bytes() == expected
 
@@ -152,7 +156,8 @@ def test_script_delimiters_balance() -> None:
 def test_every_parameter_is_declared_documented_and_typed() -> None:
     param_block = re.search(r"param\((.*?)\n\)", SCRIPT, re.S).group(1)
     declared = dict((name, kind) for kind, name in re.findall(r"\[(\w+)\]\s*\$(\w+)", param_block))
-    assert declared == {"PlanPath": "string", "Apply": "switch", "Rollback": "switch", "LogPath": "string"}
+    assert declared == {"PlanPath": "string", "Apply": "switch", "Rollback": "switch", "LogPath": "string",
+                        "User": "string", "TenantId": "string"}
     assert set(re.findall(r"^\.PARAMETER (\w+)$", SCRIPT, re.M)) == set(declared)
 
 
@@ -179,7 +184,10 @@ def test_script_is_strict_and_stops_on_errors_with_a_per_user_catch() -> None:
 
 def test_every_change_is_guarded_by_apply() -> None:
     """Dry run by default: a change happens only in functions that assert -Apply, called only past the check."""
-    changing = [m.start() for m in re.finditer(r"Update-MgUser|Invoke-MgGraphRequest|Remove-Mg|New-Mg|Set-Mg", CODE)]
+    changing = [m.start() for m in re.finditer(
+        r"Update-MgUser|Invoke-MgGraphRequest(?! -Method GET)|Remove-Mg|New-Mg|Set-Mg", CODE)]
+    reads = re.findall(r"Invoke-MgGraphRequest -Method (\w+)", CODE)
+    assert "GET" in reads and set(reads) <= {"GET", "PATCH"}
     assert changing
     functions = [(m.group(1), m.start(), CODE.index("\n}\n", m.start())) for m in
                  re.finditer(r"^function ([\w-]+) \{", CODE, re.M)]
@@ -198,7 +206,7 @@ def test_every_change_is_guarded_by_apply() -> None:
 
 def test_current_value_is_checked_case_sensitively_before_any_change() -> None:
     loop = CODE[CODE.index("foreach ($Row in $Rows)"):]
-    read = loop.index("$User = Get-UserState -Id $Id")
+    read = loop.index("$State = Get-UserState -Id $Id")
     check = loop.index("if ($Current -cne $Expected) {")
     skipped = loop.index("Write-Outcome $Row ''", check)
     assert read < check < skipped < loop.index("if (-not $Apply) {") < loop.index("Set-ImmutableId -Id")
@@ -209,10 +217,43 @@ def test_current_value_is_checked_case_sensitively_before_any_change() -> None:
 
 
 def test_script_connects_with_the_least_scopes() -> None:
-    scopes = set(re.findall(r"'((?:\w+\.)+All)'", SCRIPT))
-    assert scopes == {"User.Read.All", "User.ReadWrite.All"}
-    assert "Connect-MgGraph -Scopes $Scope" in CODE
-    assert "Directory.ReadWrite.All" not in SCRIPT
+    scopes = set(re.findall(r"'([\w-]+\.[\w.]+)'", SCRIPT)) - {"remediation.csv", "rollback.csv"}
+    assert scopes == {"User.Read.All", "User.ReadWrite.All", "User-PasswordProfile.ReadWrite.All",
+                      "RoleManagement.Read.Directory"}
+    assert "Directory.ReadWrite.All" not in SCRIPT and "Directory.AccessAsUser.All" not in SCRIPT
+    # the password scope only with -Apply and UPN swaps; the role scope only when a row names roles
+    assert "if ($Apply -and $HasSwaps) { $Scopes += 'User-PasswordProfile.ReadWrite.All' }" in SCRIPT
+    assert "if ($HasRoles) { $Scopes += 'RoleManagement.Read.Directory' }" in SCRIPT
+    assert "Connect-MgGraph -TenantId $PlanTenant -Scopes $Scopes -NoWelcome" in SCRIPT
+
+
+def test_script_requires_powershell_7_and_the_graph_modules() -> None:
+    lines = SCRIPT.splitlines()
+    assert lines[0] == "#Requires -Version 7.0"
+    assert lines[1] == "#Requires -Modules Microsoft.Graph.Authentication, Microsoft.Graph.Users"
+
+
+def test_script_refuses_another_tenant() -> None:
+    code = CODE[CODE.index("$PlanTenants"):CODE.index("function Write-Outcome")]
+    assert "$PlanTenants.Count -gt 1" in code and "if (-not $PlanTenant) {" in code
+    guard = SCRIPT.index("if (-not $Context -or $Context.TenantId -ne $PlanTenant) {")
+    assert "refusing to run" in SCRIPT[guard:guard + 200] and "throw" in SCRIPT[guard:guard + 200]
+    assert guard < SCRIPT.index("foreach ($Row in $Rows)")  # before any user is read
+
+
+def test_a_failed_swap_keeps_both_errors() -> None:
+    body = SCRIPT[SCRIPT.index("function Set-ImmutableIdWithUpnSwap"):SCRIPT.index("foreach ($Row in $Rows)")]
+    assert "finally" not in body  # a finally block would replace the inner error with the restore error
+    assert "$Inner = $_.Exception.Message" in body
+    assert "Setting the ImmutableID failed ($Inner), and the UPN was left at the temporary value" in body
+    assert "if ($Inner) { throw $Inner }" in body
+
+
+def test_role_holders_are_checked_and_skipped_before_a_write() -> None:
+    loop = CODE[CODE.index("foreach ($Row in $Rows)"):]
+    check = loop.index("(Get-RoleAssignmentCount -Id $Id) -gt 0")
+    assert check < loop.index("if (-not $Apply) {") < loop.index("Set-ImmutableId -Id")
+    assert "Still holds a directory role" in SCRIPT
 
 
 def test_no_directory_value_reaches_the_script(tmp_path: Path) -> None:
@@ -241,3 +282,34 @@ def test_the_grammar_check_catches_a_broken_script() -> None:
 def test_script_is_ascii() -> None:
     """Windows PowerShell 5.1 reads a BOM-less script in the ANSI code page: keep it ASCII so it reads the same."""
     script_text().decode("ascii")
+
+
+def _demo_plan() -> Plan:
+    from hybridx_nb.app.assess import Params, run
+    from hybridx_nb.demo.tenant import generate
+
+    return run(Params(client="demo"), generate(users=300, seed=7).snapshot).plan
+
+
+def test_generated_scripts_parse_for_the_demo_and_for_hostile_plans(tmp_path: Path) -> None:
+    """Every script hybridx writes, for the demo tenant and for plans full of hostile values, parses cleanly."""
+    for name, plan in (("demo", _demo_plan()), ("hostile", hostile_plan())):
+        paths = write_scripts(plan, tmp_path / name)
+        scripts = [p for p in paths.values() if p.suffix == ".ps1"]
+        assert scripts
+        for script in scripts:
+            assert syntax_errors(script.read_bytes()) == [], (name, script.name)
+
+
+def test_demo_plan_has_an_okta_side_for_every_federated_anchor_write(tmp_path: Path) -> None:
+    plan = _demo_plan()
+    paths = write_scripts(plan, tmp_path)
+    entra = list(csv.DictReader(io.StringIO(paths["remediation.csv"].read_text("utf-8-sig"), newline="")))
+    okta = list(csv.DictReader(io.StringIO(paths["okta-remediation.csv"].read_text("utf-8-sig"), newline="")))
+    swaps = {r["EntraId"]: r["NewImmutableId"] for r in entra if r["Action"] == "SetImmutableIdWithUpnSwap"}
+    assert swaps and {r["EntraId"]: r["NewImmutableId"] for r in okta} == swaps
+    assert {r["TenantId"] for r in entra} == {"4f1c2b7e-8d3a-4e59-9b1f-2c6d8e0a7b35"}
+    set_rows = [r for r in okta if r["Action"] == "SetAppUserImmutableId"]
+    assert set_rows and all(r["AppId"].startswith("0oa") and r["OktaUserId"].startswith("00u") for r in set_rows)
+    rollback = list(csv.DictReader(io.StringIO(paths["okta-rollback.csv"].read_text("utf-8-sig"), newline="")))
+    assert [r["OriginalImmutableId"] for r in rollback] == [r["ExpectedCurrentImmutableId"] for r in okta]

@@ -43,7 +43,7 @@
 
 .EXAMPLE
     ./remediation.ps1
-    ./remediation.ps1 -Apply -User pilot.user@contoso.com
+    ./remediation.ps1 -Apply -User pilot.user@example.org
     ./remediation.ps1 -Apply
     ./remediation.ps1 -Rollback -Apply
 #>
