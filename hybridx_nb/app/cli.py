@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hybridx_nb import __version__
+from hybridx_nb.app.cli_okta import add_okta_apply
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.engine import anchor_forms
 
@@ -254,6 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="clients run in parallel (default 1)")
     p.set_defaults(func=_cmd_batch)
     _add_verify_parsers(sub)
+
+    add_okta_apply(sub)
     return parser
 
 

@@ -9,6 +9,7 @@ answer (a 429 has ``Remaining: 0`` and a reset one second ahead); error bodies w
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import time
 import uuid
@@ -95,6 +96,9 @@ class FakeOkta(FakeServer):
         self.remaining = 600
         self.service_app: tuple[str, str] | None = None  # (client id, public key PEM) allowed to get tokens
         self.access_token = "eyJraWQiOiJmYWtlIn0.access-token-" + uuid.uuid4().hex + ".sig"
+        #: app id → pushStatus of the Okta User → app mapping of ``immutableId`` (PUSH: applied on every update;
+        #: Okta then refuses a per-user write of the attribute, as far as documented: docs/domain.md §9)
+        self.mapping_push: dict[str, str] = {}
 
     def handle(self, request: Seen) -> Response:
         if request.path == "/oauth2/v1/token":
@@ -109,6 +113,22 @@ class FakeOkta(FakeServer):
         if path == "/api/v1/apps":
             names = re.findall(r'name\s+eq\s+"([^"]+)"', q.get("filter", ""))
             return self.page(request, [a for a in self.apps if not names or a["name"] in names], 20, 200)
+        match = re.fullmatch(r"/api/v1/apps/([^/]+)/users/([^/]+)", path)
+        if match and match[1] in {a["id"] for a in self.apps}:
+            return self.app_user_endpoint(request, match[1], match[2])
+        if path == "/api/v1/mappings":
+            target = q.get("targetId")
+            found = [{"id": f"prm{a[-12:]}", "source": {"id": "oty0000000000000000", "type": "user"},
+                      "target": {"id": a, "type": "appuser"}} for a in self.mapping_push if target in (None, a)]
+            return self.ok(found)
+        match = re.fullmatch(r"/api/v1/mappings/prm(.+)", path)
+        if match:
+            app = next((a for a in self.mapping_push if a.endswith(match[1])), None)
+            if app is None:
+                return self.error(404)
+            return self.ok({"id": f"prm{match[1]}", "target": {"id": app, "type": "appuser"}, "properties": {
+                "immutableId": {"expression": "user.getInternalProperty(\"id\")",
+                                "pushStatus": self.mapping_push[app]}}})
         match = re.fullmatch(r"/api/v1/apps/([^/]+)(/users)?", path)
         if match and match[1] in {a["id"] for a in self.apps}:
             if match[2]:
@@ -118,6 +138,28 @@ class FakeOkta(FakeServer):
         if match and match[1] in self.schemas:
             return self.ok(self.schemas[match[1]])
         return self.error(404)
+
+    def app_user_endpoint(self, request: Seen, app_id: str, user_id: str) -> Response:
+        """GET one app user; POST a new profile (whole profile sent, as okta-apply does)."""
+        members = self.app_users.get(app_id, [])
+        member = next((m for m in members if m["id"] == user_id), None)
+        if member is None:
+            return self.error(404)
+        fault = self.take_fault(request.path, 1)
+        if fault is not None:
+            return fault
+        if request.method == "POST":
+            body = json.loads(request.body or "{}")
+            profile = body.get("profile")
+            if not isinstance(profile, dict):
+                return self.error(400)
+            if self.mapping_push.get(app_id) == "PUSH" and profile.get("immutableId") != \
+                    member["profile"].get("immutableId"):
+                return self.error(400, "E0000001", "Api validation failed: immutableId: the attribute is mapped "
+                                                   "from the Okta user profile and cannot be changed")
+            member["profile"] = {**member["profile"], **profile}
+            member["lastUpdated"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        return self.ok(member)
 
     def token_endpoint(self, request: Seen) -> Response:
         """OAuth client credentials with a private-key JWT: checked against the registered service app's key."""
