@@ -21,16 +21,19 @@ import pyarrow.compute as pc
 
 from hybridx_nb import __version__
 from hybridx_nb.core.errors import HybridxError
-from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHOICES
+from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHOICES, TARGETS
+from hybridx_nb.engine.groups import group_counts, predict_groups
 from hybridx_nb.engine.match import EngineSettings, Prediction, predict
 from hybridx_nb.readiness.rules import run_rules, to_idfix_csv
 from hybridx_nb.remediation.model import Plan
+from hybridx_nb.remediation.cloud_sync import engine_anchor, target_limits
 from hybridx_nb.remediation.plan import build_plan
+from hybridx_nb.remediation.resolved import fix_pairs, mark_resolved_by_fix, open_problems
 from hybridx_nb.remediation.scripts import write_scripts
 from hybridx_nb.report.xlsx import arrow_strings, string_bytes
 from hybridx_nb.snapshot.store import Snapshot, load_snapshot
 
-EXPORT_INPUTS = ("ad", "entra", "okta", "okta_app_users", "tenant")
+EXPORT_INPUTS = ("ad", "entra", "okta", "okta_app_users", "tenant", "entra_groups", "entra_contacts")
 
 #: Columns of findings.csv, contract columns first (docs/architecture.md, outputs).
 FINDINGS_COLUMNS = (
@@ -54,6 +57,9 @@ class Params:
     okta_app_users: str | None = None
     okta_app_id: str | None = None
     tenant: str | None = None
+    entra_groups: str | None = None  # Graph /groups export (optional; docs/domain.md §11)
+    entra_contacts: str | None = None  # Graph /contacts export (optional)
+    target: str = "connect"  # connect (Entra Connect) | cloud-sync (Entra Cloud Sync), docs/domain.md §10
     anchor: str = "auto"
     soft_match_upn: bool | None = None
     strategy: str = "auto"
@@ -77,6 +83,9 @@ def validate_params(raw: dict[str, Any]) -> Params:
     params = Params(**raw)
     if params.anchor not in ANCHOR_SETTINGS:
         raise HybridxError(f"anchor must be one of {', '.join(ANCHOR_SETTINGS)}, not {params.anchor!r}")
+    if params.target not in TARGETS:
+        raise HybridxError(f"target must be one of {', '.join(TARGETS)}, not {params.target!r}")
+    engine_anchor(params.target, params.anchor)  # refuses an anchor the target cannot use
     if params.strategy not in STRATEGY_CHOICES:
         raise HybridxError(f"strategy must be one of {', '.join(STRATEGY_CHOICES)}, not {params.strategy!r}")
     if params.soft_match_upn not in (None, True, False):
@@ -116,6 +125,7 @@ class Assessment:
     counts: dict[str, int]
     timings: dict[str, float] = field(default_factory=dict)
     since: Any = None  # verify.diff.Diff against ``params.previous``, when given
+    groups: pd.DataFrame | None = None  # groups and contacts: what the first sync does to each (§11)
 
     @property
     def findings(self) -> pd.DataFrame:
@@ -155,18 +165,30 @@ def run(params: Params, snap: Snapshot | None = None) -> Assessment:
     if snap is None:
         with _timed(timings, "load"):
             snap = load_inputs(params)
+    anchor, anchor_reason = engine_anchor(params.target, params.anchor)
     with _timed(timings, "engine"):
-        prediction = predict(snap, EngineSettings(anchor=params.anchor, soft_match_upn=params.soft_match_upn))
+        prediction = predict(snap, EngineSettings(anchor=anchor, soft_match_upn=params.soft_match_upn))
+        if anchor_reason:
+            prediction = dataclasses.replace(prediction, anchor_reason=anchor_reason)
+        groups = predict_groups(snap)
     with _timed(timings, "readiness"):
         readiness = run_rules(snap, pairs=matched_pairs(prediction.findings))
     with _timed(timings, "plan"):
-        plan = build_plan(prediction, snap, strategy=params.strategy, bulk_threshold=params.bulk_threshold)
+        exceeded, unchecked = target_limits(snap, params.target)
+        fixes = fix_pairs(prediction.findings)
+        readiness = mark_resolved_by_fix(readiness, fixes)
+        plan = build_plan(prediction, snap, strategy=params.strategy, bulk_threshold=params.bulk_threshold,
+                          target=params.target, groups=group_counts(groups), limits=exceeded,
+                          readiness_open=len(open_problems(readiness)))
+        if unchecked:
+            plan.notes.append("Cloud Sync limits hybridx cannot check from this data: " + "; ".join(unchecked)
+                              + ".")
     counts = category_counts(prediction.findings)
     since = None
     if params.previous:
         with _timed(timings, "since_previous"):
             since = since_previous(params.previous, prediction.findings, readiness)
-    return Assessment(params, snap, prediction, readiness, plan, counts, timings, since)
+    return Assessment(params, snap, prediction, readiness, plan, counts, timings, since, groups)
 
 
 def since_previous(previous: str | Path, findings: pd.DataFrame, readiness: pd.DataFrame) -> Any:
@@ -252,7 +274,13 @@ def summary(a: Assessment) -> dict[str, Any]:
         "strategy": a.plan.strategy,
         "strategy_reason": a.plan.strategy_reason,
         "expected_staging": dict(a.plan.expected),
-        "readiness": {str(k): int(v) for k, v in a.readiness["ERROR"].value_counts().sort_index().items()},
+        "readiness": {str(k): int(v) for k, v in
+                      open_problems(a.readiness)["ERROR"].value_counts().sort_index().items()},
+        "readiness_resolved_by_anchor_fix": int(len(a.readiness) - len(open_problems(a.readiness))),
+        "target": a.plan.target,
+        "groups": group_counts(a.groups),
+        "okta_side": {"writes": int(a.plan.expected.get("okta_writes", 0)),
+                      "manual": int(a.plan.expected.get("okta_manual", 0))},
         **({"since_previous": a.since.counts} if a.since is not None else {}),
         "parameters": a.params.public(),
         "timings": a.timings,
@@ -274,6 +302,9 @@ def write_outputs(a: Assessment, out: str | Path) -> dict[str, Path]:
     if a.since is not None:
         a.since.changed().to_csv(out / "since-last.csv", index=False, encoding="utf-8-sig", lineterminator="\r\n")
         paths["since-last.csv"] = out / "since-last.csv"
+    if a.groups is not None:
+        a.groups.to_csv(out / "groups-contacts.csv", index=False, encoding="utf-8-sig", lineterminator="\r\n")
+        paths["groups-contacts.csv"] = out / "groups-contacts.csv"
     a.timings["write_outputs"] = round(time.perf_counter() - start, 3)
     summary_path = out / "summary.json"
     summary_path.write_text(json.dumps(summary(a), indent=2, default=str) + "\n", encoding="utf-8")

@@ -141,9 +141,14 @@ def _trend(c: ClientOutcome) -> str:
     return " · ".join(moves) or "no change"
 
 
-def run_batch(clients: str | Path, out: str | Path, *, jobs: int = 1) -> BatchResult:
-    """Assess every client of ``clients.toml`` into ``out/<folder>/`` and write ``out/index.html``."""
+def run_batch(clients: str | Path, out: str | Path, *, jobs: int = 1, target: str | None = None) -> BatchResult:
+    """Assess every client of ``clients.toml`` into ``out/<folder>/`` and write ``out/index.html``.
+
+    ``target`` (connect | cloud-sync) applies to the clients that set no ``target`` of their own."""
     specs = load_clients(clients)
+    if target is not None:
+        for spec in specs:
+            spec.params.setdefault("target", target)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".batch.", dir=out) as work:

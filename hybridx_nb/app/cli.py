@@ -29,13 +29,14 @@ def _cmd_anchor(args: argparse.Namespace) -> int:
 
 
 def _params_from_args(args: argparse.Namespace) -> dict:
-    raw = {"client": args.client, "anchor": args.anchor, "strategy": args.strategy,
+    raw = {"client": args.client, "anchor": args.anchor, "target": args.target, "strategy": args.strategy,
            "bulk_threshold": args.bulk_threshold, "redact": args.redact, "out": str(args.out)}
     if args.soft_match_upn is not None:
         raw["soft_match_upn"] = args.soft_match_upn == "on"
     if args.redact_key:
         raw["redact_key"] = args.redact_key
-    for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "okta_app_id", "tenant", "previous"):
+    for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "okta_app_id", "tenant", "previous",
+                 "entra_groups", "entra_contacts"):
         value = getattr(args, name, None)
         if value:
             raw[name] = str(value)
@@ -65,7 +66,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     inputs = out / "inputs"
     files = write_exports(generate(users=args.users, seed=args.seed), inputs)
     print(f"demo tenant: {args.users} users per side (seed {args.seed}), export files in {inputs}")
-    raw = {"client": "Contoso (demo)", "out": str(out), "anchor": args.anchor,
+    raw = {"client": "Contoso (demo)", "out": str(out), "anchor": args.anchor, "target": args.target,
            **{name: str(path) for name, path in files.items()}}
     return _run_report(raw, out, args.quiet)
 
@@ -75,7 +76,8 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
     from hybridx_nb.sources.files.exports import read_exports
 
     snap = read_exports(ad=args.ad, entra=args.entra, okta=args.okta, okta_app_users=args.okta_app_users,
-                        tenant=args.tenant, okta_app_id=args.okta_app_id)
+                        tenant=args.tenant, okta_app_id=args.okta_app_id, entra_groups=args.entra_groups,
+                        entra_contacts=args.entra_contacts)
     folder = write_snapshot(snap, args.out)
     for name, frame in sorted(snap.tables.items()):
         print(f"{name:<20} {len(frame):>9} rows")
@@ -94,7 +96,7 @@ def _cmd_collect(args: argparse.Namespace) -> int:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from hybridx_nb.app.batch import run_batch
 
-    result = run_batch(args.clients, args.out, jobs=args.jobs)
+    result = run_batch(args.clients, args.out, jobs=args.jobs, target=args.target)
     print(f"index: {result.index}")
     return 0 if not result.failed else 1
 
@@ -175,12 +177,24 @@ def _add_export_options(p: argparse.ArgumentParser, required: bool = False) -> N
                    help="Okta app id, for app-user files whose records have no _links.app.href")
     p.add_argument("--tenant", type=Path, metavar="FILE",
                    help="tenant facts JSON: organization, domains, onPremisesSynchronization, role members")
+    p.add_argument("--entra-groups", type=Path, metavar="FILE",
+                   help="Entra groups: Graph /groups JSON (optional; groups Okta's Universal Sync created)")
+    p.add_argument("--entra-contacts", type=Path, metavar="FILE",
+                   help="Entra organisational contacts: Graph /contacts JSON (optional)")
 
 
 def _add_assessment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--anchor", choices=("auto", "objectGUID", "mS-DS-ConsistencyGuid"), default="auto",
                    help="source anchor Entra Connect will use (default auto: express install's choice)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_target(p)
+
+
+def _add_target(p: argparse.ArgumentParser, default: str | None = "connect") -> None:
+    p.add_argument("--target", choices=("connect", "cloud-sync"), default=default,
+                   help="the sync engine that takes over from Okta: Entra Connect (staging mode) or Entra Cloud "
+                        "Sync (provisioning on demand); default connect" + (
+                            "" if default else "; for clients that set no target of their own"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("clients", type=Path, metavar="clients.toml", help="portfolio file (see README)")
     p.add_argument("--out", type=Path, default=Path("reports"), metavar="DIR", help="default reports/")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="clients run in parallel (default 1)")
+    _add_target(p, default=None)
     p.set_defaults(func=_cmd_batch)
     _add_verify_parsers(sub)
 

@@ -12,7 +12,8 @@ def resolve_paths(raw: dict[str, Any], cwd: Path | None = None) -> dict[str, Any
     cwd = Path(cwd or Path.cwd())
     base = cwd.parent if cwd.name == "notebooks" and (cwd.parent / "hybridx_nb").is_dir() else cwd
     out = dict(raw)
-    for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "tenant", "previous", "out"):
+    for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "tenant", "previous", "entra_groups",
+                 "entra_contacts", "out"):
         value = out.get(name)
         if value and not Path(value).expanduser().is_absolute():
             out[name] = str((base / Path(value).expanduser()).resolve())

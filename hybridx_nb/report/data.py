@@ -36,6 +36,8 @@ class ReportData:
     rejected: pd.DataFrame
     parameters: dict[str, Any]
     timings: dict[str, float]
+    groups: pd.DataFrame | None = None  # groups and contacts on the first sync (engine.groups), when collected
+    glance: list[tuple[str, str]] = field(default_factory=list)  # the plan at a glance (label, text)
     redacted: bool = False
     generated: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
@@ -55,7 +57,13 @@ def prepare(a: Any, redactor: Redactor | None = None) -> ReportData:
     notes = list(getattr(plan, "notes", []))
     anchor_reason, assumptions = a.prediction.anchor_reason, list(a.prediction.assumptions)
     rejected = snap.rejected
+    groups = getattr(a, "groups", None)
+    glance = list(getattr(plan, "glance", []) or [])
     if redactor is not None:
+        if groups is not None:
+            groups = redactor.frame(groups, {"ad_dn": "dn", "ad_name": "name", "entra_name": "name",
+                                             "matched_on": "text"})
+        glance = [(label, redactor.text(text)) for label, text in glance]
         findings = redactor.findings(findings)
         actions = redactor.actions(actions)
         readiness = redactor.readiness(readiness)
@@ -73,4 +81,4 @@ def prepare(a: Any, redactor: Redactor | None = None) -> ReportData:
         domains=domains, tenant=snap.tenant, anchor_setting=a.prediction.anchor_setting, anchor_reason=anchor_reason,
         assumptions=assumptions, plan=plan, runbook=runbook, plan_notes=notes, manifest=dict(snap.manifest or {}),
         sources=dict(snap.sources), inputs=inputs, rejected=rejected, parameters=public,
-        timings=dict(a.timings), redacted=redactor is not None)
+        timings=dict(a.timings), groups=groups, glance=glance, redacted=redactor is not None)

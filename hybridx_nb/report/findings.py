@@ -11,6 +11,7 @@ from IPython.display import HTML
 from hybridx_nb.core.vocabulary import ACTION_ORDER, LABELS, NO_ACTION
 from hybridx_nb.report.categories import CATEGORY_COLUMNS, COLORS, EXPLAIN, PERSON, WHY_FIX
 from hybridx_nb.report.data import ReportData
+from hybridx_nb.report.groups import groups_section
 from hybridx_nb.report.html import ROW_LIMIT, esc, table
 
 
@@ -35,6 +36,22 @@ def _first_in_action_order(keys: pa.Table, positions: np.ndarray, limit: int) ->
     return picked["row"].take(top).to_numpy()
 
 
+OKTA_SENDS_WRONG = "Okta also sends the wrong value: fix the Okta app user together with Entra (okta-apply)"
+
+
+def okta_note(frame: pd.DataFrame) -> pd.Series:
+    """For duplicates: what Okta sends at sign-in. Agreeing with the wrong cloud value is a risk, not comfort."""
+    if "okta_agrees" not in frame.columns:
+        return pd.Series(np.nan, index=frame.index, dtype="str")
+    agrees = frame["okta_agrees"].astype("boolean")
+    sent = frame["okta_app_immutable_id"].astype("str") if "okta_app_immutable_id" in frame else None
+    other = ("Okta's app user holds another value (" + sent.fillna("none") + ")") if sent is not None else \
+        pd.Series("Okta's app user holds another value", index=frame.index)
+    out = pd.Series(np.where(agrees.fillna(False).to_numpy(dtype=bool), OKTA_SENDS_WRONG, other.to_numpy()),
+                    index=frame.index, dtype="str")
+    return out.where(agrees.notna().to_numpy(), "not linked to an Okta app user")
+
+
 def findings_sections(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
     """Section 3: one block per category, action first, each with its reason and fix."""
     parts = ['<nav class="hx-toc">' + " ".join(
@@ -51,6 +68,8 @@ def findings_sections(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
         frame = f.take(_first_in_action_order(keys, positions, limit))
         frame = frame.assign(person=frame["ad_display_name"].fillna(frame["entra_display_name"]))
         cols = {**PERSON, **CATEGORY_COLUMNS.get(cat, {})}
+        if cat == "anchor_mismatch":
+            frame, cols = frame.assign(okta_note=okta_note(frame)), {**cols, "okta_note": "Okta at sign-in"}
         more = f"All {n:,} rows: findings.csv, or sheet {cat!r} of findings.xlsx."
         if cat in ("new_user", "excluded"):
             cols.pop("entra_upn")
@@ -62,4 +81,5 @@ def findings_sections(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
         parts.append(f'<section class="hx-cat" id="cat-{cat}"><h3><span class="hx-dot" style="background:'
                      f'{COLORS[cat]}"></span>{esc(LABELS[cat])} <span class="hx-n">{n:,}</span></h3>'
                      f'<p class="hx-note">{esc(EXPLAIN[cat])}</p>{rows}</section>')
+    parts.append(groups_section(d, limit))
     return HTML('<section id="findings">' + "".join(parts) + "</section>")

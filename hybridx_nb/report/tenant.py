@@ -51,9 +51,10 @@ def tenant_facts(d: ReportData) -> HTML:
     if "entra_roles" in f.columns:
         holders = f[f["entra_roles"].notna() & (f["entra_roles"].astype("str") != "")]
         out.append(f"<h3>Admin role holders ({len(holders):,})</h3>")
-        out.append('<p class="hx-note">Entra ID never soft-matches a user holding an admin role and, since '
-                   "June 2026, does not hard-match one either: remove the roles before the first sync and re-add "
-                   "them after the match.</p>")
+        out.append('<p class="hx-note">Microsoft: Entra Connect does not match an on-premises user with a '
+                   "cloud user that holds an admin role, by hard or soft match alike. Remove the roles before the "
+                   "first sync and re-add them after the match. If the first sync already ran: remove the roles, "
+                   "hard-delete the quarantined object the sync created from AD, run a sync, re-add the roles.</p>")
         holders = holders.assign(person=holders["ad_display_name"].fillna(holders["entra_display_name"]))
         out.append(table(holders, {**PERSON, "entra_roles": "Roles", "category": "Category"},
                          detail={"action": "Fix"}, more="The full list is in findings.csv (column entra_roles)."))

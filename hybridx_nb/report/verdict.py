@@ -12,7 +12,7 @@ from hybridx_nb import __version__
 from hybridx_nb.core.vocabulary import ACTION_ORDER, LABELS
 from hybridx_nb.report.categories import COLORS
 from hybridx_nb.report.data import ReportData
-from hybridx_nb.report.html import esc
+from hybridx_nb.report.html import esc, kv, rich
 
 
 def chart_png(counts: Mapping[str, int]) -> bytes:
@@ -71,12 +71,18 @@ def recommendation(d: ReportData) -> str:
         problems.append(f"{n['blocked']:,} match{'es' if n['blocked'] != 1 else ''} would be refused")
     if amb:
         problems.append(f"{amb:,} identit{'ies are' if amb != 1 else 'y is'} ambiguous")
+    cloud = getattr(d.plan, "target", "connect") == "cloud-sync"
+    engine = "Entra Cloud Sync" if cloud else "Entra Connect"
+    confirm = (f"provision pilot users on demand and expect {n['new']:,} new user(s)" if cloud else
+               f"confirm in staging mode, user by user, that it would add {n['new']:,} new user(s)")
+    wait = (f" Directory sync is switched off for the tenant first: {engine} may export not earlier than 72 h "
+            "after the switch-off." if getattr(d.plan, "sync_switch_off", False) else "")
     if problems:
-        return (f"Do not run Entra Connect's first sync yet: {', '.join(problems)}; {how} (plan below), then "
-                f"confirm in staging mode that it would add exactly {n['new']:,} user(s) before leaving staging.")
+        return (f"Do not run {engine}'s first sync yet: {', '.join(problems)}; {how} (plan below), then "
+                f"{confirm} before it exports.{wait}")
     tail = f" and review {orphan:,} orphaned cloud user(s)" if orphan else ""
-    return (f"Ready for the cut-over: {n['match']:,} user(s) will be taken over cleanly; confirm in staging mode "
-            f"that Entra Connect would add exactly {n['new']:,} user(s){tail}, then leave staging.")
+    return (f"Ready for the cut-over: {n['match']:,} user(s) will be taken over cleanly; {confirm}{tail}, then "
+            f"let it export.{wait}")
 
 
 def verdict(d: ReportData) -> HTML:
@@ -90,7 +96,15 @@ def verdict(d: ReportData) -> HTML:
     return HTML(
         f'<section class="hx-verdict" id="verdict"><div class="hx-tiles">{tile_html}</div>'
         f'<p class="hx-rec {"hx-rec-bad" if bad else "hx-rec-ok"}"><strong>Recommendation:</strong> '
-        f'{esc(recommendation(d))}</p>{chart(d.counts)}</section>')
+        f'{esc(recommendation(d))}</p>{glance(d)}{chart(d.counts)}</section>')
+
+
+def glance(d: ReportData) -> str:
+    """The plan at a glance: timeline, freeze window, roles needed, top risks."""
+    rows = getattr(d, "glance", None) or []
+    if not rows:
+        return ""
+    return '<div class="hx-glance"><h3>Plan at a glance</h3>' + kv([(k, rich(v)) for k, v in rows]) + "</div>"
 
 
 def xlsx_summary(d: ReportData) -> list[tuple[str, object]]:

@@ -144,6 +144,27 @@ ENTRA_DOMAINS = Table("entra_domains", "Domains of the tenant (Graph /domains)."
     _c("is_initial", "bool"),
 ), key="name", optional=True)
 
+ENTRA_GROUPS = Table("entra_groups", "Entra ID groups (Graph /groups); optional, for Okta's Universal Sync.", (
+    _c("id", required=True, doc="object id"),
+    _c("display_name"),
+    _c("mail"),
+    _c("mail_nickname"),
+    _c("mail_enabled", "bool", doc="mailEnabled"),
+    _c("security_enabled", "bool", doc="securityEnabled"),
+    _c("group_types", "list", doc="groupTypes: Unified for Microsoft 365 groups, DynamicMembership"),
+    _c("proxy_addresses", "list"),
+    _c("on_prem_sync_enabled", "bool", doc="onPremisesSyncEnabled: true for groups Okta's Universal Sync made"),
+), key="id", optional=True)
+
+ENTRA_CONTACTS = Table("entra_contacts", "Entra ID organisational contacts (Graph /contacts); optional.", (
+    _c("id", required=True, doc="object id"),
+    _c("display_name"),
+    _c("mail"),
+    _c("mail_nickname"),
+    _c("proxy_addresses", "list"),
+    _c("on_prem_sync_enabled", "bool"),
+), key="id", optional=True)
+
 REJECTED = Table("rejected", "Input rows set aside, each with its reason.", (
     _c("table", required=True, doc="the canonical table the row was meant for"),
     _c("source", required=True, doc="file name or collector"),
@@ -153,7 +174,8 @@ REJECTED = Table("rejected", "Input rows set aside, each with its reason.", (
 ))
 
 TABLES: dict[str, Table] = {t.name: t for t in (AD_USERS, AD_MAIL_OBJECTS, ENTRA_USERS, OKTA_USERS, OKTA_APP_USERS,
-                                               ENTRA_ROLE_MEMBERS, ENTRA_DOMAINS, REJECTED)}
+                                               ENTRA_ROLE_MEMBERS, ENTRA_DOMAINS, ENTRA_GROUPS, ENTRA_CONTACTS,
+                                               REJECTED)}
 
 
 def _list_column(values: pd.Series) -> pd.Series:

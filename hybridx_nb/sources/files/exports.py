@@ -13,6 +13,7 @@ from hybridx_nb.sources import text
 from hybridx_nb.sources.common import ReadResult
 from hybridx_nb.sources.files.ad_csv import read_ad_csv
 from hybridx_nb.sources.files.entra_export import read_entra
+from hybridx_nb.sources.files.entra_groups import read_entra_contacts, read_entra_groups
 from hybridx_nb.sources.files.ldif import read_ldif
 from hybridx_nb.sources.files.okta_export import read_okta
 from hybridx_nb.sources.files.tenant_export import read_tenant
@@ -39,7 +40,8 @@ def _read_json_only(path: str | Path, what: str, reader: Callable[..., ReadResul
 
 def read_exports(ad: str | Path, entra: str | Path, okta: str | Path | None = None,
                  okta_app_users: str | Path | None = None, tenant: str | Path | None = None, *,
-                 okta_app_id: str | None = None) -> Snapshot:
+                 okta_app_id: str | None = None, entra_groups: str | Path | None = None,
+                 entra_contacts: str | Path | None = None) -> Snapshot:
     """Read every export file given and merge them into one validated snapshot.
 
     ``okta_app_id`` names the Office 365 app for app-user files whose records do not link to it.
@@ -51,6 +53,10 @@ def read_exports(ad: str | Path, entra: str | Path, okta: str | Path | None = No
         results.append(_read_json_only(okta_app_users, "Okta app users", read_okta, app_id=okta_app_id))
     if tenant is not None:
         results.append(_read_json_only(tenant, "The tenant file", read_tenant))
+    if entra_groups is not None:  # optional: groups and contacts (docs/domain.md §11)
+        results.append(read_entra_groups(entra_groups))
+    if entra_contacts is not None:
+        results.append(read_entra_contacts(entra_contacts))
     return merge(results)
 
 
