@@ -130,3 +130,28 @@ def test_cloud_sync_variant_replaces_staging_mode() -> None:
     assert plan.target == "cloud-sync"
     with pytest.raises(HybridxError, match="unknown target"):
         plan_for(seed_client(), target="dirsync")
+
+
+def test_cloud_sync_anchor_and_limits_are_checked_against_the_tenant() -> None:
+    import pandas as pd
+
+    from hybridx_nb.app.assess import validate_params
+    from hybridx_nb.app.cli import build_parser
+    from hybridx_nb.remediation.cloud_sync import OBJECTS_PER_DOMAIN, engine_anchor, target_limits
+    from hybridx_nb.snapshot.store import build_snapshot
+
+    assert engine_anchor("cloud-sync", "auto")[0] == "mS-DS-ConsistencyGuid"
+    assert engine_anchor("connect", "objectGUID") == ("objectGUID", None)
+    with pytest.raises(HybridxError, match="not possible with target cloud-sync"):
+        validate_params({"client": "x", "ad": __file__, "entra": __file__, "target": "cloud-sync",
+                         "anchor": "objectGUID"})
+    n = OBJECTS_PER_DOMAIN + 1
+    ad = pd.DataFrame({"dn": [f"CN=u{i},DC=big,DC=example" for i in range(n)],
+                       "object_guid": [f"{i:08x}-0000-4000-8000-000000000000" for i in range(n)]})
+    exceeded, unchecked = target_limits(build_snapshot({"ad_users": ad}), "cloud-sync")
+    assert exceeded == [f"{n:,} objects in domain big.example (Cloud Sync supports up to 150,000 per domain)"]
+    assert any("50,000 members" in u for u in unchecked)
+    assert target_limits(build_snapshot({"ad_users": ad}), "connect") == ([], [])
+    args = build_parser().parse_args(["demo", "--target", "cloud-sync"])
+    assert args.target == "cloud-sync"
+    assert build_parser().parse_args(["batch", "c.toml"]).target is None
