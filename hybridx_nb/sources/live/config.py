@@ -133,6 +133,7 @@ class GraphConfig:
     sync_features: bool = True  # /directory/onPremisesSynchronization features
     object_identifier: bool = False  # beta onPremisesObjectIdentifier of each user
     sync_state: bool = True  # onPremisesLastSyncDateTime and the provisioning errors (docs/domain.md §13)
+    groups_contacts: bool = False  # groups and organisational contacts (Okta's Universal Sync makes them)
     page_size: int = 999
     retries: int = 5
     max_wait: float = 120.0
@@ -293,7 +294,8 @@ def _okta(path: Path, data: dict[str, Any]) -> OktaConfig:
 def _graph(path: Path, data: dict[str, Any]) -> GraphConfig:
     s = _Section(path, "graph", data, {"tenant_id", "client_id", "client_secret", "certificate_file",
                                        "certificate_password", "access_token", "base_url", "roles", "domains",
-                                       "organization", "sync_features", "object_identifier", "sync_state", "page_size",
+                                       "organization", "sync_features", "object_identifier", "sync_state",
+                                       "groups_contacts", "page_size",
                                        "retries", "max_wait"})
     cfg = GraphConfig(
         tenant_id=s.text("tenant_id", required=True), client_id=s.text("client_id"),
@@ -301,7 +303,8 @@ def _graph(path: Path, data: dict[str, Any]) -> GraphConfig:
         certificate_password=s.secret("certificate_password"), access_token=s.secret("access_token"),
         base_url=s.url("base_url", ("https", "http"), default=GraphConfig.base_url),
         **{k: s.get(k, bool, getattr(GraphConfig, k))
-           for k in ("roles", "domains", "organization", "sync_features", "object_identifier", "sync_state")},
+           for k in ("roles", "domains", "organization", "sync_features", "object_identifier", "sync_state",
+                     "groups_contacts")},
         page_size=s.number("page_size", 999, high=999), retries=s.number("retries", 5, high=20),
         max_wait=s.number("max_wait", 120.0, float, 0, 3600))
     credentials = [k for k in ("client_secret", "certificate_file", "access_token") if getattr(cfg, k) is not None]

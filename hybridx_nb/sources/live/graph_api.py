@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from hybridx_nb.core.errors import CollectionError, InputError
 from hybridx_nb.sources.common import ReadResult, concat
 from hybridx_nb.sources.files.entra_export import read_entra
+from hybridx_nb.sources.files.entra_groups import read_entra_contacts, read_entra_groups
 from hybridx_nb.sources.files.tenant_export import read_tenant
 from hybridx_nb.sources.live.config import GraphConfig
 from hybridx_nb.sources.live.http import Progress, RetryPolicy, report, run_sync
@@ -47,7 +48,13 @@ OPTIONAL = {
     "organization": ("organization", "Organization.Read.All"),
     "sync_features": ("directory sync features", "OnPremDirectorySynchronization.Read.All"),
     "object_identifier": ("beta onPremisesObjectIdentifier", "User.Read.All"),
+    "groups": ("groups", "GroupMember.Read.All or Group.Read.All"),
+    "contacts": ("organisational contacts", "OrgContact.Read.All"),
 }
+#: Groups and contacts (docs/domain.md §11), read with the properties the prediction needs.
+GROUP_SELECT = "id,displayName,mail,mailNickname,mailEnabled,securityEnabled,groupTypes,proxyAddresses," \
+               "onPremisesSyncEnabled"
+CONTACT_SELECT = "id,displayName,mail,mailNickname,proxyAddresses,onPremisesSyncEnabled"
 
 
 class StaticToken:
@@ -86,19 +93,21 @@ def collect_graph(cfg: GraphConfig, progress: Progress | None = None, *,
     """Read the tenant of client.toml's ``[graph]`` table (``hybridx collect``)."""
     return read_graph_tenant(graph_credential(cfg), base_url=cfg.base_url, roles=cfg.roles, domains=cfg.domains,
                       organization=cfg.organization, sync_features=cfg.sync_features,
-                      object_identifier=cfg.object_identifier, sync_state=cfg.sync_state, page_size=cfg.page_size,
+                      object_identifier=cfg.object_identifier, sync_state=cfg.sync_state,
+                      groups=cfg.groups_contacts, contacts=cfg.groups_contacts, page_size=cfg.page_size,
                       retry=retry or RetryPolicy(attempts=cfg.retries, max_wait=cfg.max_wait), progress=progress)
 
 
 def read_graph_tenant(credential: Any, *, base_url: str = GRAPH_V1, roles: bool = True, domains: bool = True,
                organization: bool = True, sync_features: bool = True, object_identifier: bool = False,
-               sync_state: bool = True, page_size: int = MAX_TOP, retry: RetryPolicy = RetryPolicy(),
+               sync_state: bool = True, groups: bool = False, contacts: bool = False, page_size: int = MAX_TOP,
+               retry: RetryPolicy = RetryPolicy(),
                progress: Progress | None = None) -> ReadResult:
     """Read ``entra_users`` (and, unless switched off, ``entra_role_members``, ``entra_domains`` and the tenant
     facts) from Microsoft Graph, read-only. ``credential``: anything with azure-identity's ``get_token``."""
     base_url = base_url.rstrip("/")
     wanted = {"roles": roles, "domains": domains, "organization": organization, "sync_features": sync_features,
-              "object_identifier": object_identifier}
+              "object_identifier": object_identifier, "groups": groups, "contacts": contacts}
     select = USER_SELECT + (SYNC_STATE_SELECT if sync_state else ())
     return run_sync(_collect(credential, base_url, [k for k, on in wanted.items() if on],
                              min(max(page_size, 1), MAX_TOP), retry, progress, select))
@@ -141,7 +150,7 @@ async def _collect(credential: Any, base_url: str, optional: list[str], top: int
         warnings.simplefilter("ignore", DeprecationWarning)
         builders = {"roles": client.role_management.directory.role_assignments, "domains": client.domains,
                     "organization": client.organization, "sync_features": client.directory.on_premises_synchronization,
-                    "object_identifier": client.users}
+                    "object_identifier": client.users, "groups": client.groups, "contacts": client.contacts}
     api = _Graph(client, base_url, retry, progress)
     parts: dict[str, list[dict]] = {}
     notes: list[str] = []
@@ -155,6 +164,9 @@ async def _collect(credential: Any, base_url: str, optional: list[str], top: int
             query: dict[str, Any] = {"expand": ["roleDefinition"]} if name == "roles" else {}
             if name == "object_identifier":
                 query["url"] = f"{_beta(base_url)}/users?$select=id,onPremisesObjectIdentifier&$top={top}"
+            elif name in ("groups", "contacts"):
+                select = GROUP_SELECT if name == "groups" else CONTACT_SELECT
+                query["url"] = f"{base_url}/{name}?$select={select}&$top={top}"
             try:
                 found = await api.pages(builders[name], name, **query)
             except _Denied as denied:
@@ -168,15 +180,20 @@ async def _collect(credential: Any, base_url: str, optional: list[str], top: int
     try:  # the readers of Graph JSON exports: a live snapshot equals an export snapshot of the same tenant
         users_text = _users_doc(pages, parts.pop("object_identifier", None))
         entra = read_entra(Path("graph-users.json"), Text(Path("graph-users.json"), users_text, "live"))
+        directory = [reader(Path(f"graph-{name}.json"), Text(Path(f"graph-{name}.json"),
+                                                            json.dumps({"value": parts.pop(name)}), "live"))
+                     for name, reader in (("groups", read_entra_groups), ("contacts", read_entra_contacts))
+                     if name in parts]
         tenant = read_tenant(Path("graph-tenant.json"), Text(Path("graph-tenant.json"), _tenant_doc(parts), "live"))
     except InputError as exc:
         raise CollectionError(f"{source}: the answers do not fit: {exc.problem}") from None
     skipped = "".join(f"; {n}" for n in notes)  # kept with the users, the table every snapshot has
     sources = {"entra_users": f"{source}: {len(entra.tables['entra_users'])} users, "
                               f"$select={','.join(select)}{skipped}"}
-    sources.update({name: f"{source}: {len(frame)} rows" for name, frame in tenant.tables.items()})
+    tables = {**entra.tables, **tenant.tables, **{k: v for d in directory for k, v in d.tables.items()}}
+    sources.update({name: f"{source}: {len(frame)} rows" for name, frame in tables.items() if name not in sources})
     text = source + skipped
-    return ReadResult({**entra.tables, **tenant.tables}, concat([entra.rejected, tenant.rejected], "rejected"),
+    return ReadResult(tables, concat([entra.rejected, tenant.rejected, *(d.rejected for d in directory)], "rejected"),
                       text, tenant.tenant, sources)
 
 

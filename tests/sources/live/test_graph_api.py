@@ -228,3 +228,25 @@ def test_unreachable_graph_is_a_clear_error(sleeps: Sleeps) -> None:
         read_graph_tenant(StaticToken(TOKEN), base_url=url + "/v1.0",
                           retry=RetryPolicy(attempts=3, backoff=0.5, sleep=sleeps))
     assert sleeps.waits == [0.5, 1.0]
+
+
+def test_groups_and_contacts_are_collected_when_asked(sleeps: Sleeps) -> None:
+    """Okta's Universal Sync makes groups and contacts: read through the SDK, paged, into their optional tables."""
+    groups = [{"id": f"0a1b2c3d-0000-4000-8000-{i:012d}", "displayName": f"Group {i}", "mail": None,
+               "mailNickname": f"g{i}", "mailEnabled": i % 2 == 0, "securityEnabled": i % 2 == 1, "groupTypes": [],
+               "proxyAddresses": [f"SMTP:g{i}@contoso.com"] if i % 2 == 0 else [], "onPremisesSyncEnabled": True}
+              for i in range(150)]
+    contacts = [{"id": "5f5f5f5f-0000-4000-8000-000000000001", "displayName": "Partner", "mail": "p@example.org",
+                 "mailNickname": "p", "proxyAddresses": ["SMTP:p@example.org"], "onPremisesSyncEnabled": True}]
+    with FakeGraph.sample(TOKEN, 20) as server:
+        server.collections["/v1.0/groups"] = groups
+        server.collections["/v1.0/contacts"] = contacts
+        plain = read(server, sleeps)
+        assert "entra_groups" not in plain.tables  # off unless asked: no new permission by default
+        result = read(server, sleeps, groups=True, contacts=True)
+        selects = {r.query.get("$select") for r in server.seen("/v1.0/groups")}
+    assert len(result.tables["entra_groups"]) == 150 and len(result.tables["entra_contacts"]) == 1
+    assert selects == {"id,displayName,mail,mailNickname,mailEnabled,securityEnabled,groupTypes,proxyAddresses,"
+                       "onPremisesSyncEnabled"}
+    frame = result.tables["entra_groups"]
+    assert frame["mail_enabled"].sum() == 75 and frame["on_prem_sync_enabled"].all()
