@@ -38,7 +38,8 @@ def staging_check(c: RunbookContext) -> RunbookStep | None:
     do = ["Run a full import and synchronisation (`Start-ADSyncSyncCycle -PolicyType Initial`), then export the "
           "pending changes of the Entra ID connector: `csexport \"<connector name>\" export.xml /f:x` and "
           "`CSExportAnalyzer export.xml > export.csv`. Copy the connector name exactly as Synchronization Service "
-          "→ Connectors shows it (usually `<tenant>.onmicrosoft.com - AAD`).",
+          "→ Connectors shows it (usually `<tenant>.onmicrosoft.com - AAD`). hybridx does the comparison below "
+          "for you: `hybridx verify-staging --export export.xml --assessment <this report's folder> --out <dir>`.",
           "Compare per user, not by count: each pending Add carries its sourceAnchor. Look each up in findings.csv: "
           "the expected_immutable_id of a new_user row is an expected Add; the expected_immutable_id of a "
           "hard_match, soft_match or fixed row may also show as an Add, because whether the sync engine joins a "
