@@ -21,6 +21,8 @@ import pyarrow.compute as pc
 
 from hybridx_nb import __version__
 from hybridx_nb.core.errors import HybridxError
+from hybridx_nb.core.folders import check_replaceable, marker_kind, write_marker
+from hybridx_nb.core.secrets import resolve_secret
 from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHOICES, TARGETS
 from hybridx_nb.engine.groups import group_counts, predict_groups
 from hybridx_nb.engine.match import EngineSettings, Prediction, predict
@@ -92,8 +94,8 @@ def validate_params(raw: dict[str, Any]) -> Params:
         raise HybridxError(f"soft_match_upn must be true, false or empty, not {params.soft_match_upn!r}")
     if not isinstance(params.bulk_threshold, int) or params.bulk_threshold < 1:
         raise HybridxError(f"bulk_threshold must be a positive whole number, not {params.bulk_threshold!r}")
-    if params.redact_key is not None and not str(params.redact_key).startswith(("env:", "keyring:")):
-        raise HybridxError("redact_key must be a reference such as env:HYBRIDX_REDACT_KEY, never the key itself")
+    if params.redact_key is not None:  # resolved now (and discarded), not after the whole assessment ran
+        resolve_secret(params.redact_key, "redact_key")
     if params.previous is not None and not (Path(params.previous) / "findings.csv").is_file():
         raise HybridxError(f"previous must be an earlier assessment folder (with findings.csv): {params.previous}")
     if params.snapshot:
@@ -288,9 +290,15 @@ def summary(a: Assessment) -> dict[str, Any]:
 
 
 def write_outputs(a: Assessment, out: str | Path) -> dict[str, Path]:
-    """Write the machine-readable outputs: findings, readiness, rejected rows, summary, scripts."""
+    """Write the machine-readable outputs: findings, readiness, rejected rows, summary, scripts.
+
+    ``out`` is the runner's temporary folder, or (a hand run of the notebook) a folder that is new, empty or a
+    report folder hybridx wrote: files are never written into a folder of someone else's."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if marker_kind(out) not in ("temporary", "report"):
+        check_replaceable(out, "report", option="out")
+        out.mkdir(parents=True, exist_ok=True)
+        write_marker(out, "report")
     start = time.perf_counter()
     paths = {"findings.csv": write_findings_csv(a.findings, out / "findings.csv")}
     to_idfix_csv(a.readiness, out / "readiness.csv")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from hybridx_nb import __version__
 from hybridx_nb.app.cli_okta import add_okta_apply
 from hybridx_nb.core.errors import HybridxError
+from hybridx_nb.core.folders import check_apart, check_replaceable
+from hybridx_nb.core.secrets import scrub
 from hybridx_nb.engine import anchor_forms
 
 
@@ -43,12 +45,13 @@ def _params_from_args(args: argparse.Namespace) -> dict:
     return raw
 
 
-def _run_report(raw: dict, out: Path, quiet: bool) -> int:
+def _run_report(raw: dict, out: Path, quiet: bool, prepare: Callable[[Path], dict] | None = None) -> int:
     from hybridx_nb.app.assess import validate_params
     from hybridx_nb.app.runner import run_assessment
 
-    validate_params(raw)  # fail fast, before a kernel starts
-    result = run_assessment(raw, out, progress=not quiet and sys.stderr.isatty())
+    if prepare is None:
+        validate_params(raw)  # fail fast, before a kernel starts
+    result = run_assessment(raw, out, progress=not quiet and sys.stderr.isatty(), prepare=prepare)
     print(f"report:   {out / Path(result.html).name}")
     print(f"findings: {out / 'findings.csv'}")
     print(f"summary:  {out / 'summary.json'}")
@@ -63,18 +66,28 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from hybridx_nb.demo.tenant import generate, write_exports
 
     out = Path(args.out)
-    inputs = out / "inputs"
-    files = write_exports(generate(users=args.users, seed=args.seed), inputs)
-    print(f"demo tenant: {args.users} users per side (seed {args.seed}), export files in {inputs}")
-    raw = {"client": "Contoso (demo)", "out": str(out), "anchor": args.anchor, "target": args.target,
-           **{name: str(path) for name, path in files.items()}}
-    return _run_report(raw, out, args.quiet)
+    if args.users < 100:
+        raise HybridxError(f"--users {args.users}: the demo tenant needs at least 100 users (its planted cases "
+                           "alone take about 40)")
+
+    def prepare(folder: Path) -> dict:
+        """The export files go into the new report folder (``out/inputs`` once it is swapped in)."""
+        files = write_exports(generate(users=args.users, seed=args.seed), folder / "inputs")
+        print(f"demo tenant: {args.users} users per side (seed {args.seed}), export files in {out / 'inputs'}")
+        return {name: str(path) for name, path in files.items()}
+
+    raw = {"client": "Contoso (demo)", "out": str(out), "anchor": args.anchor, "target": args.target}
+    return _run_report(raw, out, args.quiet, prepare)
 
 
 def _cmd_snapshot(args: argparse.Namespace) -> int:
     from hybridx_nb.snapshot.store import write_snapshot
     from hybridx_nb.sources.files.exports import read_exports
 
+    inputs = {"--ad": args.ad, "--entra": args.entra, "--okta": args.okta, "--okta-app-users": args.okta_app_users,
+              "--tenant": args.tenant, "--entra-groups": args.entra_groups, "--entra-contacts": args.entra_contacts}
+    check_apart(args.out, inputs)  # before reading: a refusal costs nothing
+    check_replaceable(args.out, "snapshot")
     snap = read_exports(ad=args.ad, entra=args.entra, okta=args.okta, okta_app_users=args.okta_app_users,
                         tenant=args.tenant, okta_app_id=args.okta_app_id, entra_groups=args.entra_groups,
                         entra_contacts=args.entra_contacts)
@@ -218,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "assessment.ipynb, findings.csv/.xlsx, summary.json, readiness.csv, "
                                    "remediation.ps1/.csv and rollback.csv into --out.")
     p.add_argument("--client", required=True, help="client name shown in the report")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder (replaced atomically)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder: created, or replaced atomically when it is a report "
+                   "folder hybridx wrote (anything else is refused)")
     p.add_argument("--snapshot", type=Path, metavar="DIR", help="snapshot folder from `hybridx collect`/`snapshot`")
     _add_export_options(p)
     _add_assessment_options(p)
@@ -281,7 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except HybridxError as exc:
-        print(f"hybridx: {exc}", file=sys.stderr)
+        print(f"hybridx: {scrub(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("hybridx: interrupted", file=sys.stderr)

@@ -1,26 +1,32 @@
 """Run the assessment notebook for one client through papermill and turn it into the shareable HTML report.
 
 The notebook runs in its own kernel process and writes into a temporary sibling of the output folder; only a
-complete report set is renamed into place, so a crash never leaves a half-written report. A failing run keeps the
-partially executed notebook in ``<out>.failed/`` (the previous good report stays) and the error names the cell.
+complete report set is swapped into place (``core.folders``), so a crash never leaves a half-written report, and
+only a missing path, an empty folder or a report folder hybridx wrote is replaced. A failing run keeps the
+partially executed notebook in ``<out>.failed/`` (when that path is free or hybridx's; the previous good report
+stays) and the error names the cell.
 ``python -m hybridx_nb.app.runner SPEC.json`` runs one client in a fresh process (used by ``hybridx batch``).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
+import signal
 import sys
-import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from hybridx_nb.app.assess import EXPORT_INPUTS
 from hybridx_nb.app.paths import resolve_paths
 from hybridx_nb.core.errors import HybridxError
+from hybridx_nb.core.secrets import scrub
+from hybridx_nb.report.page import content_security_policy
+from hybridx_nb.core.folders import (Staging, check_apart, check_replaceable, remove_owned, replaceable, stage,
+                                     swap_in)
 
 NOTEBOOK_TAG_HIDDEN = "notebook-only"
 KERNEL = "python3"
@@ -50,9 +56,29 @@ class RunResult:
 class NotebookFailed(HybridxError):
     """A notebook cell failed; the partially executed notebook is kept at ``notebook``."""
 
-    def __init__(self, cell: str, message: str, notebook: Path) -> None:
-        self.cell, self.message, self.notebook = cell, message, notebook
-        super().__init__(f"the assessment stopped in {cell}: {message}\n  partially executed notebook: {notebook}")
+    def __init__(self, cell: str, message: str, notebook: Path, *, kept: bool = True) -> None:
+        self.cell, self.message, self.notebook, self.kept = cell, message, notebook, kept
+        where = f"\n  partially executed notebook: {notebook}" if kept else ""
+        super().__init__(f"the assessment stopped in {cell}: {message}{where}")
+
+
+def _kernel_manager() -> type:
+    """jupyter_client's kernel manager, with the kernel's own stdout/stderr sent nowhere.
+
+    The kernel runs in a session of its own (jupyter_client starts it so), so Ctrl-C reaches hybridx and not the
+    kernel; hybridx then shuts the kernel down. Without this, the kernel's console output (a transport warning
+    on every run, and a ZMQ traceback when it is shut down mid-cell) landed on the consultant's terminal. What
+    the notebook prints is still captured in the notebook itself."""
+    import subprocess
+
+    from jupyter_client import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            kw.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return QuietKernelManager
 
 
 def prepare_params(raw: dict[str, Any]) -> dict[str, Any]:
@@ -78,20 +104,9 @@ def export_html(notebook: Path, html_path: Path) -> Path:
                             exclude_input_prompt=True, exclude_output_prompt=True)
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={NOTEBOOK_TAG_HIDDEN}, enabled=True),
                                    enabled=True)
-    body, _ = exporter.from_notebook_node(nb)
+    body, _ = exporter.from_notebook_node(nb, resources={"hybridx_csp": content_security_policy()})
     html_path.write_text(body, encoding="utf-8")
     return html_path
-
-
-def _swap(tmp: Path, dest: Path) -> None:
-    """Put the finished folder ``tmp`` at ``dest``, replacing what was there."""
-    if dest.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".old", dir=dest.parent))
-        os.replace(dest, old / dest.name)
-        os.replace(tmp, dest)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, dest)
 
 
 def _failed_cell(exc: Exception, notebook: Path) -> str:
@@ -111,74 +126,108 @@ def _failed_cell(exc: Exception, notebook: Path) -> str:
     return f"the cell executed as In [{count}]" if count else "the notebook"
 
 
-def _fix_summary(folder: Path, out: Path) -> None:
-    """summary.json names the final folder, not the temporary one the kernel wrote into."""
-    path = folder / "summary.json"
-    if path.is_file():
-        data = json.loads(path.read_text(encoding="utf-8"))
-        data.setdefault("parameters", {})["out"] = str(out)
-        path.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+def _relocate(value: Any, old: str, new: str) -> Any:
+    """``value`` (JSON-like) with every string's ``old`` prefix path replaced by ``new``."""
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, list):
+        return [_relocate(v, old, new) for v in value]
+    if isinstance(value, dict):
+        return {k: _relocate(v, old, new) for k, v in value.items()}
+    return value
 
 
-INPUTS = ("snapshot", "ad", "entra", "okta", "okta_app_users", "tenant")
+def _record_final_folder(folder: Path, out: Path) -> None:
+    """The executed notebook, summary.json and rejected.csv name the final folder, not the temporary one the
+    kernel wrote into (its name is random, so replacing it cannot touch anything else)."""
+    old, new = str(folder), str(out)
+    for name in ("assessment.ipynb", "summary.json"):
+        path = folder / name
+        if path.is_file():
+            data = _relocate(json.loads(path.read_text(encoding="utf-8")), old, new)
+            text = json.dumps(data, indent=1 if name.endswith(".ipynb") else 2, ensure_ascii=False, default=str)
+            path.write_text(text + "\n", encoding="utf-8")
+    rejected = folder / "rejected.csv"
+    if rejected.is_file():
+        rejected.write_text(rejected.read_text(encoding="utf-8-sig").replace(old, new), encoding="utf-8-sig")
 
 
-def _keep_inputs(raw: dict[str, Any], out: Path, tmp: Path) -> None:
-    """Inputs that live inside the output folder (``hybridx demo`` writes its export files to ``out/inputs``)
-    move into the new folder, so that replacing the folder does not delete them."""
-    for name in INPUTS:
-        value = raw.get(name)
-        if not value:
-            continue
-        src = Path(value)
-        try:
-            rel = src.relative_to(out)
-        except ValueError:
-            continue
-        dest = tmp / rel
-        if src.exists() and not dest.exists():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            (shutil.copytree if src.is_dir() else shutil.copy2)(src, dest)
+INPUTS = ("snapshot", *EXPORT_INPUTS)
+Prepare = Callable[[Path], dict[str, Any]]
 
 
-def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = False) -> RunResult:
-    """Execute the notebook for one client and write the report set into ``out`` (replaced atomically)."""
+def check_output(raw: dict[str, Any], out: Path) -> None:
+    """Refuse, before any work, an output folder that hybridx may not replace or that overlaps an input."""
+    check_apart(out, {name: raw.get(name) for name in INPUTS})
+    check_replaceable(out, "report")
+
+
+def _keep_failed_run(staging: Staging, out: Path) -> Path | None:
+    """The failed run moves to ``<out>.failed`` when that path is free or hybridx's; else it is removed (it
+    holds client data) and None is returned."""
+    failed = out.with_name(out.name + ".failed")
+    if not replaceable(failed, "failed-run"):
+        staging.discard()
+        return None
+    return swap_in(staging, "failed-run", failed)
+
+
+def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = False,
+                   prepare: Prepare | None = None) -> RunResult:
+    """Execute the notebook for one client and write the report set into ``out`` (replaced atomically).
+
+    ``prepare(folder)``, when given, writes extra inputs into the new report folder before the run and returns
+    the parameters that name them (``hybridx demo`` puts its export files in ``out/inputs`` that way).
+    """
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     start = time.perf_counter()
-    raw = prepare_params(params)
     out = Path(out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    tmp.chmod(0o755)  # mkdtemp makes it private; the report folder is an ordinary folder
-    raw["out"] = str(tmp)
+    raw = prepare_params(params) if prepare is None else dict(params)
+    check_output(raw, out)
+    staging = stage(out)
+    tmp = staging.path
     executed = tmp / "assessment.ipynb"
     try:
+        if prepare is not None:
+            raw = prepare_params({**raw, **prepare(tmp)})
+        raw["out"] = str(tmp)
         pm.execute_notebook(str(notebook_path()), str(executed), parameters=raw, kernel_name=KERNEL,
-                            progress_bar=progress, log_output=False, cwd=str(Path.cwd()))
+                            progress_bar=progress, log_output=False, cwd=str(Path.cwd()),
+                            kernel_manager_class=_kernel_manager())
     except PapermillExecutionError as exc:
+        if getattr(exc, "ename", "") == "KeyboardInterrupt":  # Ctrl-C reached the kernel too
+            staging.discard()
+            raise KeyboardInterrupt from None
         cell = _failed_cell(exc, executed)
-        message = str(getattr(exc, "evalue", "") or exc).strip()
-        (tmp / "error.txt").write_text(f"{cell}\n{getattr(exc, 'ename', '')}: {message}\n", encoding="utf-8")
-        if executed.is_file():
-            export_html(executed, tmp / "assessment.html")
-        failed = out.with_name(out.name + ".failed")
-        _swap(tmp, failed)
-        raise NotebookFailed(cell, message, failed / "assessment.ipynb") from None
+        message = scrub(str(getattr(exc, "evalue", "") or exc).strip())
+        try:
+            (tmp / "error.txt").write_text(f"{cell}\n{getattr(exc, 'ename', '')}: {message}\n", encoding="utf-8")
+            if executed.is_file():
+                _record_final_folder(tmp, out.with_name(out.name + ".failed"))
+                export_html(executed, tmp / "assessment.html")
+            failed = _keep_failed_run(staging, out)
+        except BaseException:
+            staging.discard()
+            raise
+        if failed is None:
+            message += (f"\n  the partial run was not kept: {out.name}.failed next to the output folder is not "
+                        "hybridx's")
+        raise NotebookFailed(cell, message, (failed or out.with_name(out.name + ".failed")) / "assessment.ipynb",
+                             kept=failed is not None) from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        staging.discard()
         raise
     try:
+        _record_final_folder(tmp, out)
         html = export_html(executed, tmp / "assessment.html")
-        _fix_summary(tmp, out)
-        _keep_inputs(raw, out, tmp)
         counts = json.loads((tmp / "summary.json").read_text(encoding="utf-8")).get("counts", {})
+        swap_in(staging, "report")
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        staging.discard()
         raise
-    _swap(tmp, out)
-    shutil.rmtree(out.with_name(out.name + ".failed"), ignore_errors=True)
+    remove_owned(out.with_name(out.name + ".failed"), "failed-run")
     return RunResult(out=out, html=out / html.name, notebook=out / "assessment.ipynb",
                      seconds=round(time.perf_counter() - start, 2), counts=counts,
                      html_bytes=(out / html.name).stat().st_size)
@@ -188,13 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m hybridx_nb.app.runner SPEC.json``: SPEC holds ``params``, ``out`` and ``result`` (where the outcome
     goes as JSON). One client per process, so a crash or a leak cannot touch the others."""
     argv = sys.argv[1:] if argv is None else argv
+    # stopped by the batch (timeout, Ctrl-C): unwind, so the kernel is shut down and the temporary folder removed
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     spec = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
     outcome: dict[str, Any]
     try:
         result = run_assessment(spec["params"], spec["out"], progress=False)
         outcome = {"ok": True, **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(result).items()}}
     except NotebookFailed as exc:
-        outcome = {"ok": False, "error": str(exc), "cell": exc.cell, "notebook": str(exc.notebook)}
+        outcome = {"ok": False, "error": str(exc), "cell": exc.cell, "notebook": str(exc.notebook) if exc.kept else ""}
     except HybridxError as exc:
         outcome = {"ok": False, "error": str(exc)}
     Path(spec["result"]).write_text(json.dumps(outcome, default=str), encoding="utf-8")

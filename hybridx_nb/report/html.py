@@ -1,7 +1,8 @@
 """HTML building blocks: escaping, the little Markdown of the runbook, tables and fact lists.
 
 Every value that comes from a directory goes through ``esc`` before it reaches the page: a display name such as
-``<img src=x onerror=alert(1)>`` shows as text. Big tables show their first rows with a pointer to the full files."""
+``<img src=x onerror=alert(1)>`` shows as text, and a value longer than ``CELL_MAX`` characters is shortened (the
+CSV and XLSX keep it whole). Big tables show their first rows with a pointer to the full files."""
 
 from __future__ import annotations
 
@@ -59,10 +60,24 @@ def rich(text: object) -> Markup:
     return Markup("".join(out))
 
 
+#: Characters of one value shown in a table cell or a fact; the CSV and XLSX files keep the whole value.
+CELL_MAX = 300
+
+
+def shorten(value: object, limit: int = CELL_MAX) -> object:
+    """A string value cut to ``limit`` characters with a note of its full length (a 100 MB display name made a
+    200 MB page); other values as they are."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]}… ({len(value):,} characters; the whole value is in findings.csv)"
+    return value
+
+
 def cell(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return esc(value)
+    if isinstance(value, (list, tuple)):
+        value = str(value)
+    return esc(shorten(value))
 
 
 def table(frame: pd.DataFrame, columns: Mapping[str, str] | None = None, *, detail: Mapping[str, str] | None = None,
@@ -111,6 +126,6 @@ def table(frame: pd.DataFrame, columns: Mapping[str, str] | None = None, *, deta
 
 def kv(rows: Iterable[tuple[str, object]]) -> str:
     """A two-column facts table; values are escaped unless wrapped in ``Markup``."""
-    out = "".join(f'<tr><th scope="row">{esc(k)}</th><td>{v if isinstance(v, Markup) else esc(v)}</td></tr>'
+    out = "".join(f'<tr><th scope="row">{esc(k)}</th><td>{v if isinstance(v, Markup) else esc(shorten(v))}</td></tr>'
                   for k, v in rows)
     return f'<table class="hx-facts"><tbody>{out}</tbody></table>'

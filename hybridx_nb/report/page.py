@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from importlib import resources
 
 from IPython.display import HTML
@@ -13,6 +15,21 @@ from hybridx_nb.report.html import esc
 
 def _asset(name: str) -> str:
     return resources.files("hybridx_nb.report").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def content_security_policy() -> str:
+    """The report page's Content-Security-Policy (a ``<meta>`` in its head): nothing from anywhere, except
+
+    - styles inline (``'unsafe-inline'``: the page's own ``<style>`` blocks and the category colours in
+      ``style`` attributes; styles cannot run code),
+    - the one inline script (report.js: sorting and filtering), allowed by its SHA-256 hash rather than by
+      ``'unsafe-inline'``, so a script that reached the page any other way (an escaping bug, a hand edit) is
+      blocked,
+    - images from ``data:`` URIs (the chart is a PNG inside the page).
+    """
+    digest = base64.b64encode(hashlib.sha256(_asset("report.js").encode("utf-8")).digest()).decode("ascii")
+    return ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+            f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
 
 
 def title(d: ReportData) -> HTML:

@@ -13,14 +13,13 @@ onto the columns.
 from __future__ import annotations
 
 import hmac
-import os
 import re
 import secrets
 from collections.abc import Callable, Iterable
 
 import pandas as pd
 
-from hybridx_nb.core.errors import HybridxError
+from hybridx_nb.core.secrets import resolve_secret
 
 #: What kind of value each findings column holds.
 FINDINGS_COLUMNS: dict[str, str] = {
@@ -45,17 +44,11 @@ _KEEP_SUFFIXES = (".onmicrosoft.com", ".mail.onmicrosoft.com")
 
 
 def key_from_reference(reference: str | None) -> bytes:
-    """The HMAC key: from ``env:NAME`` (stable aliases across runs) or random for this run (``None``)."""
+    """The HMAC key: from a reference (``env:NAME`` or ``keyring:service/name``, resolved by
+    ``core.secrets``; stable aliases across runs) or random for this run (``None``)."""
     if not reference:
         return secrets.token_bytes(32)
-    if not reference.startswith("env:") or len(reference) <= 4:
-        raise HybridxError("redact_key must be a reference such as env:HYBRIDX_REDACT_KEY, never the key itself")
-    name = reference[4:]
-    value = os.environ.get(name)
-    if not value:
-        raise HybridxError(f"redact_key names the environment variable {name}, which is not set or empty; "
-                           f"set it, or leave redact_key empty for a random key per run")
-    return value.encode("utf-8")
+    return resolve_secret(reference, "redact_key").encode("utf-8")
 
 
 class Redactor:

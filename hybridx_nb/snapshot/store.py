@@ -12,8 +12,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import pyarrow.parquet as pq
 
 from hybridx_nb import __version__
 from hybridx_nb.core.errors import InputError
+from hybridx_nb.core.folders import check_replaceable, stage, swap_in
 from hybridx_nb.snapshot import schema
 
 MANIFEST = "manifest.json"
@@ -104,10 +103,12 @@ def _complete(conformed: dict[str, pd.DataFrame], tenant: TenantFacts | None,
 
 
 def write_snapshot(snap: Snapshot, folder: str | Path, *, created: dt.datetime | None = None) -> Path:
-    """Write the snapshot atomically: into a temporary sibling folder, then renamed into place."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    """Write the snapshot atomically: into a temporary sibling folder, then swapped into place. Only a missing
+    path, an empty folder or a snapshot hybridx wrote is replaced (``core.folders``)."""
+    folder = Path(folder).absolute()
+    check_replaceable(folder, "snapshot")
+    staging = stage(folder)
+    tmp = staging.path
     try:
         tables = {}
         for name, frame in snap.tables.items():
@@ -125,18 +126,11 @@ def write_snapshot(snap: Snapshot, folder: str | Path, *, created: dt.datetime |
             "tenant": asdict(snap.tenant),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        if folder.exists():
-            old = folder.with_name(f".{folder.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
+        swap_in(staging, "snapshot")
         snap.manifest = manifest
         return folder
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        staging.discard()
         raise
 
 
@@ -148,6 +142,21 @@ def _arrow_type(arrow_type: pa.DataType) -> object:
     if pa.types.is_int64(arrow_type):
         return pd.Int64Dtype()
     return None
+
+
+def _table_file(folder: Path, manifest_path: Path, name: str, meta: Any) -> Path:
+    """The table's file, which must be a plain file name inside the snapshot folder (a manifest naming
+    ``../x`` or an absolute path would make hybridx read, hash and report a file outside the snapshot)."""
+    file = meta.get("file") if isinstance(meta, dict) else None
+    if (not isinstance(file, str) or not file or file in (".", "..") or "/" in file or "\\" in file
+            or "\0" in file or Path(file).is_absolute()):
+        raise InputError(manifest_path, f"table {name!r}: key 'file' must name a file inside the snapshot folder",
+                         fix="re-create the snapshot; never edit its manifest by hand")
+    path = folder / file
+    if path.is_symlink() or os.path.realpath(path).rpartition(os.sep)[0] != os.path.realpath(folder):
+        raise InputError(manifest_path, f"table {name!r}: {file!r} is a link or lies outside the snapshot folder",
+                         fix="re-create the snapshot; never edit its files by hand")
+    return path
 
 
 def load_snapshot(folder: str | Path) -> Snapshot:
@@ -169,7 +178,7 @@ def load_snapshot(folder: str | Path) -> Snapshot:
     for name, meta in manifest.get("tables", {}).items():
         if name not in schema.TABLES:
             raise InputError(manifest_path, f"unknown table {name!r}", fix="re-create the snapshot")
-        path = folder / meta["file"]
+        path = _table_file(folder, manifest_path, name, meta)
         if not path.is_file():
             raise InputError(path, "table file listed in the manifest is missing", fix="re-create the snapshot")
         if _table_hash(path) != meta["sha256"]:

@@ -46,6 +46,8 @@ def _check_report_set(out: Path, counts: dict[str, int]) -> str:
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["counts"] == counts
     assert summary["parameters"]["out"] == str(out)
+    executed = (out / "assessment.ipynb").read_text(encoding="utf-8")
+    assert ".tmp" not in executed and f'out = {json.dumps(str(out))}'.replace('"', '\\"') in executed
     csv = pd.read_csv(out / "findings.csv", encoding="utf-8-sig")
     assert {k: v for k, v in csv["category"].value_counts().items()} == {k: v for k, v in counts.items() if v}
     rows = list(load_workbook(out / "findings.xlsx", read_only=True)["Summary"].iter_rows(values_only=True))
@@ -100,6 +102,35 @@ def test_failure_keeps_the_partial_notebook_and_names_the_cell(tmp_path: Path) -
                                          for o in failed.outputs)
     assert (tmp_path / "out.failed" / "error.txt").is_file()
     assert (good.out / "assessment.html").is_file()  # the previous good report stays
+    assert ".tmp" not in (tmp_path / "out.failed" / "assessment.ipynb").read_text(encoding="utf-8")
+    # a folder named like a failed run that hybridx did not write is neither replaced nor removed
+    mine = tmp_path / "mine"
+    (tmp_path / "mine.failed").mkdir()
+    (tmp_path / "mine.failed" / "notes.txt").write_text("keep", encoding="utf-8")
+    with pytest.raises(runner.NotebookFailed) as info:
+        runner.run_assessment({"client": "X", "snapshot": str(broken)}, mine)
+    assert "was not kept" in str(info.value) and "partially executed notebook" not in str(info.value)
+    runner.run_assessment({"client": "X", "snapshot": str(_snapshot(tmp_path))}, mine)
+    assert (tmp_path / "mine.failed" / "notes.txt").read_text(encoding="utf-8") == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.slow
+def test_demo_twice_into_one_folder_keeps_its_inputs_and_records_the_final_folder(tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                                  capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "demo"
+    for seed in ("7", "8"):  # the second run replaces the first (a report folder hybridx wrote)
+        assert cli.main(["demo", "--users", "100", "--seed", seed, "--out", str(out), "--quiet"]) == 0
+    assert f"export files in {out / 'inputs'}" in capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["parameters"]["ad"] == str(out / "inputs" / Path(summary["parameters"]["ad"]).name)
+    assert Path(summary["parameters"]["ad"]).is_file() and Path(summary["parameters"]["entra"]).is_file()
+    for path in out.rglob("*"):
+        if path.suffix in (".json", ".ipynb", ".html", ".csv"):
+            assert ".tmp" not in path.read_text(encoding="utf-8-sig"), path
+    assert [p.name for p in tmp_path.iterdir()] == ["demo"]
 
 
 def _snapshot(tmp_path: Path) -> Path:
@@ -139,3 +170,27 @@ def test_secret_reference_never_reaches_an_output_file(tmp_path: Path, monkeypat
     ws = load_workbook(result.out / "findings.xlsx", read_only=True)
     assert not any("Alice" in str(v) for name in ws.sheetnames for row in ws[name].iter_rows(values_only=True)
                    for v in row)
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_assess_exits_cleanly(tmp_path: Path) -> None:
+    """SIGINT to the command's process group (what a terminal's Ctrl-C sends) while the kernel computes: exit
+    130, one line, no kernel traceback, and no temporary folder left with client data in it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "hybridx_nb.app.cli", "demo", "--users", "3000", "--out", "out",
+                             "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.*.tmp/inputs/*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2.0)  # the kernel is running its cells now
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.strip() == "hybridx: interrupted", err
+    assert list(tmp_path.iterdir()) == []

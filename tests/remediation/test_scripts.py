@@ -313,3 +313,28 @@ def test_demo_plan_has_an_okta_side_for_every_federated_anchor_write(tmp_path: P
     assert set_rows and all(r["AppId"].startswith("0oa") and r["OktaUserId"].startswith("00u") for r in set_rows)
     rollback = list(csv.DictReader(io.StringIO(paths["okta-rollback.csv"].read_text("utf-8-sig"), newline="")))
     assert [r["OriginalImmutableId"] for r in rollback] == [r["ExpectedCurrentImmutableId"] for r in okta]
+
+
+def test_dry_run_reports_a_swap_row_without_temporary_upn_as_invalid() -> None:
+    """pwsh is not available: the grammar tree shows that the per-row loop refuses a swap row with an empty
+    TemporaryUpn as Invalid *before* the dry-run branch (``if (-not $Apply)``), so a dry run reports what -Apply
+    would refuse instead of 'WouldSet'."""
+    from support.powershell import parse
+
+    text = script_text()
+    tree = parse(text)
+    found: list[tuple[int, bytes]] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "if_statement":
+            found.append((node.start_byte, text[node.start_byte:node.end_byte]))
+        stack.extend(node.children)
+    loop = text.index(b"foreach ($Row in $Rows)")
+    in_loop = sorted((start, body) for start, body in found if start > loop)
+    swap_check = [start for start, body in in_loop
+                  if b"TemporaryUpn" in body.split(b"{", 1)[0] and b"'Invalid'" in body and b"continue" in body
+                  and b"SetImmutableIdWithUpnSwap" in body.split(b"{", 1)[0]]
+    dry_run = [start for start, body in in_loop if body.startswith(b"if (-not $Apply)")]
+    assert swap_check and dry_run and swap_check[0] < dry_run[0]
+    assert syntax_errors(text) == []

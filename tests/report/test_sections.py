@@ -101,3 +101,18 @@ def test_big_categories_show_role_holders_then_federated_then_names_first(hand) 
     block = page[start:page.index("</section>", start)]
     shown = re.findall(r"<tbody><tr><td>User hard_match (\d)</td>", block)
     assert shown == ["7", "1", "3", "5", "0"] and "Showing the first 5 of 9 rows" in block
+
+
+def test_very_long_values_are_shortened_in_the_page_and_whole_in_the_csv(tmp_path: Path) -> None:
+    from hybridx_nb.app import assess
+
+    snap = hand_snapshot()
+    huge = "N" * 5_000_000  # a 5 MB display name (the hostile run used 100 MB and got a 200 MB page)
+    snap.tables["ad_users"].loc[0, "display_name"] = huge
+    snap.tables["entra_users"].loc[0, "display_name"] = "E" * 1_000_000
+    a = assessment_for(snap)
+    page = render_all(a)
+    assert len(page) < 1_000_000 and huge not in page
+    assert "5,000,000 characters; the whole value is in findings.csv" in page
+    assess.write_findings_csv(a.findings, tmp_path / "findings.csv")
+    assert huge in (tmp_path / "findings.csv").read_text(encoding="utf-8-sig")

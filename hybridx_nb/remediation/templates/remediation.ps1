@@ -232,6 +232,11 @@ foreach ($Row in $Rows) {
             Write-Outcome $Row 'Invalid' '' '' 'NewImmutableId is not a 24-character base64 anchor; row ignored.'
             continue
         }
+        if ($Row.Action -ceq 'SetImmutableIdWithUpnSwap' -and -not ([string] $Row.TemporaryUpn).Trim()) {
+            # checked here, before the dry-run branch, so the dry run reports what -Apply would refuse
+            Write-Outcome $Row 'Invalid' '' '' 'TemporaryUpn is empty: a UPN swap needs a temporary UPN in a managed domain; row ignored.'
+            continue
+        }
         $State = Get-UserState -Id $Id
         $Current = [string] $State.OnPremisesImmutableId
         if ($Current -ceq $New) {

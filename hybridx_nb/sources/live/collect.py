@@ -23,6 +23,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from hybridx_nb.core.errors import CollectionError, HybridxError
+from hybridx_nb.core.folders import check_apart, check_replaceable
+from hybridx_nb.core.secrets import ScrubFilter, scrub
 from hybridx_nb.snapshot.store import TenantFacts, build_snapshot, write_snapshot
 from hybridx_nb.sources.common import ReadResult, concat
 from hybridx_nb.sources.live.config import ClientConfig, load_config
@@ -91,16 +93,35 @@ def _merge_tenant(facts: list[TenantFacts]) -> TenantFacts:
     return merged
 
 
+#: Libraries whose log records may carry a request (headers included) or a server's answer.
+THIRD_PARTY_LOGGERS = ("okta-sdk-python", "azure", "msgraph", "msgraph_core", "kiota_http", "kiota_abstractions",
+                       "httpx", "httpcore", "aiohttp", "ldap3", "asyncio")
+
+
 def _configure_logging(verbose: bool) -> None:
-    if not verbose:
-        return
+    """hybridx's records (warnings always, everything with ``verbose``) go to stderr through a scrubbing
+    handler; third-party records are dropped (warnings shown with ``verbose``, scrubbed too), so that Python's
+    last-resort handler never prints an SDK's record or traceback."""
     pkg = logging.getLogger("hybridx_nb")
-    pkg.setLevel(logging.DEBUG)
-    if not any(getattr(h, "_hybridx", False) for h in pkg.handlers):
+    if verbose:
+        pkg.setLevel(logging.DEBUG)
+    handler = next((h for h in pkg.handlers if getattr(h, "_hybridx", False)), None)
+    if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+        handler.addFilter(ScrubFilter())
         handler._hybridx = True  # type: ignore[attr-defined]
         pkg.addHandler(handler)
+    handler.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    for name in THIRD_PARTY_LOGGERS:
+        logger = logging.getLogger(name)
+        third = next((h for h in logger.handlers if getattr(h, "_hybridx", False)), None)
+        if third is None:
+            third = logging.StreamHandler(sys.stderr)
+            third.addFilter(ScrubFilter())
+            third._hybridx = True  # type: ignore[attr-defined]
+            logger.addHandler(third)
+        third.setLevel(logging.WARNING if verbose else logging.CRITICAL + 1)
 
 
 def collect(config_path: str | Path, out: str | Path, *, verbose: bool = False, progress: bool = True) -> Path:
@@ -111,6 +132,13 @@ def collect(config_path: str | Path, out: str | Path, *, verbose: bool = False, 
     _configure_logging(verbose)
     cfg = load_config(config_path)
     out = Path(out)
+    files = {"--config": cfg.path, **{f"[{d.name}] ca_file": d.ca_file for d in cfg.ldap}}
+    if cfg.okta:
+        files["[okta] private_key_file"] = cfg.okta.private_key_file
+    if cfg.graph:
+        files["[graph] certificate_file"] = cfg.graph.certificate_file
+    check_apart(out, files)  # before any source is read: a collection may not be repeatable
+    check_replaceable(out, "snapshot")
     try:
         cfg.check_secrets()
     except HybridxError as exc:
@@ -125,11 +153,13 @@ def collect(config_path: str | Path, out: str | Path, *, verbose: bool = False, 
         try:
             result = function(source_cfg, bar)
         except HybridxError as exc:
-            raise CollectionError(f"{label}: collection failed, nothing was written to {out}:\n{exc}") from exc
+            raise CollectionError(scrub(f"{label}: collection failed, nothing was written to {out}:\n{exc}")) \
+                from None
         except Exception as exc:  # a bug or an SDK surprise: still all-or-nothing, with the cause in the log
-            log.exception("%s failed", label)
-            raise CollectionError(f"{label}: collection failed with an unexpected {type(exc).__name__}: {exc}; "
-                                  f"nothing was written to {out} (run with --verbose for details)") from exc
+            log.debug("%s failed", label, exc_info=True)  # the traceback with --verbose only (scrubbed)
+            raise CollectionError(scrub(f"{label}: collection failed with an unexpected {type(exc).__name__}: "
+                                        f"{exc}; nothing was written to {out} (run with --verbose for "
+                                        "details)")) from None
         finally:
             bar.close()
         seconds = time.monotonic() - started

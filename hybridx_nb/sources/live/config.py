@@ -1,9 +1,10 @@
 """client.toml: which live sources to collect for one client, how to reach them, and references to secrets.
 
-A secret is never written in the file. It is a reference, ``env:NAME`` (an environment variable) or
-``keyring:service/user`` (the OS keyring, when the ``keyring`` package is installed), held in a ``Secret`` whose
-repr shows only the reference, so a config object can be logged or printed without leaking anything. The value
-is read by ``Secret.reveal()`` at the moment a collector authenticates.
+A secret is never written in the file. It is a reference, ``env:NAME`` or ``keyring:service/user``, held in a
+``Secret`` (``core.secrets``, the one resolver) whose repr shows only the reference, so a config object can be
+logged or printed without leaking anything. The value is read by ``Secret.reveal()`` when ``check_secrets`` runs
+before any source is read, and again at the moment a collector authenticates. A URL with a password in it is
+refused like a literal secret.
 
 Every key is checked: a typo, a wrong type or a missing value is an ``InputError`` naming the file and the key.
 The documented example is ``examples/client.toml``; the reference is ``docs/collect.md``.
@@ -11,7 +12,6 @@ The documented example is ``examples/client.toml``; the reference is ``docs/coll
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -19,62 +19,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from hybridx_nb.core.errors import HybridxError, InputError
+from hybridx_nb.core.errors import InputError
+from hybridx_nb.core.secrets import SECRET_FIX, Secret, SecretError, is_secret_ref, resolve_secret, url_has_password
+
+__all__ = ["ClientConfig", "GraphConfig", "LdapConfig", "OktaConfig", "Secret", "SecretError", "is_secret_ref",
+           "load_config", "resolve_secret"]
 
 DOC = "docs/collect.md"
-_SECRET_FIX = ("write a reference, never the secret itself: env:NAME (an environment variable that holds it) or "
-               "keyring:service/user (the OS keyring)")
+_SECRET_FIX = SECRET_FIX
+_URL_PASSWORD = ("a URL must not carry a password; give user = \"...\" and the password as a reference "
+                 "(password = \"env:NAME\")")
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
-
-
-class SecretError(HybridxError):
-    """A secret reference that cannot be resolved (the message names the reference, never a value)."""
-
-
-@dataclass(frozen=True)
-class Secret:
-    """A reference to a secret; ``str``/``repr`` show the reference only."""
-
-    ref: str
-
-    def reveal(self) -> str:
-        """The secret's value, read now from its environment variable or keyring entry."""
-        return resolve_secret(self.ref)
-
-    def __repr__(self) -> str:
-        return f"Secret({self.ref!r})"
-
-    __str__ = __repr__
-
-
-def is_secret_ref(text: str) -> bool:
-    """True for ``env:NAME`` and ``keyring:service/user``."""
-    return bool(re.fullmatch(r"env:[A-Za-z_][A-Za-z0-9_]*|keyring:[^/]+(?:/[^/]+)*/[^/]+", text))
-
-
-def resolve_secret(ref: str) -> str:
-    """The value behind a reference; a ``SecretError`` that names the reference when there is none."""
-    if ref.startswith("env:") and is_secret_ref(ref):
-        value = os.environ.get(ref[4:])
-        if not value:
-            raise SecretError(f"secret {ref}: the environment variable {ref[4:]} is not set or empty; set it in "
-                              "the shell that runs hybridx (it is read, never stored)")
-        return value
-    if ref.startswith("keyring:") and is_secret_ref(ref):
-        try:
-            import keyring
-        except ImportError:
-            raise SecretError(f"secret {ref}: the keyring package is not installed (pip install keyring), "
-                              "or use env:NAME") from None
-        service, user = ref[8:].rsplit("/", 1)
-        try:
-            value = keyring.get_password(service, user)
-        except Exception as exc:  # any backend failure (locked keyring, no backend) is the user's to fix
-            raise SecretError(f"secret {ref}: the keyring could not be read ({type(exc).__name__})") from None
-        if not value:
-            raise SecretError(f"secret {ref}: no keyring entry for service {service!r}, user {user!r}")
-        return value
-    raise SecretError(f"not a secret reference: {_SECRET_FIX}")
 
 
 @dataclass
@@ -230,6 +185,8 @@ class _Section:
 
     def url(self, key: str, schemes: tuple[str, ...], required: bool = False, default: str | None = None) -> str:
         value = self.text(key, default, required)
+        if url_has_password(value):  # refused like a literal secret, without echoing it
+            self.fail(key, "contains a password", _URL_PASSWORD)
         parts = urlsplit(value)
         if parts.scheme not in schemes or not parts.hostname:
             self.fail(key, f"{value!r} is not a {' or '.join(s + '://' for s in schemes)} URL")
@@ -248,6 +205,8 @@ def _ldap(path: Path, name: str, data: dict[str, Any]) -> LdapConfig:
     if not urls:
         s.fail("urls", "missing", "give the domain controllers, e.g. urls = [\"ldaps://dc1.corp.example.com\"]")
     for url in urls:
+        if url_has_password(url):  # refused like a literal secret, without echoing it
+            s.fail("urls", "a URL contains a password", _URL_PASSWORD)
         parts = urlsplit(url)
         if parts.scheme not in ("ldap", "ldaps") or not parts.hostname:
             s.fail("urls", f"{url!r} is not an ldap:// or ldaps:// URL")

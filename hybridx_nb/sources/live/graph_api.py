@@ -7,7 +7,8 @@ token provider); pages are read as raw JSON and mapped by the same readers as a 
 Retries: the SDK's RetryHandler is switched off (its waits add up to a second of jitter and follow any
 ``Retry-After`` without a cap); every page is retried under a bounded ``RetryPolicy`` instead, and a page that
 keeps failing is a ``CollectionError`` naming it. Optional data the app has no permission for (403) is skipped
-and said so in the source text.
+and said so in the source text. Redirects are refused and answers capped (``guard``); every error text is
+scrubbed of credentials (``core.secrets``): a server that echoes the request would otherwise print the token.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from hybridx_nb.core.errors import CollectionError, InputError
+from hybridx_nb.core.secrets import scrub, server_text
 from hybridx_nb.sources.common import ReadResult, concat
 from hybridx_nb.sources.files.entra_export import read_entra
 from hybridx_nb.sources.files.entra_groups import read_entra_contacts, read_entra_groups
 from hybridx_nb.sources.files.tenant_export import read_tenant
 from hybridx_nb.sources.live.config import GraphConfig
+from hybridx_nb.sources.live.guard import GuardTransport
 from hybridx_nb.sources.live.http import Progress, RetryPolicy, report, run_sync
 from hybridx_nb.sources.text import Text
 
@@ -40,6 +43,7 @@ USER_SELECT = ("id", "userPrincipalName", "mail", "proxyAddresses", "onPremisesI
 #: After the first sync (docs/domain.md §13): what the sync did to each user; on by default (``sync_state``).
 SYNC_STATE_SELECT = ("onPremisesLastSyncDateTime", "onPremisesProvisioningErrors", "serviceProvisioningErrors")
 MAX_TOP = 999
+REQUEST_TIMEOUT = 120.0  # seconds to wait for an answer (connecting: 30)
 RETRYABLE = {429, 500, 502, 503, 504}
 #: Optional data → (what it is, the least permission that reads it).
 OPTIONAL = {
@@ -133,8 +137,11 @@ def _client(credential: Any, base_url: str) -> tuple[Any, Any]:
     auth = AzureIdentityAuthenticationProvider(credential, allowed_hosts=[host])
     options = {RetryHandlerOption.get_key(): RetryHandlerOption(delay=0, max_retries=0, should_retry=False),
                GraphTelemetryHandlerOption.get_key(): GraphTelemetryHandlerOption()}
-    http = GraphClientFactory.create_with_default_middleware(
-        client=httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=30.0)), options=options)
+    raw = httpx.AsyncClient(timeout=httpx.Timeout(REQUEST_TIMEOUT, connect=30.0))
+    # below kiota's middleware (its RedirectHandler follows 3xx): refuse redirects, cap answers; proxies kept
+    raw._transport = GuardTransport(raw._transport)
+    raw._mounts = {p: GuardTransport(t) if t is not None else None for p, t in raw._mounts.items()}
+    http = GraphClientFactory.create_with_default_middleware(client=raw, options=options)
     adapter = GraphRequestAdapter(auth, client=http)
     adapter.base_url = base_url
     return GraphServiceClient(request_adapter=adapter), http
@@ -253,6 +260,9 @@ class _Graph:
             body = await self.get(request, endpoint, len(pages) + 1)
             try:
                 page = json.loads(body)
+            except UnicodeDecodeError:
+                raise CollectionError(f"Microsoft Graph: GET {endpoint} page {len(pages) + 1}: the answer is not "
+                                      "UTF-8 text (check base_url: a proxy or an error page?)") from None
             except ValueError as exc:
                 raise CollectionError(f"Microsoft Graph: GET {endpoint} page {len(pages) + 1}: the answer is not "
                                       f"JSON ({exc})") from None
@@ -281,21 +291,24 @@ class _Graph:
             try:
                 return await self.client.request_adapter.send_primitive_async(request(), "bytes",
                                                                               {"XXX": ODataError})
+            except CollectionError as exc:  # refused by GuardTransport (a redirect, an oversized answer)
+                raise CollectionError(scrub(f"Microsoft Graph: GET {endpoint} page {page}: {exc}")) from None
             except APIError as exc:
                 status = exc.response_status_code
-                what = f"HTTP {status} {_odata_text(exc)}".rstrip()
+                what = f"HTTP {status} {server_text(_odata_text(exc))}".rstrip()
                 if status == 403:
                     raise _Denied(f"Microsoft Graph: GET {endpoint} page {page}: {what}") from None
                 if status not in RETRYABLE or attempt == self.retry.attempts:
                     raise self._error(endpoint, page, what, attempt, status) from None
                 hint = _retry_after((exc.response_headers or {}).get("retry-after"))
             except httpx.TransportError as exc:
-                what = f"no response ({type(exc).__name__}: {exc})"
+                what = scrub(f"no response ({type(exc).__name__}: {exc})")
                 if attempt == self.retry.attempts:
                     raise self._error(endpoint, page, what, attempt, None) from None
             except ClientAuthenticationError as exc:  # azure-identity could not get a token
-                raise CollectionError(f"Microsoft Graph: no access token: {str(exc).splitlines()[0]}; "
-                                      "check tenant_id, client_id and the credential") from None
+                first = (str(exc).splitlines() or [""])[0]
+                raise CollectionError(scrub(f"Microsoft Graph: no access token: {first}; check tenant_id, "
+                                            "client_id and the credential")) from None
             wait = self.retry.delay(attempt, hint)
             log.info("Graph %s page %d: %s, retry %d in %.1f s", endpoint, page, what, attempt, wait)
             await self.retry.sleep(wait)
@@ -306,7 +319,7 @@ class _Graph:
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         hint = {401: "; the token was refused (expired, or issued for another audience/tenant)",
                 400: "; Graph refused the query"}.get(status or 0, "")
-        return CollectionError(f"Microsoft Graph: GET {endpoint} page {page} failed{tries}: {what}{hint}")
+        return CollectionError(scrub(f"Microsoft Graph: GET {endpoint} page {page} failed{tries}: {what}{hint}"))
 
 
 def _endpoint(url_template: str) -> str:

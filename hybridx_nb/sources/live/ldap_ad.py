@@ -28,6 +28,7 @@ from ldap3.core import exceptions as lx
 
 from hybridx_nb.core import anchors
 from hybridx_nb.core.errors import CollectionError, HybridxError
+from hybridx_nb.core.secrets import scrub, server_text
 from hybridx_nb.snapshot import schema
 from hybridx_nb.sources.common import ReadResult, concat, dns_domain, enabled_from_uac, lists_from_python
 from hybridx_nb.sources.live.config import LdapConfig
@@ -174,17 +175,18 @@ def _connect(cfg: LdapConfig) -> _Session:
                 hint = {"invalidCredentials": "check user and the secret it refers to"
                         + (f" ({cfg.password.ref})" if cfg.password else ""),
                         "strongerAuthRequired": "the server requires TLS or signing for this bind"}.get(problem, "")
-                raise CollectionError(f"Active Directory {cfg.name} ({url}): bind as {cfg.user or 'Kerberos ticket'}"
-                                      f" failed: {problem}" + (f"; {hint}" if hint else ""))
+                raise CollectionError(scrub(f"Active Directory {cfg.name} ({url}): bind as "
+                                            f"{cfg.user or 'Kerberos ticket'} failed: {problem}"
+                                            + (f"; {hint}" if hint else "")))
             log.info("bound to %s as %s (%s, %s)", url, cfg.user or "Kerberos ticket", cfg.bind, mode)
             return _Session(conn, url)
         except HybridxError:
             raise
         except (lx.LDAPException, OSError, ssl.SSLError) as exc:
-            log.info("%s: %s", url, exc)
+            log.info("%s: %s", url, scrub(exc))
             failures.append(f"{url}: {_explain(exc, cfg, url)}")
-    raise CollectionError(f"Active Directory {cfg.name}: no domain controller could be used:\n  "
-                          + "\n  ".join(failures))
+    raise CollectionError(scrub(f"Active Directory {cfg.name}: no domain controller could be used:\n  "
+                                + "\n  ".join(failures)))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -202,8 +204,9 @@ class _Reader:
 
     def _fail(self, what: str) -> CollectionError:
         result = self.conn.result or {}
+        # the server's diagnostic message may echo what it was sent: scrubbed (core.secrets)
         return CollectionError(f"Active Directory {self.cfg.name} ({self.url}): {what}: "
-                               f"{result.get('description')} {result.get('message') or ''}".rstrip())
+                               + server_text(f"{result.get('description')} {result.get('message') or ''}"))
 
     def _root_dse(self) -> dict[str, str]:
         attrs = ["defaultNamingContext", "schemaNamingContext", "dnsHostName"]
@@ -247,8 +250,8 @@ class _Reader:
                         report(self.progress, table, *tally)
                     yield entry["raw_attributes"]
             except lx.LDAPException as exc:
-                raise CollectionError(f"Active Directory {self.cfg.name} ({self.url}): the search under {base} "
-                                      f"failed after {n} objects: {exc}") from None
+                raise CollectionError(scrub(f"Active Directory {self.cfg.name} ({self.url}): the search under "
+                                            f"{base} failed after {n} objects: {exc}")) from None
             # ldap3 ends a paged search quietly on an error result: the last page's result says how it ended
             result = self.conn.result or {}
             if result.get("description") not in ("success", None):

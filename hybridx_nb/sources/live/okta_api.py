@@ -6,7 +6,8 @@ SDK's pydantic models reject real-world profiles (empty email, long names, numer
 module follows every ``rel="next"`` link itself, retries 429 (until ``X-Rate-Limit-Reset``), 5xx and network
 errors under a bounded ``RetryPolicy``, and raises ``CollectionError`` naming the endpoint, page, HTTP status and
 Okta's errorCode when a page cannot be read: never a silently partial table. The API token reaches the SDK and
-nothing else: it is scrubbed from messages and from the SDK's log records.
+nothing else: it is scrubbed from messages and from the SDK's log records (``core.secrets``). Redirects are
+refused and answers capped (``guard``).
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from hybridx_nb.core.errors import CollectionError, InputError
+from hybridx_nb.core.secrets import ScrubFilter, scrub, server_text
 from hybridx_nb.snapshot.store import TenantFacts
 from hybridx_nb.sources.common import ReadResult
 from hybridx_nb.sources.files.okta_export import read_okta as read_okta_json
 from hybridx_nb.sources.live.config import OktaConfig
+from hybridx_nb.sources.live.guard import RefusedAnswer, okta_session
 from hybridx_nb.sources.live.http import Progress, RetryPolicy, report, run_sync
 from hybridx_nb.sources.text import Text
 
@@ -36,6 +39,7 @@ USERS_PAGE = 200  # Okta's maximum for /users
 APPS_PAGE = 200
 APP_USERS_PAGE = 500  # Okta's maximum for /apps/{id}/users
 OFFICE365 = "office365"
+REQUEST_TIMEOUT = 300  # seconds per request (the okta SDK's requestTimeout)
 _LINK = re.compile(r'<([^>]*)>\s*;\s*rel="?([^";,]+)"?')
 
 def collect_okta(cfg: OktaConfig, progress: Progress | None = None, *,
@@ -85,35 +89,13 @@ class _Options:
     page_size: int
 
 
-_CREDENTIAL_TEXT = re.compile(r"((?:SSWS|Bearer|DPoP)\s+)[\w.~+/=-]+|eyJ[\w-]+\.[\w-]+\.[\w-]*")
-
-
-class _Redact(logging.Filter):
-    """Scrubs secrets from the SDK's log records: at DEBUG it logs whole requests, Authorization included."""
-
-    def __init__(self, secrets: list[str]) -> None:
-        super().__init__()
-        self.secrets = secrets
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = scrub(record.getMessage(), self.secrets), None
-        return True
-
-
-def scrub(text: str, secrets: Sequence[str]) -> str:
-    """``text`` without the given secrets, Authorization header values and JWTs."""
-    for secret in secrets:
-        text = text.replace(secret, "[redacted]")
-    return _CREDENTIAL_TEXT.sub(lambda m: (m[1] or "") + "[redacted]", text)
-
-
 def _client(org_url: str, auth: dict[str, Any], secrets: list[str]) -> Any:
     from okta.client import Client
 
     sdk_log = logging.getLogger("okta-sdk-python")
     before = list(sdk_log.handlers)
     config = {"orgUrl": org_url, **auth, "rateLimit": {"maxRetries": 0}, "cache": {"enabled": False},
-              "requestTimeout": 300}
+              "requestTimeout": REQUEST_TIMEOUT}
     try:
         client = Client(config)
     except (ValueError, OSError) as exc:
@@ -127,17 +109,18 @@ def _client(org_url: str, auth: dict[str, Any], secrets: list[str]) -> Any:
 
 async def _collect(org_url: str, auth: dict[str, Any], secrets: list[str], options: _Options,
                    retry: RetryPolicy, progress: Progress | None) -> ReadResult:
-    import aiohttp
     import okta
 
     sdk_log = logging.getLogger("okta-sdk-python")
-    redact = _Redact(secrets)
+    redact, quiet = ScrubFilter(secrets), logging.NullHandler()  # the SDK logs whole requests and tracebacks
     sdk_log.addFilter(redact)
+    sdk_log.addHandler(quiet)  # a handler of its own: Python's last-resort handler would print to stderr
     users: list[dict] = []
     try:
         client = _client(org_url, auth, secrets)
-        async with aiohttp.ClientSession() as session:
-            client.get_request_executor().set_session(session)
+        session, guarded = okta_session()  # no redirects, capped answers (sources.live.guard)
+        async with session:
+            client.get_request_executor().set_session(guarded)
             api = _Okta(org_url, client.get_request_executor(), secrets, retry, progress)
             if options.users:  # the plain list omits DEPROVISIONED users: they need a filter of their own
                 query = f"/api/v1/users?limit={options.page_size}"
@@ -163,6 +146,7 @@ async def _collect(org_url: str, auth: dict[str, Any], secrets: list[str], optio
                              f"{len(records)} app users; {key_note}; provisioning {mode} ({mode_note})")
     finally:
         sdk_log.removeFilter(redact)
+        sdk_log.removeHandler(quiet)
     source = f"Okta {org_url} (API, okta SDK {okta.__version__})"
     doc = {"users": users, "appUsers": app_users, "apps": [{"id": a.get("id"), "label": a.get("label")} for a in apps]}
     name = Path(f"okta-{urlsplit(org_url).netloc}.json")
@@ -236,7 +220,14 @@ class _Okta:
             request, error = await self.executor.create_request("GET", url, None, {})
             if error is not None:
                 raise self._error(endpoint, page, None, None, error, attempt)
-            response, body, error = await self.executor.execute(request)
+            try:
+                response, body, error = await self.executor.execute(request)
+            except ValueError:  # the SDK parses the body itself (JSONDecodeError, UnicodeDecodeError)
+                raise CollectionError(f"Okta {self.org_url}: GET {endpoint} page {page}: the answer is not JSON "
+                                      "(check that org_url is the Okta org, not a proxy or a sign-in page)") from None
+            if isinstance(error, RefusedAnswer):  # a redirect, an oversized or non-UTF-8 answer: never retried
+                raise CollectionError(scrub(f"Okta {self.org_url}: GET {endpoint} page {page}: {error}",
+                                            self.secrets))
             status = getattr(response, "status", None)
             if status is not None and 200 <= status < 300:
                 await self._pace(response.headers)
@@ -280,10 +271,11 @@ class _Okta:
         except ValueError:
             detail = {}
         if isinstance(detail, dict) and detail.get("errorCode"):
-            what += f" {detail['errorCode']} {detail.get('errorSummary', '')}".rstrip()
+            said = f"{detail['errorCode']} {detail.get('errorSummary', '')}"
             causes = [c.get("errorSummary") for c in detail.get("errorCauses") or [] if isinstance(c, dict)]
             if causes:
-                what += " (" + "; ".join(str(c) for c in causes) + ")"
+                said += " (" + "; ".join(str(c) for c in causes) + ")"
+            what += " " + server_text(scrub(said, self.secrets))
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         hint = {401: "check the API token (it may be expired or revoked)",
                 403: "the token's admin lacks a permission: a read-only administrator is enough"}.get(status or 0)
