@@ -28,7 +28,9 @@ from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.remediation.scripts import OKTA_PLAN_CSV, OKTA_ROLLBACK_CSV
 from hybridx_nb.sources.live.config import OktaConfig, load_config
 from hybridx_nb.sources.live.http import RetryPolicy, run_sync
-from hybridx_nb.sources.live.okta_api import _client, _Redact, _reset_wait, immutable_id_key, scrub
+from hybridx_nb.core.secrets import ScrubFilter, scrub
+from hybridx_nb.sources.live.guard import okta_session
+from hybridx_nb.sources.live.okta_api import _client, _reset_wait, immutable_id_key
 
 log = logging.getLogger(__name__)
 
@@ -134,16 +136,16 @@ class _Run:
         self.check_anchor = True
 
     async def all(self, rows: list[dict[str, str]], current: str, new: str, done: set[str] | None) -> list[dict]:
-        import aiohttp
-
         sdk_log = logging.getLogger("okta-sdk-python")
-        redact = _Redact(self.secrets)
+        redact, quiet = ScrubFilter(self.secrets), logging.NullHandler()
         sdk_log.addFilter(redact)
+        sdk_log.addHandler(quiet)  # no last-resort printing of the SDK's records
         outcomes: list[dict] = []
         try:
             client = _client(self.org_url, self.auth, self.secrets)
-            async with aiohttp.ClientSession() as session:
-                client.get_request_executor().set_session(session)
+            session, guarded = okta_session()  # no redirects followed, answers capped (sources.live.guard)
+            async with session:
+                client.get_request_executor().set_session(guarded)
                 self.executor = client.get_request_executor()
                 for row in rows:
                     try:
@@ -153,6 +155,7 @@ class _Run:
                     outcomes.append(self.record(row, *outcome))
         finally:
             sdk_log.removeFilter(redact)
+            sdk_log.removeHandler(quiet)
         return outcomes
 
     async def one(self, row: dict[str, str], expected: str, value: str,

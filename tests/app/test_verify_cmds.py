@@ -224,6 +224,7 @@ def test_assess_previous_names_who_does_not_hard_match_yet(tenant, tmp_path):
 
 def test_batch_trend_and_previous_copy(tmp_path):
     from hybridx_nb.app.batch import ClientOutcome, ClientSpec, _previous_run, _trend
+    from hybridx_nb.core.folders import write_marker
 
     folder = tmp_path / "contoso"
     folder.mkdir()
@@ -231,7 +232,10 @@ def test_batch_trend_and_previous_copy(tmp_path):
     (folder / "summary.json").write_text(json.dumps({"counts": {"hard_match": 5, "anchor_mismatch": 12}}))
     work = tmp_path / "work"
     work.mkdir()
-    params, previous = _previous_run(ClientSpec("Contoso", "contoso", {"client": "Contoso"}), folder, work)
+    spec = ClientSpec("Contoso", "contoso", {"client": "Contoso"})
+    assert _previous_run(spec, folder, work) == (spec.params, None)  # not marked as hybridx's report: no earlier run
+    write_marker(folder, "report")
+    params, previous = _previous_run(spec, folder, work)
     assert previous == {"hard_match": 5, "anchor_mismatch": 12}
     assert (Path(params["previous"]) / "findings.csv").read_text(encoding="utf-8").startswith("category")
     now = ClientOutcome("Contoso", "contoso", True, counts={"hard_match": 11, "anchor_mismatch": 6},
