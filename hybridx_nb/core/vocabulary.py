@@ -7,12 +7,12 @@ from __future__ import annotations
 
 #: What the first sync does to one identity (a matched AD + cloud pair is one identity). See docs/domain.md §2.
 CATEGORIES = ("hard_match", "soft_match", "anchor_mismatch", "match_blocked", "ambiguous", "new_user",
-              "orphan_anchor", "cloud_only", "excluded")
+              "orphan_anchor", "cloud_only", "excluded", "unknown")
 #: Categories whose row joins an AD user to a cloud user.
 PAIR_CATEGORIES = ("hard_match", "soft_match", "anchor_mismatch", "match_blocked")
 #: Order of the report's sections and the workbook's sheets: what needs action first.
-ACTION_ORDER = ("anchor_mismatch", "match_blocked", "ambiguous", "orphan_anchor", "new_user", "soft_match",
-                "hard_match", "cloud_only", "excluded")
+ACTION_ORDER = ("anchor_mismatch", "match_blocked", "ambiguous", "unknown", "orphan_anchor", "new_user",
+                "soft_match", "hard_match", "cloud_only", "excluded")
 #: Categories that need nothing done.
 NO_ACTION = ("hard_match", "cloud_only", "excluded")
 #: How a category is called where people read it (report, workbook, index page).
@@ -20,7 +20,10 @@ LABELS = {
     "hard_match": "Hard match", "soft_match": "Soft match", "anchor_mismatch": "Duplicate (wrong ImmutableID)",
     "match_blocked": "Match blocked", "ambiguous": "Ambiguous", "new_user": "New user",
     "orphan_anchor": "Orphaned cloud user", "cloud_only": "Cloud only", "excluded": "Excluded",
+    "unknown": "Unknown (not exported)",
 }
+#: ``unknown``: the prediction rests on a field the export did not carry for that user (docs/domain.md §8); the
+#: row may join an AD user to a cloud user, or name a cloud user alone.
 
 #: The source-anchor setting of Entra Connect (``auto``: decided from the data, docs/domain.md §3).
 ANCHOR_SETTINGS = ("auto", "objectGUID", "mS-DS-ConsistencyGuid")

@@ -74,6 +74,7 @@ AD_USERS = Table("ad_users", "On-premises AD user objects (user and inetOrgPerso
     _c("enabled", "bool"),
     _c("object_class", doc="most specific class: user, inetOrgPerson"),
     _c("is_critical_system_object", "bool"),
+    _c("is_deleted", "bool", doc="isDeleted: a tombstone or recycled object (a search with the Show Deleted control)"),
     _c("domain", doc="DNS domain the object came from (several domains in one forest)"),
     _c("source_line", "int", doc="line or record number in the export file, for messages"),
 ), key="object_guid")
@@ -105,6 +106,7 @@ ENTRA_USERS = Table("entra_users", "Entra ID users (Graph /users).", (
     _c("on_prem_provisioning_errors", doc="onPremisesProvisioningErrors as Graph's JSON array text ('[]': none); "
                                           "missing when not collected (docs/domain.md §13)"),
     _c("service_provisioning_errors", doc="serviceProvisioningErrors as JSON array text, like the above"),
+    _c("not_exported", "list", doc="columns whose key this record did not carry (not the same as a null value)"),
 ), key="id")
 
 OKTA_USERS = Table("okta_users", "Okta users of every status.", (
@@ -128,6 +130,7 @@ OKTA_APP_USERS = Table("okta_app_users", "Users of Okta's Office 365 app instanc
     _c("status"),
     _c("sync_state"),
     _c("scope", doc="USER or GROUP assignment"),
+    _c("not_exported", "list", doc="columns whose key this record did not carry (not the same as a null value)"),
 ), optional=True)
 
 ENTRA_ROLE_MEMBERS = Table("entra_role_members", "Holders of Entra directory roles.", (

@@ -8,6 +8,7 @@ refused rather than assessed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -24,6 +25,8 @@ from hybridx_nb import __version__
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.core.folders import check_replaceable, stage, swap_in
 from hybridx_nb.snapshot import schema
+from hybridx_nb.snapshot.coverage import Coverage, from_manifest
+from hybridx_nb.snapshot.manifest_check import check_manifest
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -63,6 +66,7 @@ class Snapshot:
     tenant: TenantFacts = field(default_factory=TenantFacts)
     sources: dict[str, str] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
+    coverage: Coverage = field(default_factory=Coverage)  # which attributes the exports carried
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         """The table, or an empty canonical frame when the snapshot has none."""
@@ -86,12 +90,14 @@ def _table_hash(path: Path) -> str:
 
 
 def build_snapshot(tables: dict[str, pd.DataFrame], tenant: TenantFacts | None = None,
-                   sources: dict[str, str] | None = None) -> Snapshot:
+                   sources: dict[str, str] | None = None, coverage: Coverage | None = None) -> Snapshot:
     """A validated in-memory snapshot: every table conformed, ``rejected`` always present."""
     unknown = set(tables) - set(schema.TABLES)
     if unknown:
         raise ValueError(f"unknown table(s): {', '.join(sorted(unknown))}")
-    return _complete({name: schema.conform(name, frame) for name, frame in tables.items()}, tenant, sources)
+    snap = _complete({name: schema.conform(name, frame) for name, frame in tables.items()}, tenant, sources)
+    snap.coverage = coverage or Coverage()
+    return snap
 
 
 def _complete(conformed: dict[str, pd.DataFrame], tenant: TenantFacts | None,
@@ -124,6 +130,7 @@ def write_snapshot(snap: Snapshot, folder: str | Path, *, created: dt.datetime |
             "created": (created or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
             "tables": tables,
             "tenant": asdict(snap.tenant),
+            "coverage": snap.coverage.to_json(),
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         swap_in(staging, "snapshot")
@@ -171,6 +178,10 @@ def load_snapshot(folder: str | Path) -> Snapshot:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(manifest_path, f"manifest is not valid JSON ({exc})",
                          fix="re-create the snapshot") from None
+    except RecursionError:
+        raise InputError(manifest_path, "manifest is nested too deeply to be a hybridx manifest",
+                         fix="re-create the snapshot") from None
+    check_manifest(manifest, manifest_path, dataclasses.fields(TenantFacts))
     if manifest.get("format") != FORMAT_VERSION:
         raise InputError(manifest_path, f"snapshot format {manifest.get('format')!r} is not supported "
                          f"(this hybridx reads format {FORMAT_VERSION})", fix="re-create the snapshot")
@@ -197,4 +208,5 @@ def load_snapshot(folder: str | Path) -> Snapshot:
     sources = {name: meta.get("source", "") for name, meta in manifest.get("tables", {}).items()}
     snap = _complete(tables, tenant, sources)
     snap.manifest = manifest
+    snap.coverage = from_manifest(manifest.get("coverage"), manifest_path)
     return snap

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot import schema
+from hybridx_nb.snapshot.coverage import Coverage
 from hybridx_nb.snapshot.store import TenantFacts
 from hybridx_nb.sources.powershell_csv import blank
 from hybridx_nb.sources.text import EXPORTS_DOC
@@ -39,6 +40,7 @@ class ReadResult:
     source: str
     tenant: TenantFacts | None = None
     sources: dict[str, str] = field(default_factory=dict)  # per table, when it differs from ``source``
+    coverage: Coverage = field(default_factory=Coverage)  # which attributes the export carried
 
 
 # ---------------------------------------------------------------------------------------------------------------

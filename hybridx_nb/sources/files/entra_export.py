@@ -13,7 +13,8 @@ import pyarrow.compute as pc
 from hybridx_nb.core import anchors
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot import schema
-from hybridx_nb.sources import common, json_columns, powershell_csv, text
+from hybridx_nb.snapshot.coverage import MISSING, Coverage
+from hybridx_nb.sources import common, json_columns, powershell_csv, presence, text
 from hybridx_nb.sources.common import ReadResult
 from hybridx_nb.sources.text import Text
 
@@ -25,6 +26,13 @@ ENTRA_CSV_COMMAND = (
     "DisplayName,MailNickname,CreationType,@{n='ProxyAddresses';e={$_.ProxyAddresses -join ';'}},"
     "@{n='AssignedLicenses';e={($_.AssignedLicenses | ForEach-Object SkuId) -join ';'}} | "
     "Export-Csv -Path entra.csv -NoTypeInformation -Encoding UTF8")
+#: The Graph JSON export README.md (Export files) explains, on one line.
+ENTRA_JSON_COMMAND = (
+    "$uri = 'https://graph.microsoft.com/v1.0/users?$select=id,userPrincipalName,mail,proxyAddresses,"
+    "onPremisesImmutableId,onPremisesSyncEnabled,accountEnabled,userType,displayName,mailNickname,assignedLicenses,"
+    "creationType&$top=999'; $pages = while ($uri) { $page = Invoke-MgGraphRequest -Method GET -Uri $uri; $page; "
+    "$uri = $page.'@odata.nextLink' }; $pages | ConvertTo-Json -Depth 10 | Set-Content -Path entra.json "
+    "-Encoding UTF8")
 
 #: Canonical column → Graph property (first) and other names exports use.
 ENTRA_FIELDS: dict[str, tuple[str, ...]] = {
@@ -47,40 +55,78 @@ ENTRA_FIELDS: dict[str, tuple[str, ...]] = {
 }
 _BOOLS = ("on_prem_sync_enabled", "account_enabled")
 _LISTS = ("proxy_addresses", "assigned_licenses")
+_TYPES = {**{f: "text" for f in ENTRA_FIELDS if f not in _BOOLS + _LISTS}, **{f: "bool" for f in _BOOLS},
+          "proxy_addresses": "list"}
+_NAMES = {f: names[0] for f, names in ENTRA_FIELDS.items()}
 
 
-def read_entra(path: str | Path, doc: Text | None = None) -> ReadResult:
-    """Entra users from a Graph JSON file or a Get-MgUser CSV (picked by content)."""
+def read_entra(path: str | Path, doc: Text | None = None, *, allow_partial: bool = False) -> ReadResult:
+    """Entra users from a Graph JSON file or a Get-MgUser CSV (picked by content).
+
+    A Graph export whose last page still links to a next one is refused, unless ``allow_partial``: then it is
+    read and recorded as incomplete, and the engine marks what depends on the missing users as unknown.
+    """
     doc = doc or text.read_text(path)
-    return _read_json(doc) if text.sniff(doc.text) == "json" else _read_csv(doc)
+    return _read_json(doc, allow_partial) if text.sniff(doc.text) == "json" else _read_csv(doc)
 
 
-def _read_json(doc: Text) -> ReadResult:
+def _read_json(doc: Text, allow_partial: bool = False) -> ReadResult:
     source = f"{doc.name} (Graph /users JSON, {doc.encoding})"
     with text.gc_paused():
-        cols, rej = _fast_columns(doc), schema.empty("rejected")
-        if cols is None:
-            cols, rej = _general_columns(doc, source)
+        fast = _fast_columns(doc)
+        if fast is not None:
+            cols, present = fast
+            rej, numbers = schema.empty("rejected"), None
+        else:
+            cols, present, numbers, rej = _general_columns(doc, source)
+        n = len(cols["id"])
+        coverage, not_exported = presence.coverage_of("entra_users", source, present, n)
+        wrong = presence.wrong_types(cols, _TYPES, _NAMES, n)
         frame = pd.DataFrame({f: common.text_column(v) for f, v in cols.items() if f not in _LISTS})
         frame["proxy_addresses"] = common.lists_from_python(cols["proxy_addresses"])
         frame["assigned_licenses"] = _sku_ids(cols["assigned_licenses"])
+        frame["not_exported"] = not_exported
         del cols
-    return _finish(doc.path, source, frame, None, rej)
+    link = presence.next_link(doc.utf8())
+    if link is not None:
+        if not allow_partial:
+            raise InputError(doc.path, f"the export is incomplete: its last page still links to the next one "
+                             f"(@odata.nextLink), so only the first {n:,} users were saved",
+                             fix=f"run the export loop to its end: {ENTRA_JSON_COMMAND}; or pass --allow-partial "
+                                 "to assess what was saved, with every prediction that depends on the missing "
+                                 "users marked unknown")
+        coverage.incomplete["entra_users"] = (f"{doc.name} stops after {n:,} users: its last page still carries "
+                                              "@odata.nextLink")
+    lines = pd.Series(numbers if numbers is not None else np.arange(1, n + 1))
+    _refuse_missing(doc.path, coverage, ENTRA_JSON_COMMAND, "Graph returns the onPremises* properties only when "
+                    "$select names them")
+    return _finish(doc.path, source, frame, lines, rej, wrong, coverage)
 
 
-def _general_columns(doc: Text, source: str) -> tuple[dict[str, list[object]], pd.DataFrame]:
+def _general_columns(doc: Text, source: str) -> tuple[dict[str, list[object]], dict[str, np.ndarray], np.ndarray,
+                                                      pd.DataFrame]:
     """Every shape of JSON: parsed into dicts, non-objects rejected, keys matched in any letter case."""
     records = text.json_records(text.load_json_documents(doc))
-    users, _, rej = text.objects_only(doc.path, "entra_users", source, records)
+    users, numbers, rej = text.objects_only(doc.path, "entra_users", source, records)
     if not records:
         raise InputError(doc.path, "the file holds no users", fix="check the Graph request and its paging")
     keys = text.key_finder(users)
     spelled = {f: next((keys[n.lower()] for n in names if n.lower() in keys), names[0])
                for f, names in ENTRA_FIELDS.items()}
-    return common.frame_of(users, {f: (k,) for f, k in spelled.items()}), rej
+    present = {f: presence.key_present(users, k) for f, k in spelled.items() if f != "id"}
+    return common.frame_of(users, {f: (k,) for f, k in spelled.items()}), present, numbers, rej
 
 
-def _fast_columns(doc: Text) -> dict[str, list[object]] | None:
+def _refuse_missing(path: Path, coverage: Coverage, command: str, why: str) -> None:
+    """An Entra export without onPremisesImmutableId cannot tell a cloud user without one from a cloud user with
+    the wrong one (docs/domain.md §8): refused, with the command that carries it."""
+    if coverage.status("entra_users", "immutable_id") == MISSING:
+        raise InputError(path, "the export has no onPremisesImmutableId for any user (" + why + "): every cloud "
+                         "user would look as if it had no ImmutableID, and users with a wrong one would be "
+                         "predicted to soft-match instead of being duplicated", fix=f"re-export with: {command}")
+
+
+def _fast_columns(doc: Text) -> tuple[dict[str, list[object]], dict[str, np.ndarray]] | None:
     """The same columns decoded straight into structs, when the file is plain Graph pages or one array of users.
 
     Keys are spelled as in the first records; the result is refused (None: the general path) when a record lacks
@@ -102,7 +148,8 @@ def _fast_columns(doc: Text) -> dict[str, list[object]] | None:
     cols = json_columns.decode(raw, {f: (k,) for f, k in spelled.items()}, unset=seen)
     if cols is None or any(json_columns.has_unset(cols[f]) for f in seen):
         return None
-    return cols
+    n = len(cols["id"])
+    return cols, {f: np.full(n, f in seen) for f in ENTRA_FIELDS if f != "id"}
 
 
 def _sku_ids(values: list[object]) -> pd.Series:
@@ -137,16 +184,23 @@ def _read_csv(doc: Text) -> ReadResult:
         values = powershell_csv.column(raw, found, f)
         frame[f] = common.split_list(values, common.detect_separator(values))
     source = f"{doc.name} (Get-MgUser Export-Csv, {doc.encoding})"
-    return _finish(doc.path, source, frame, pd.Series(parsed.lines), schema.empty("rejected"))
+    coverage = presence.all_exported("entra_users", source, {f: f in found for f in ENTRA_FIELDS if f != "id"})
+    _refuse_missing(doc.path, coverage, ENTRA_CSV_COMMAND, "Get-MgUser returns OnPremisesImmutableId only when "
+                    "-Property names it")
+    return _finish(doc.path, source, frame, pd.Series(parsed.lines), schema.empty("rejected"), None, coverage)
 
 
-def _finish(path: Path, source: str, frame: pd.DataFrame, lines: pd.Series | None,
-            rej: pd.DataFrame) -> ReadResult:
+def _finish(path: Path, source: str, frame: pd.DataFrame, lines: pd.Series, rej: pd.DataFrame,
+            wrong: pd.Series | None, coverage: Coverage) -> ReadResult:
+    reason = wrong if wrong is not None else pd.Series(np.nan, index=frame.index, dtype="str")
     for f in _BOOLS:
-        frame[f] = common.bool_text(frame[f])
+        flags = common.bool_text(frame[f])
+        odd = flags.isna().to_numpy() & ~powershell_csv.blank(frame[f])
+        reason = reason.mask(reason.isna() & odd, f"{_NAMES[f]} '" + frame[f].str.slice(0, 40)
+                             + "' is not True or False")
+        frame[f] = flags
     raw_id = frame["id"]
     frame["id"] = anchors.normalize_guid_series(raw_id)
-    reason = pd.Series(np.nan, index=frame.index, dtype="str")
     reason = reason.mask(~powershell_csv.blank(raw_id) & frame["id"].isna().to_numpy(),
                          "id '" + raw_id.str.slice(0, 60) + "' is not a GUID")
     reason = common.reject_incomplete(frame.assign(id=frame["id"].fillna(raw_id)),
@@ -157,4 +211,4 @@ def _finish(path: Path, source: str, frame: pd.DataFrame, lines: pd.Series | Non
                         "rejected")
     if bad.all():
         raise common.all_bad(path, "Entra users", rej, len(frame))
-    return ReadResult({"entra_users": schema.conform("entra_users", frame[~bad])}, rej, source)
+    return ReadResult({"entra_users": schema.conform("entra_users", frame[~bad])}, rej, source, coverage=coverage)

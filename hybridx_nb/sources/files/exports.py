@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from hybridx_nb.core.errors import InputError
+from hybridx_nb.snapshot.coverage import combine
 from hybridx_nb.snapshot.store import Snapshot, TenantFacts, build_snapshot
 from hybridx_nb.sources import text
 from hybridx_nb.sources.common import ReadResult
@@ -76,4 +77,5 @@ def merge(results: list[ReadResult]) -> Snapshot:
             tenant = result.tenant
     tables = {name: pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
               for name, parts in frames.items()}
-    return build_snapshot(tables, tenant, {name: "; ".join(dict.fromkeys(s)) for name, s in sources.items()})
+    return build_snapshot(tables, tenant, {name: "; ".join(dict.fromkeys(s)) for name, s in sources.items()},
+                          combine(r.coverage for r in results))

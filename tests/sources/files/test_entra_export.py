@@ -111,8 +111,9 @@ def test_invalid_json_gives_line_and_column(tmp_path: Path) -> None:
 
 def test_bad_users_are_rejected_and_all_bad_is_an_error(tmp_path: Path) -> None:
     good = {"id": "8a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b", "userPrincipalName": "ada@contoso.com",
-            "assignedLicenses": [{"disabledPlans": []}, {"skuId": E5}], "proxyAddresses": [None, " SMTP:a@b.c "]}
-    users = [good, {"id": "not-a-guid", "userPrincipalName": "x@contoso.com"}, {"id": good["id"].replace("8", "9")},
+            "assignedLicenses": [{"disabledPlans": []}, {"skuId": E5}], "proxyAddresses": [None, " SMTP:a@b.c "], "onPremisesImmutableId": None}
+    users = [good, {"id": "not-a-guid", "userPrincipalName": "x@contoso.com", "onPremisesImmutableId": None},
+             {"id": good["id"].replace("8", "9"), "onPremisesImmutableId": None},
              dict(good), "garbage"]
     path = tmp_path / "entra.json"
     path.write_text(json.dumps({"value": users}), encoding="utf-8")
