@@ -181,6 +181,7 @@ AD_FIELDS: dict[str, tuple[str, ...]] = {
     "user_account_control": ("userAccountControl",),
     "object_class": ("ObjectClass",),
     "is_critical_system_object": ("isCriticalSystemObject",),
+    "is_deleted": ("isDeleted", "Deleted"),
 }
 USER_CLASSES = ("user", "inetorgperson")
 MAIL_CLASSES = ("group", "contact")
@@ -207,11 +208,13 @@ def dns_domain(dn: pd.Series) -> pd.Series:
     return pd.Series(pd.array(domain, dtype="str"), index=dn.index)
 
 
-def finish_ad_objects(path: Path, source: str, frame: pd.DataFrame, reason: pd.Series) -> ReadResult:
+def finish_ad_objects(path: Path, source: str, frame: pd.DataFrame, reason: pd.Series, *,
+                      class_exported: bool) -> ReadResult:
     """Route AD rows to ``ad_users``, ``ad_mail_objects`` or ``rejected``.
 
     ``frame`` has canonical column names (``object_guid`` as found, ``consistency_guid`` already base64,
-    ``source_line``); ``reason`` holds a rejection reason the format reader found, or NaN.
+    ``source_line``); ``reason`` holds a rejection reason the format reader found, or NaN. When the export
+    carried objectClass (``class_exported``), a row without one is rejected rather than taken for a user.
     """
     from hybridx_nb.core import anchors
 
@@ -225,6 +228,10 @@ def finish_ad_objects(path: Path, source: str, frame: pd.DataFrame, reason: pd.S
         (frame["object_guid"].isna().to_numpy(), "objectGUID '" + raw_guid.str.slice(0, 60) + "' is not a GUID"),
     ):
         reason = reason.mask(reason.isna() & cond, text)
+    if class_exported:
+        no_class = blank(frame["object_class"])
+        reason = reason.mask(reason.isna() & no_class, "no objectClass in this record, so it cannot be told from "
+                             "a computer or another non-user object")
     klass = frame["object_class"].fillna("user").str.lower()
     other = ~klass.isin(USER_CLASSES + MAIL_CLASSES).to_numpy()
     reason = reason.mask(reason.isna() & other, "not a user object (" + frame["object_class"] + ")")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from hybridx_nb.core.errors import InputError
-from hybridx_nb.sources import common, powershell_csv, text
+from hybridx_nb.sources import common, powershell_csv, presence, text
 from hybridx_nb.sources.common import AD_FIELDS, ReadResult
 from hybridx_nb.sources.text import Text
 
@@ -74,5 +74,11 @@ def read_ad_csv(path: str | Path, doc: Text | None = None) -> ReadResult:
     reason = reason.mask(pd.Series(bad_consistency, index=frame.index),
                          "mS-DS-ConsistencyGuid '" + col("consistency_guid").str.slice(0, 60)
                          + "' is neither a GUID nor base64")
+    frame["is_deleted"] = common.bool_text(col("is_deleted"))
     how = "Get-ADUser Export-Csv" + (", #TYPE line" if parsed.type_line else "")
-    return common.finish_ad_objects(doc.path, f"{doc.name} ({how}, {doc.encoding})", frame, reason)
+    source = f"{doc.name} ({how}, {doc.encoding})"
+    result = common.finish_ad_objects(doc.path, source, frame, reason, class_exported="object_class" in found)
+    carried = {f: f in found for f in AD_FIELDS if f not in ("dn", "user_account_control")}
+    carried["enabled"] = "enabled" in found or "user_account_control" in found
+    result.coverage = presence.all_exported("ad_users", source, carried)
+    return result

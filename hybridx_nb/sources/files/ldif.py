@@ -23,6 +23,7 @@ from hybridx_nb.core import anchors
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.sources import common, powershell_csv, text
 from hybridx_nb.sources.common import AD_FIELDS, ReadResult
+from hybridx_nb.sources.files import ldif_protocol as protocol
 from hybridx_nb.sources.text import Text
 
 _ATTR_RE = r"(?:[A-Za-z][A-Za-z0-9-]*|[0-9.]+)(?:;[^:]*)?"  # attr[;options], then ``:``, ``::`` or ``:<``
@@ -50,6 +51,7 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     start = ~blank & np.concatenate([[True], blank[:-1]])
     record = np.where(blank, -1, np.cumsum(start) - 1)
     starts = np.flatnonzero(start)
+    record, starts = protocol.drop_protocol_records(doc, attr_names, attr, record, starts, value_at)
     n = len(starts)
     if not n:
         raise InputError(doc.path, "the file holds no LDIF records", fix="check the search base and filter")
@@ -75,10 +77,21 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
         _lists_per_record(value, field == _NAMES.index("object_class"), record, n))
     frame["enabled"] = common.enabled_from_uac(frame.pop("user_account_control"))
     frame["is_critical_system_object"] = common.bool_text(frame["is_critical_system_object"])
+    frame["is_deleted"] = common.bool_text(frame["is_deleted"])
     frame["source_line"] = numbers[starts]
     tool = "ldifde" if "changetype" in attr_names.to_pylist() else "LDIF"
-    return common.finish_ad_objects(doc.path, f"{doc.name} ({tool}, {doc.encoding})", frame,
-                                    pd.Series(reason, dtype="str"))
+    source = f"{doc.name} ({tool}, {doc.encoding})"
+    carried = np.bincount(field[record >= 0], minlength=len(_NAMES)) > 0 if len(field) else np.zeros(len(_NAMES), bool)
+    requested = protocol.requested_attributes(doc.text)
+    coverage = protocol.ldif_coverage(source, {f: bool(carried[i]) or protocol.was_requested(requested, _FIELDS[f])
+                                               for i, f in enumerate(_NAMES) if f not in ("dn", "dn_attr")})
+    if not coverage.attributes["ad_users"].get("object_class") == "exported":
+        raise InputError(doc.path, f"no record of the {n:,} has objectClass: the search did not ask for it, so "
+                         "users cannot be told from computers, groups and other objects",
+                         fix="add objectClass to the attributes the search returns, as in README.md (Export files)")
+    result = common.finish_ad_objects(doc.path, source, frame, pd.Series(reason, dtype="str"), class_exported=True)
+    result.coverage = coverage
+    return result
 
 
 def _logical_lines(doc: Text) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

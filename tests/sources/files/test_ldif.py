@@ -16,6 +16,7 @@ from hybridx_nb.core.errors import InputError
 from hybridx_nb.sources.files.ldif import read_ldif
 
 ADA, GRACE = "3ab39606-c642-489b-84b6-58c038d3ef39", "a15df3dc-4416-414b-8b7d-5fbdcb5743c1"
+ZOE = "f7cc07d7-7c15-447d-876d-c01b0e5a9e38"
 
 
 def _b64(text: str | bytes) -> str:
@@ -83,21 +84,27 @@ def test_attribute_forms_samba_text_guid_and_consistency_guid_text(tmp_path: Pat
 
 def test_bad_records_are_rejected_with_reason(tmp_path: Path) -> None:
     text = "\n".join([
-        "dn: CN=Ada,DC=contoso,DC=com", f"objectGUID:: {anchors.guid_to_immutable_id(ADA)}", "",
+        "dn: CN=Ada,DC=contoso,DC=com", f"objectGUID:: {anchors.guid_to_immutable_id(ADA)}", "objectClass: user",
+        "",
         "dn: CN=Short,DC=contoso,DC=com", "objectGUID:: " + _b64(b"fifteen bytes!!"), "",
         "dn: CN=NoGuid,DC=contoso,DC=com", "objectClass: user", "",
         "dn: CN=BadText,DC=contoso,DC=com", f"objectGUID:: {anchors.guid_to_immutable_id(GRACE)}",
         "displayName:: //79", "",
         "ref: ldap://ForestDnsZones.contoso.com/DC=ForestDnsZones,DC=contoso,DC=com", "",
-        "dn: CN=Ada again,DC=contoso,DC=com", f"objectGUID:: {anchors.guid_to_immutable_id(ADA)}", ""])
+        "dn: CN=Ada again,DC=contoso,DC=com", f"objectGUID:: {anchors.guid_to_immutable_id(ADA)}",
+        "objectClass: user", "",
+        "dn: CN=NoClass,DC=contoso,DC=com", f"objectGUID:: {anchors.guid_to_immutable_id(ZOE)}", "",
+        "changetype: add", ""])
     result = read_ldif(_write(tmp_path, text))
     assert list(result.tables["ad_users"]["dn"]) == ["CN=Ada,DC=contoso,DC=com"]
     reasons = dict(zip(result.rejected["line"], result.rejected["reason"]))
-    assert reasons[4].startswith("objectGUID '") and reasons[4].endswith("' is not a GUID")
-    assert reasons[7] == "missing objectGUID"
-    assert reasons[10] == "displayName:: is not base64 of UTF-8 text"
-    assert reasons[14] == "LDIF record without a dn (a search reference?)"
-    assert reasons[16] == "duplicate objectGUID (first on line 1)"
+    assert reasons[5].startswith("objectGUID '") and reasons[5].endswith("' is not a GUID")
+    assert reasons[8] == "missing objectGUID"
+    assert reasons[11] == "displayName:: is not base64 of UTF-8 text"
+    assert 15 not in reasons  # a search reference is protocol, not an object: skipped without a row
+    assert reasons[17] == "duplicate objectGUID (first on line 1)"
+    assert reasons[21].startswith("no objectClass in this record")
+    assert reasons[24] == "LDIF record without a dn (a search reference?)"
 
 
 def test_malformed_line_and_empty_file(tmp_path: Path) -> None:
