@@ -24,6 +24,7 @@ from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.folders import check_replaceable, marker_kind, write_marker
 from hybridx_nb.core.secrets import resolve_secret
 from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHOICES, TARGETS
+from hybridx_nb.engine.carried import as_dicts
 from hybridx_nb.engine.groups import group_counts, predict_groups
 from hybridx_nb.engine.match import EngineSettings, Prediction, predict
 from hybridx_nb.readiness.rules import run_rules, to_idfix_csv
@@ -62,6 +63,7 @@ class Params:
     entra_groups: str | None = None  # Graph /groups export (optional; docs/domain.md §11)
     entra_contacts: str | None = None  # Graph /contacts export (optional)
     target: str = "connect"  # connect (Entra Connect) | cloud-sync (Entra Cloud Sync), docs/domain.md §10
+    allow_partial: bool = False
     anchor: str = "auto"
     soft_match_upn: bool | None = None
     strategy: str = "auto"
@@ -90,6 +92,8 @@ def validate_params(raw: dict[str, Any]) -> Params:
     engine_anchor(params.target, params.anchor)  # refuses an anchor the target cannot use
     if params.strategy not in STRATEGY_CHOICES:
         raise HybridxError(f"strategy must be one of {', '.join(STRATEGY_CHOICES)}, not {params.strategy!r}")
+    if params.allow_partial not in (True, False):
+        raise HybridxError(f"allow_partial must be true or false, not {params.allow_partial!r}")
     if params.soft_match_upn not in (None, True, False):
         raise HybridxError(f"soft_match_upn must be true, false or empty, not {params.soft_match_upn!r}")
     if not isinstance(params.bulk_threshold, int) or params.bulk_threshold < 1:
@@ -148,7 +152,7 @@ def load_inputs(params: Params) -> Snapshot:
     from hybridx_nb.sources.files.exports import read_exports  # the readers are only needed for export files
 
     files = {n: Path(getattr(params, n)) if getattr(params, n) else None for n in EXPORT_INPUTS}
-    return read_exports(**files, okta_app_id=params.okta_app_id)
+    return read_exports(**files, okta_app_id=params.okta_app_id, allow_partial=params.allow_partial)
 
 
 def matched_pairs(findings: pd.DataFrame) -> pd.DataFrame:
@@ -272,7 +276,7 @@ def summary(a: Assessment) -> dict[str, Any]:
         },
         "anchor_setting": a.prediction.anchor_setting,
         "anchor_reason": a.prediction.anchor_reason,
-        "assumptions": list(a.prediction.assumptions),
+        "assumptions": as_dicts(a.prediction.assumptions),
         "strategy": a.plan.strategy,
         "strategy_reason": a.plan.strategy_reason,
         "expected_staging": dict(a.plan.expected),

@@ -37,6 +37,8 @@ def _params_from_args(args: argparse.Namespace) -> dict:
         raw["soft_match_upn"] = args.soft_match_upn == "on"
     if args.redact_key:
         raw["redact_key"] = args.redact_key
+    if getattr(args, "allow_partial", False):
+        raw["allow_partial"] = True
     for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "okta_app_id", "tenant", "previous",
                  "entra_groups", "entra_contacts"):
         value = getattr(args, name, None)
@@ -90,7 +92,7 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
     check_replaceable(args.out, "snapshot")
     snap = read_exports(ad=args.ad, entra=args.entra, okta=args.okta, okta_app_users=args.okta_app_users,
                         tenant=args.tenant, okta_app_id=args.okta_app_id, entra_groups=args.entra_groups,
-                        entra_contacts=args.entra_contacts)
+                        entra_contacts=args.entra_contacts, allow_partial=args.allow_partial)
     folder = write_snapshot(snap, args.out)
     for name, frame in sorted(snap.tables.items()):
         print(f"{name:<20} {len(frame):>9} rows")
@@ -194,6 +196,9 @@ def _add_export_options(p: argparse.ArgumentParser, required: bool = False) -> N
                    help="Entra groups: Graph /groups JSON (optional; groups Okta's Universal Sync created)")
     p.add_argument("--entra-contacts", type=Path, metavar="FILE",
                    help="Entra organisational contacts: Graph /contacts JSON (optional)")
+    p.add_argument("--allow-partial", action="store_true",
+                   help="read a paged export that stopped before its last page (refused otherwise); every "
+                        "prediction that depends on the missing users is marked unknown and the verdict says so")
 
 
 def _add_assessment_options(p: argparse.ArgumentParser) -> None:

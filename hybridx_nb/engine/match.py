@@ -38,6 +38,7 @@ import pyarrow as pa
 
 from hybridx_nb.core import columns
 from hybridx_nb.core.vocabulary import CATEGORIES, PAIR_CATEGORIES
+from hybridx_nb.engine import carried
 from hybridx_nb.engine.detail import (
     add_anchor_detail,
     add_okta_check,
@@ -292,25 +293,42 @@ def _assemble(rows: pd.DataFrame, texts: dict, ad: pd.DataFrame, cloud: pd.DataF
 
 def predict(snap: Snapshot, settings: EngineSettings = EngineSettings()) -> Prediction:
     """What Entra Connect's first sync will do to every AD user and every Entra user of the snapshot."""
+    upn_on = (settings.soft_match_upn if settings.soft_match_upn is not None
+              else snap.tenant.feature("softMatchOnUpnEnabled"))
+    assumed = carried.check(snap, settings.anchor, upn_on)
     ad = prepare_ad(snap["ad_users"])
+    carried.refuse_all_deleted(snap, ad["excluded"])
     setting, anchor_reason = resolve_anchor(ad, settings.anchor)
     set_expected(ad, setting)
     cloud = prepare_cloud(snap)
-    upn_on = (settings.soft_match_upn if settings.soft_match_upn is not None
-              else snap.tenant.feature("softMatchOnUpnEnabled"))
-    findings = _assemble(*_match(ad, cloud, snap, upn_on), ad, cloud)
+    rows, texts = _match(ad, cloud, snap, upn_on)
+    _mark_unknown(rows, carried.unknown_cloud_mask(snap), "entra_users" in snap.coverage.incomplete)
+    findings = _assemble(rows, texts, ad, cloud)
     add_anchor_detail(findings, ad, snap["okta_users"] if snap.has("okta_users") else None)
     add_okta_check(findings, snap["okta_users"], snap["okta_app_users"] if snap.has("okta_app_users") else None)
     domain = initial_domain(snap["entra_domains"])
     local = findings["ad_upn"].str.replace(r"@.*$", "", regex=True)
     local = local.fillna(findings["_mail_nickname"]).fillna(findings["ad_sam"])
     findings["duplicate_upn"] = (local + "####@" + domain).where(findings["category"] == "anchor_mismatch")
-    add_text(findings, setting, upn_on)
+    add_text(findings, setting, upn_on, {"entra": snap.coverage.sources.get("entra_users") or snap.sources.get(
+        "entra_users") or "the Entra export", "incomplete": snap.coverage.incomplete.get("entra_users")})
     findings = findings[list(COLUMNS)]
     for col in _BOOL_COLUMNS:
         findings[col] = findings[col].astype("boolean")
     check_conservation(snap, findings)
-    return Prediction(findings, setting, anchor_reason, _assumptions(snap, settings, upn_on, ad))
+    return Prediction(findings, setting, anchor_reason, assumed + _assumptions(snap, settings, upn_on, ad))
+
+
+def _mark_unknown(rows: pd.DataFrame, cloud_unknown: np.ndarray, entra_incomplete: bool) -> None:
+    """Rows whose category rests on a field the export did not carry become ``unknown`` (docs/domain.md §8): a
+    cloud user without the onPremisesImmutableId key (and the AD user it would pair with), and, when the Entra
+    export stopped early, every AD user that found no cloud user among those read."""
+    cat, cl = rows["cat"].to_numpy(), rows["_cl"].to_numpy()
+    resting = np.isin(cat, [_CAT[c] for c in ("soft_match", "anchor_mismatch", "match_blocked", "cloud_only")])
+    hit = resting & (cl >= 0) & cloud_unknown[np.maximum(cl, 0)] if len(cloud_unknown) else np.zeros(len(cat), bool)
+    if entra_incomplete:
+        hit |= cat == _CAT["new_user"]
+    rows.loc[hit, "cat"] = _CAT["unknown"]
 
 
 def _assumptions(snap: Snapshot, settings: EngineSettings, upn_on: bool, ad: pd.DataFrame) -> list[str]:
@@ -327,7 +345,8 @@ def _assumptions(snap: Snapshot, settings: EngineSettings, upn_on: bool, ad: pd.
     if not snap.has("entra_domains"):
         notes.append("tenant domains were not collected: no federated-domain blocks predicted, and duplicate UPNs "
                      "use <tenant>.onmicrosoft.com")
-    if len(ad) and snap["ad_users"]["is_critical_system_object"].isna().all():
+    if (len(ad) and snap["ad_users"]["is_critical_system_object"].isna().all()
+            and not snap.coverage.missing("ad_users", "is_critical_system_object")):
         notes.append("isCriticalSystemObject is missing from the AD data: built-in accounts such as Administrator "
                      "are treated as ordinary users")
     if not snap.has("okta_app_users"):
@@ -352,7 +371,8 @@ def check_conservation(snap: Snapshot, findings: pd.DataFrame) -> None:
                                                                      if diff[i] > 0 else "missing"))
     has_ad, has_cl = findings["ad_object_guid"].notna(), findings["entra_id"].notna()
     pair = columns.isin(findings["category"], pd.Series(PAIR_CATEGORIES))
-    wrong = (pair & ~(has_ad & has_cl)) | (~pair & (has_ad == has_cl))
+    unknown = (findings["category"] == "unknown").to_numpy(dtype=bool)
+    wrong = (pair & ~(has_ad & has_cl)) | (~pair & ~unknown & (has_ad == has_cl)) | (unknown & ~(has_ad | has_cl))
     wrong |= columns.isin(findings["category"], pd.Series(["orphan_anchor", "cloud_only"])) & has_ad
     wrong |= (findings["category"] == "new_user") & has_cl
     if wrong.any():

@@ -1,4 +1,5 @@
-"""Objects the sync never touches: system accounts, conflict objects and computers (docs/domain.md §16).
+"""Objects the sync never touches: deleted objects, system accounts, conflict objects and computers
+(docs/domain.md §16).
 
 One list, used by the engine (such objects are ``excluded``, never matched or created) and by the readiness rules
 (no readiness rows for them), so that the two stages cannot disagree about who is in scope.
@@ -40,6 +41,9 @@ _NAME_RE = rf"(?i)^(?:{_NAMES})$|^(?:{_PREFIXES})"
 #: The DN's first RDN value (escapes such as ``\,`` allowed).
 _CN_RE = rf"(?i)^[^=]*=(?:(?:{_NAMES})(?:,|$)|(?:{_PREFIXES}))"
 _CONFLICT_RE = r"\\0ACNF:|\nCNF:"
+#: A deleted object's DN: ``\0ADEL:<guid>`` in its RDN (LDAP escapes the line feed; some tools write it raw), or
+#: any object under a ``CN=Deleted Objects`` container (docs/domain.md §16).
+_DELETED_RE = r"(?i)\\0ADEL:|\nDEL:|(?:^|,)\s*CN=Deleted Objects\s*,"
 _DOLLAR_CN_RE = r"^[^=]*=(?:[^,\\]|\\.)*\$(?:,|$)"
 
 
@@ -62,6 +66,8 @@ def system_object_reason(frame: pd.DataFrame) -> pd.Series:
     by_sam, by_cn = _has(sam, _NAME_RE), _has(dn, _CN_RE)
     name = sam.where(by_sam, dn.str.extract(r"^[^=]*=((?:[^,\\]|\\.)*)", expand=False))
     cases = [
+        (deleted_object_mask(frame), "a deleted object (tombstone or recycle bin): Entra Connect never "
+                                     "synchronises deleted objects"),
         (_has(dn, _CONFLICT_RE), "a replication conflict object (\\0ACNF: in its DN)"),
         (_has(sam, r"\$$") | _has(dn, _DOLLAR_CN_RE), "a computer or managed service account (name ends with $)"),
         (critical, "a critical system object (isCriticalSystemObject)"),
@@ -73,6 +79,14 @@ def system_object_reason(frame: pd.DataFrame) -> pd.Series:
             text = "the well-known system account " + name.fillna("") + " (" + _kind(name).fillna("") + ")"
         out = out.mask(mask, text)
     return out
+
+
+def deleted_object_mask(frame: pd.DataFrame) -> np.ndarray:
+    """Objects that are deleted: the DN shows a tombstone or the Deleted Objects container, or isDeleted is TRUE."""
+    deleted = _has(frame["dn"], _DELETED_RE)
+    if "is_deleted" in frame:
+        deleted |= frame["is_deleted"].fillna(False).to_numpy(dtype=bool)
+    return deleted
 
 
 def _kind(name: pd.Series) -> pd.Series:

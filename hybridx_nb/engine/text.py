@@ -142,20 +142,38 @@ def _excluded(g: pd.DataFrame, ctx: dict) -> tuple[pd.Series, pd.Series]:
     return reason, _const(g, "None: Entra Connect leaves it out of the sync.")
 
 
-_USED = ["ad_dn", "ad_upn", "ad_mail", "entra_upn", "immutable_id", "expected_immutable_id", "anchor_source",
+def _unknown(g: pd.DataFrame, ctx: dict) -> tuple[pd.Series, pd.Series]:
+    cloud = g["entra_id"].notna()
+    with_ad = cat(" The outcome for ", g["ad_dn"], ", which matches it by ", _via(g), ", depends on it.")
+    reason = _pick(g, [(cloud, cat("The Entra export (", ctx["entra"], ") did not carry onPremisesImmutableId for "
+                                   "this cloud user, so whether it already holds an ImmutableID, and which, is not "
+                                   "known.", _pick(g, [(g["ad_dn"].notna(), with_ad)], "")))],
+                   f"The Entra export ({ctx['entra']}) is incomplete ({ctx['incomplete'] or 'cut short'}): no cloud "
+                   "user among those read matches this AD user, but one on the missing pages may.")
+    action = _pick(g, [(cloud, "Re-export the Entra users with onPremisesImmutableId selected (README.md, Export "
+                               "files) and run the assessment again.")],
+                   "Run the Entra export to its last page and run the assessment again.")
+    return reason, action
+
+
+_USED = ["ad_dn", "entra_id", "ad_upn", "ad_mail", "entra_upn", "immutable_id", "expected_immutable_id", "anchor_source",
          "anchor_kind", "anchor_detail", "match_via", "block_reason", "candidates", "duplicate_upn", "entra_roles",
          "federated", "_ad_excluded", "_cl_excluded", "_how", "_n_ad", "_n_cloud"]
 _BUILDERS: dict[str, Callable[[pd.DataFrame, dict], tuple[pd.Series, pd.Series]]] = {
     "hard_match": _hard, "soft_match": _soft, "anchor_mismatch": _mismatch, "match_blocked": _blocked,
     "ambiguous": _ambiguous, "new_user": _new, "orphan_anchor": _orphan, "cloud_only": _cloud_only,
-    "excluded": _excluded,
+    "excluded": _excluded, "unknown": _unknown,
 }
 
 
-def add_text(f: pd.DataFrame, setting: str, upn_on: bool) -> None:
-    """Fill ``reason`` and ``action``: one plain-English sentence each, specific to the row's values."""
+def add_text(f: pd.DataFrame, setting: str, upn_on: bool, sources: dict | None = None) -> None:
+    """Fill ``reason`` and ``action``: one plain-English sentence each, specific to the row's values.
+
+    ``sources`` names the Entra export (``entra``) and why it is incomplete (``incomplete``), for ``unknown`` rows.
+    """
     ctx = {"other_setting": "mS-DS-ConsistencyGuid" if setting == "objectGUID" else "objectGUID",
-           "or_upn": " or UPN" if upn_on else "", "upn_on": upn_on}
+           "or_upn": " or UPN" if upn_on else "", "upn_on": upn_on,
+           "entra": "the Entra export", "incomplete": None, **(sources or {})}
     codes, names = pd.factorize(f["category"])
     by_category = np.argsort(codes, kind="stable")
     grouped = f[_USED].take(by_category).reset_index(drop=True)  # one take; each category is then a slice

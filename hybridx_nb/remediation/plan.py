@@ -66,8 +66,9 @@ def _tenant(snap: Snapshot, findings: pd.DataFrame) -> TenantState:
     synced_n = int((synced & _text(findings, "entra_id").notna().to_numpy()).sum())
     if mode in READ_ONLY_MODES:
         read_only, why = True, f"Okta provisions in {mode.replace('_', ' ').title()} mode"
-    elif tenant.org_sync_enabled and synced_n:
-        read_only, why = True, f"directory sync is on for the tenant and {synced_n} cloud user(s) show as synced"
+    elif synced_n:  # read-only for Graph whatever the tenant file says (docs/domain.md §8)
+        read_only, why = True, (f"{synced_n} cloud user(s) show as synced (onPremisesSyncEnabled true in the "
+                                "Entra export), so Graph refuses to edit them while directory sync is on")
     else:
         read_only, why = False, ""
     domains = snap["entra_domains"]

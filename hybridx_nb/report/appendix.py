@@ -7,7 +7,7 @@ from IPython.display import HTML
 
 from hybridx_nb import __version__
 from hybridx_nb.report.data import ReportData
-from hybridx_nb.report.html import kv, table
+from hybridx_nb.report.html import esc, kv, table
 
 
 def appendix(d: ReportData) -> HTML:
@@ -26,6 +26,9 @@ def appendix(d: ReportData) -> HTML:
              ("Rows set aside (rejected)", f"{len(d.rejected):,}")]
     params = {k: v for k, v in d.parameters.items() if k != "out"}
     out = [kv(facts), "<h3>Sources</h3>", prov]
+    if d.assumptions:
+        out += [f"<h3>Assumptions ({len(d.assumptions)})</h3><ul>"
+                + "".join(f"<li>{esc(a)}</li>" for a in d.assumptions) + "</ul>"]
     if len(d.rejected):
         out += ["<h3>Rows set aside</h3>", table(d.rejected, {"table": "Table", "source": "Source", "line": "Line",
                                                             "key": "Key", "reason": "Reason"},

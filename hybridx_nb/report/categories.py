@@ -17,12 +17,16 @@ EXPLAIN = {
                   "stamps the anchor.",
     "hard_match": "The ImmutableID already equals the AD anchor: the first sync takes the user over cleanly.",
     "cloud_only": "Cloud users without ImmutableID and without an AD counterpart: left alone by the sync.",
-    "excluded": "System accounts and guests the sync does not touch.",
+    "excluded": "System accounts, deleted objects and guests the sync does not touch.",
+    "unknown": "The export did not carry a field this prediction needs (for example onPremisesImmutableId for "
+               "these cloud users, or the pages an incomplete Entra export left out): re-export as the reason "
+               "says and run the assessment again. Never counted as matches or as new users.",
 }
 
 COLORS = {"hard_match": "#2e7d32", "soft_match": "#66bb6a", "anchor_mismatch": "#c62828",
            "match_blocked": "#ef6c00", "ambiguous": "#f9a825", "new_user": "#1565c0", "orphan_anchor": "#8e24aa",
-           "cloud_only": "#78909c", "excluded": "#b0bec5"}
+           "cloud_only": "#78909c", "excluded": "#b0bec5",
+           "unknown": "#6d4c41"}
 
 PERSON = {"person": "Name", "ad_upn": "AD UPN", "entra_upn": "Cloud UPN"}
 
@@ -40,4 +44,5 @@ CATEGORY_COLUMNS = {
     "hard_match": {"anchor_source": "Anchor", "immutable_id": "ImmutableID"},
     "cloud_only": {"entra_mail": "Mail", "account_enabled": "Enabled"},
     "excluded": {"ad_dn": "AD object"},
+    "unknown": {"ad_dn": "AD object", "match_via": "Matched via"},
 }

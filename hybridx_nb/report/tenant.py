@@ -38,7 +38,10 @@ def tenant_facts(d: ReportData) -> HTML:
         value = t.feature(name) if hasattr(t, "feature") else None
         rows.append((text, _yes_no(value) + (" (assumed: Entra's default, not collected)" if name in assumed else "")))
     mode = t.okta_provisioning_mode
-    risk = "unknown (Okta not collected)" if not mode else mode
+    okta_given = any(d.inputs.get(name) for name in ("okta_users", "okta_app_users")) or any(
+        name in d.sources for name in ("okta_users", "okta_app_users"))
+    risk = mode or ("unknown: the Okta exports hold users and app users, not the Office 365 app's provisioning "
+                    "mode (add okta.provisioningMode to tenant.json)" if okta_given else "unknown (Okta not collected)")
     if mode in READ_ONLY_MODES:
         risk = (f"{mode}: Okta makes every provisioned user appear synced from AD, and Graph refuses to edit them "
                 "until directory synchronisation is turned off for the tenant. Fixes must wait for that.")
@@ -46,7 +49,8 @@ def tenant_facts(d: ReportData) -> HTML:
     rows.append(("Source anchor", f"{d.anchor_setting}: {d.anchor_reason}"))
     out = [kv(rows)]
     if d.assumptions:
-        out.append("<h3>Assumptions</h3><ul>" + "".join(f"<li>{esc(x)}</li>" for x in d.assumptions) + "</ul>")
+        out.append(f'<p class="hx-note">{len(d.assumptions)} assumption(s) this prediction rests on are listed in '
+                   'the verdict (<a href="#verdict">Assumptions</a>) and the appendix.</p>')
     f = d.findings
     if "entra_roles" in f.columns:
         holders = f[f["entra_roles"].notna() & (f["entra_roles"].astype("str") != "")]

@@ -65,6 +65,10 @@ def recommendation(d: ReportData) -> str:
            "turn directory sync off, correct the ImmutableIDs and turn it back on",
            "hard_delete_recreate": "hard-delete and recreate the affected users"}.get(strategy, "fix them")
     problems = []
+    unknown = d.counts.get("unknown", 0)
+    if unknown:
+        problems.append(f"{unknown:,} identit{'ies' if unknown != 1 else 'y'} cannot be predicted from these "
+                        "exports (re-export as the 'Unknown' section says)")
     if n["duplicated"]:
         problems.append(f"{n['duplicated']:,} user{'s' if n['duplicated'] != 1 else ''} would be duplicated")
     if n["blocked"]:
@@ -92,11 +96,21 @@ def verdict(d: ReportData) -> HTML:
              ("blocked", "are blocked", "warn"), ("new", "are new", "info")]
     tile_html = "".join(f'<div class="hx-tile hx-{cls}"><div class="hx-num">{n[k]:,}</div>'
                         f'<div class="hx-lbl">{esc(label)}</div></div>' for k, label, cls in tiles)
-    bad = n["duplicated"] or n["blocked"] or d.counts.get("ambiguous", 0)
+    bad = n["duplicated"] or n["blocked"] or d.counts.get("ambiguous", 0) or d.counts.get("unknown", 0)
     return HTML(
         f'<section class="hx-verdict" id="verdict"><div class="hx-tiles">{tile_html}</div>'
         f'<p class="hx-rec {"hx-rec-bad" if bad else "hx-rec-ok"}"><strong>Recommendation:</strong> '
-        f'{esc(recommendation(d))}</p>{glance(d)}{chart(d.counts)}</section>')
+        f'{esc(recommendation(d))}</p>{assumptions_box(d.assumptions)}{glance(d)}{chart(d.counts)}</section>')
+
+
+def assumptions_box(assumptions: list[str]) -> str:
+    """What the prediction assumed because an export did not carry it: shown whenever summary.json lists any."""
+    if not assumptions:
+        return ""
+    items = "".join(f"<li>{esc(a)}</li>" for a in assumptions)
+    return (f'<div class="hx-assumptions" role="note"><strong>Assumptions ({len(assumptions)}):</strong> this '
+            f"prediction rests on what the exports did not show; each line says what was assumed and how to "
+            f"confirm it.<ul>{items}</ul></div>")
 
 
 def glance(d: ReportData) -> str:
@@ -112,4 +126,5 @@ def xlsx_summary(d: ReportData) -> list[tuple[str, object]]:
     return [("Client", d.client), ("Generated", d.generated), ("hybridx version", __version__),
             ("Pseudonymised", "yes" if d.redacted else "no"), ("Recommendation", recommendation(d)),
             ("Source anchor", f"{d.anchor_setting}: {d.anchor_reason}"),
-            ("Remediation strategy", getattr(d.plan, "strategy", ""))]
+            ("Remediation strategy", getattr(d.plan, "strategy", "")),
+            ("Assumptions", "; ".join(d.assumptions) or "none")]

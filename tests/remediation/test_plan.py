@@ -154,6 +154,14 @@ def test_users_shown_as_synced_while_org_sync_is_on_are_read_only() -> None:
     assert "show as synced" in plan.strategy_reason
 
 
+def test_users_shown_as_synced_are_read_only_without_a_tenant_file() -> None:
+    """Issue 10: `assess --ad --entra` without --tenant picked prestamp, and the script then skipped every user."""
+    rows = [r | {"on_prem_sync_enabled": True} for r in seed_client() if r.get("entra_id")]
+    plan = plan_for(rows, org_sync_enabled=None)
+    assert plan.strategy == "clear_and_regenerate"
+    assert "show as synced" in plan.strategy_reason
+
+
 def test_auto_over_bulk_threshold_clears_and_regenerates() -> None:
     rows = [row(i, "anchor_mismatch") for i in range(60)]
     plan = plan_for(rows, bulk_threshold=50)

@@ -42,12 +42,13 @@ def _read_json_only(path: str | Path, what: str, reader: Callable[..., ReadResul
 def read_exports(ad: str | Path, entra: str | Path, okta: str | Path | None = None,
                  okta_app_users: str | Path | None = None, tenant: str | Path | None = None, *,
                  okta_app_id: str | None = None, entra_groups: str | Path | None = None,
-                 entra_contacts: str | Path | None = None) -> Snapshot:
+                 entra_contacts: str | Path | None = None, allow_partial: bool = False) -> Snapshot:
     """Read every export file given and merge them into one validated snapshot.
 
-    ``okta_app_id`` names the Office 365 app for app-user files whose records do not link to it.
+    ``okta_app_id`` names the Office 365 app for app-user files whose records do not link to it;
+    ``allow_partial`` reads a paged export that stopped early instead of refusing it (recorded as incomplete).
     """
-    results = [read_ad(ad), read_entra(entra)]
+    results = [read_ad(ad), read_entra(entra, allow_partial=allow_partial)]
     if okta is not None:
         results.append(_read_json_only(okta, "Okta", read_okta, app_id=okta_app_id))
     if okta_app_users is not None:
