@@ -52,7 +52,7 @@ def statuses(columns: Iterable[str], present: Mapping[str, int], total: int) -> 
     out = {}
     for col in columns:
         n = int(present.get(col, 0))
-        out[col] = EXPORTED if total and n >= total else PARTIAL if n else MISSING
+        out[col] = EXPORTED if n >= total else PARTIAL if n else MISSING  # no records: nothing was left out
     return out
 
 

@@ -58,6 +58,8 @@ _LISTS = ("proxy_addresses", "assigned_licenses")
 _TYPES = {**{f: "text" for f in ENTRA_FIELDS if f not in _BOOLS + _LISTS}, **{f: "bool" for f in _BOOLS},
           "proxy_addresses": "list"}
 _NAMES = {f: names[0] for f, names in ENTRA_FIELDS.items()}
+#: The columns Graph's /users returns without $select (Get-MgUser without -Property).
+_DEFAULT_SELECT = ("upn", "mail", "display_name")
 
 
 def read_entra(path: str | Path, doc: Text | None = None, *, allow_partial: bool = False) -> ReadResult:
@@ -184,7 +186,14 @@ def _read_csv(doc: Text) -> ReadResult:
         values = powershell_csv.column(raw, found, f)
         frame[f] = common.split_list(values, common.detect_separator(values))
     source = f"{doc.name} (Get-MgUser Export-Csv, {doc.encoding})"
-    coverage = presence.all_exported("entra_users", source, {f: f in found for f in ENTRA_FIELDS if f != "id"})
+    carried = {f: f in found for f in ENTRA_FIELDS if f != "id"}
+    if "account_enabled" in found and powershell_csv.blank(frame["account_enabled"]).all():
+        # Graph returns accountEnabled for every user it is asked for; blank everywhere means Get-MgUser ran
+        # without -Property and Export-Csv wrote every model property, empty (docs/domain.md §8)
+        carried.update({f: False for f in carried if f not in _DEFAULT_SELECT
+                        and powershell_csv.blank(frame[f] if f not in _LISTS else
+                                                 powershell_csv.column(raw, found, f)).all()})
+    coverage = presence.all_exported("entra_users", source, carried)
     _refuse_missing(doc.path, coverage, ENTRA_CSV_COMMAND, "Get-MgUser returns OnPremisesImmutableId only when "
                     "-Property names it")
     return _finish(doc.path, source, frame, pd.Series(parsed.lines), schema.empty("rejected"), None, coverage)

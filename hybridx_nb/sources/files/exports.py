@@ -30,7 +30,7 @@ def read_ad(path: str | Path) -> ReadResult:
     return read_ldif(path, doc) if kind == "ldif" else read_ad_csv(path, doc)
 
 
-def _read_json_only(path: str | Path, what: str, reader: Callable[..., ReadResult], **options: str | None
+def _read_json_only(path: str | Path, what: str, reader: Callable[..., ReadResult], **options: object
                     ) -> ReadResult:
     doc = text.read_text(path)
     if text.sniff(doc.text) != "json":
@@ -50,9 +50,10 @@ def read_exports(ad: str | Path, entra: str | Path, okta: str | Path | None = No
     """
     results = [read_ad(ad), read_entra(entra, allow_partial=allow_partial)]
     if okta is not None:
-        results.append(_read_json_only(okta, "Okta", read_okta, app_id=okta_app_id))
+        results.append(_read_json_only(okta, "Okta", read_okta, app_id=okta_app_id, allow_partial=allow_partial))
     if okta_app_users is not None:
-        results.append(_read_json_only(okta_app_users, "Okta app users", read_okta, app_id=okta_app_id))
+        results.append(_read_json_only(okta_app_users, "Okta app users", read_okta, app_id=okta_app_id,
+                                       allow_partial=allow_partial))
     if tenant is not None:
         results.append(_read_json_only(tenant, "The tenant file", read_tenant))
     if entra_groups is not None:  # optional: groups and contacts (docs/domain.md §11)

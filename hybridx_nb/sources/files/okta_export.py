@@ -10,15 +10,19 @@ import re
 from itertools import chain, repeat
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot import schema
-from hybridx_nb.sources import common, json_columns, text
+from hybridx_nb.snapshot.coverage import combine
+from hybridx_nb.sources import common, json_columns, presence, text
 from hybridx_nb.sources.common import ReadResult
 from hybridx_nb.sources.text import Text
 
 OKTA_APP_ID_RE = re.compile(r"0oa[0-9A-Za-z]{17}")
+#: App labels of Okta's Office 365 integration (the label is the admin's to change; this is the default family).
+_OFFICE_365 = r"(?i)office\s*365|microsoft\s*365|\bo365\b"
 _USER_FIELDS = {
     "id": ("id",), "status": ("status",), "login": ("profile", "login"), "email": ("profile", "email"),
     "first_name": ("profile", "firstName"), "last_name": ("profile", "lastName"),
@@ -33,11 +37,26 @@ _FIX = "save the API responses as described in README.md, section Export files (
 
 
 def read_okta(path: str | Path, doc: Text | None = None, *, app_id: str | None = None,
-              app_label: str | None = None) -> ReadResult:
-    """``okta_users`` and/or ``okta_app_users`` from one JSON file, whichever it holds."""
+              app_label: str | None = None, allow_partial: bool = False) -> ReadResult:
+    """``okta_users`` and/or ``okta_app_users`` from one JSON file, whichever it holds.
+
+    A file saved with a link to a next page (``next``, ``nextLink``, ``_links.next.href``) is refused as
+    incomplete unless ``allow_partial``.
+    """
     doc = doc or text.read_text(path)
     with text.gc_paused():
-        return _read(doc, app_id, app_label)
+        result = _read(doc, app_id, app_label)
+    link = presence.next_link(doc.utf8())
+    if link is not None:
+        n = sum(len(f) for f in result.tables.values()) + len(result.rejected)
+        if not allow_partial:
+            raise InputError(doc.path, f"the export is incomplete: it still links to a next page ({link[:120]}), "
+                             f"so only the first {n:,} records were saved",
+                             fix="follow the Link: rel=\"next\" headers to the last page, as the curl loop in "
+                                 "README.md (Export files) does; or pass --allow-partial")
+        for table in result.tables:
+            result.coverage.incomplete[table] = f"{doc.name} stops after {n:,} records: it links to a next page"
+    return result
 
 
 def _read(doc: Text, app_id: str | None, app_label: str | None) -> ReadResult:
@@ -65,7 +84,8 @@ def _read(doc: Text, app_id: str | None, app_label: str | None) -> ReadResult:
     tables = {t: f for p in parts for t, f in p.tables.items()}
     sources = {t: p.source for p in parts for t in p.tables}
     rej = common.concat([p.rejected for p in parts], "rejected")
-    return ReadResult(tables, rej, "; ".join(sorted(set(sources.values()))) or parts[0].source, sources=sources)
+    return ReadResult(tables, rej, "; ".join(sorted(set(sources.values()))) or parts[0].source, sources=sources,
+                      coverage=combine(p.coverage for p in parts))
 
 
 def _is_app_user(record: dict) -> bool:
@@ -90,7 +110,9 @@ def _read_fast(doc: Text, app_id: str | None, app_label: str | None) -> ReadResu
         cols = json_columns.decode(raw, fields, unset=["immutable_id"] if key else [])
         if cols is None or key and json_columns.has_unset(cols["immutable_id"]):  # spelled otherwise there?
             return None
-        return _app_users_frame(doc, cols, schema.empty("rejected"), what, app_id, app_label, {})
+        n = len(cols["user_id"])
+        return _app_users_frame(doc, cols, schema.empty("rejected"), what, app_id, app_label, {},
+                                np.full(n, key is not None))
     if not (isinstance(first[0].get("profile"), dict) and "login" in first[0]["profile"]):
         return None
     cols = json_columns.decode(raw, _USER_FIELDS)
@@ -114,36 +136,55 @@ def _app_users(doc: Text, records: list[object], what: str, app_id: str | None, 
                labels: dict) -> ReadResult:
     source = f"{doc.name} (Okta {what}, {doc.encoding})"
     users, _, rej = text.objects_only(doc.path, "okta_app_users", source, records)
-    cols = common.frame_of(users, _APP_USER_FIELDS) | {"immutable_id": _immutable_ids(users)}
-    return _app_users_frame(doc, cols, rej, what, app_id, app_label, labels)
+    values, present = _immutable_ids(users)
+    cols = common.frame_of(users, _APP_USER_FIELDS) | {"immutable_id": values}
+    return _app_users_frame(doc, cols, rej, what, app_id, app_label, labels, present)
 
 
 def _app_users_frame(doc: Text, cols: dict[str, list[object]], rej: pd.DataFrame, what: str, app_id: str | None,
-                     app_label: str | None, labels: dict) -> ReadResult:
+                     app_label: str | None, labels: dict, present: np.ndarray) -> ReadResult:
     source = f"{doc.name} (Okta {what}, {doc.encoding})"
     frame = pd.DataFrame({f: common.text_column(v) for f, v in cols.items()})
+    coverage, frame["not_exported"] = presence.coverage_of("okta_app_users", source, {"immutable_id": present},
+                                                           len(frame))
     from_href = frame.pop("app_href").str.extract(r"/apps/([^/?#]+)", expand=False)
     frame["app_id"] = frame["app_id"].fillna(from_href)
     fallback = app_id or _app_id_from_name(doc.path)
     if fallback:
         frame["app_id"] = frame["app_id"].fillna(fallback)
-    if len(frame) and frame["app_id"].isna().any():
+    if len(frame) and frame["app_id"].isna().all():
         raise InputError(doc.path, "cannot tell which Okta app these app users belong to: the records have no "
                          "_links.app.href", fix="pass the app id (0oa...) with --okta-app-id, or put it in the "
                          "file name, e.g. okta-app-users-0oa1b2c3d4e5f6g7h8i9.json")
     frame["app_label"] = frame["app_label"].fillna(frame["app_id"].map(labels).astype("str"))
     if app_label:
         frame["app_label"] = frame["app_label"].fillna(app_label)
-    reason = common.reject_incomplete(frame, {"user_id": "id", "app_id": "app id"}, ("app_id", "user_id"))
-    return _done(doc, "okta_app_users", source, frame, reason, rej, frame["user_id"].fillna(frame["user_name"]))
+    reason = common.reject_incomplete(frame, {"user_id": "id", "app_id": "app id"},
+                                      ("app_id", "user_id"))
+    other = frame["app_label"].notna() & ~frame["app_label"].str.contains(_OFFICE_365, regex=True).fillna(False)
+    apps = ", ".join(sorted(set(frame["app_label"][other].dropna() + " (" + frame["app_id"][other].fillna("?") + ")")))
+    if len(frame) and (other.all() or not present.any()):
+        raise InputError(doc.path, "these are not users of Okta's Office 365 app: " + (
+            f"they belong to {apps}" if other.any() else "no app user profile has immutableId"),
+            fix="export the users of the Office 365 app instance: GET /api/v1/apps/{id}/users with the id of the "
+                "app whose label is Microsoft Office 365 (README.md, Export files)")
+    if other.any():
+        reason = reason.mask(reason.isna() & other, "app user of " + frame["app_label"] + ", not of Office 365")
+        coverage.notes.append({"attribute": "Okta app users", "status": f"from another app: {apps}",
+                               "effect": f"{int(other.sum()):,} app user(s) of that app are set aside; the "
+                                         "Office 365 app users are used", "fix": ""})
+    result = _done(doc, "okta_app_users", source, frame, reason, rej, frame["user_id"].fillna(frame["user_name"]))
+    result.coverage = coverage
+    return result
 
 
-def _immutable_ids(records: list[dict]) -> list[object]:
+def _immutable_ids(records: list[dict]) -> tuple[list[object], np.ndarray]:
     """profile.immutableId, whatever the case of the key (Okta's app schemas differ)."""
     profiles = [p if isinstance(p, dict) else None for p in map(dict.get, records, repeat("profile"))]
     keys = set(chain.from_iterable(p for p in profiles if p is not None))
     key = next((k for k in sorted(keys) if k.lower() == "immutableid"), "immutableId")
-    return [p.get(key) if p is not None else None for p in profiles]
+    present = np.fromiter((p is not None and key in p for p in profiles), dtype=bool, count=len(profiles))
+    return [p.get(key) if p is not None else None for p in profiles], present
 
 
 def _app_id_from_name(path: Path) -> str | None:
