@@ -295,9 +295,9 @@ def predict(snap: Snapshot, settings: EngineSettings = EngineSettings()) -> Pred
     """What Entra Connect's first sync will do to every AD user and every Entra user of the snapshot."""
     upn_on = (settings.soft_match_upn if settings.soft_match_upn is not None
               else snap.tenant.feature("softMatchOnUpnEnabled"))
-    assumed = carried.check(snap, settings.anchor, upn_on)
     ad = prepare_ad(snap["ad_users"])
     carried.refuse_all_deleted(snap, ad["excluded"])
+    assumed = carried.check(snap, settings.anchor, upn_on)
     setting, anchor_reason = resolve_anchor(ad, settings.anchor)
     set_expected(ad, setting)
     cloud = prepare_cloud(snap)

@@ -132,6 +132,8 @@ def wrong_types(cols: Mapping[str, list[object]], kinds: Mapping[str, str], name
         if values is None:
             continue
         try:
+            if kind == "list" and not set(map(type, values)) <= {list, type(None)}:
+                raise pa.ArrowInvalid("not a list")  # Arrow would split a string into its characters
             pa.array(values, type=arrow[kind])
             if kind != "bool":
                 continue
