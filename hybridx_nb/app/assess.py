@@ -35,6 +35,7 @@ from hybridx_nb.remediation.resolved import fix_pairs, mark_resolved_by_fix, ope
 from hybridx_nb.remediation.scripts import write_scripts
 from hybridx_nb.report.xlsx import arrow_strings, string_bytes
 from hybridx_nb.snapshot.store import Snapshot, load_snapshot
+from hybridx_nb.sources.text import not_a_file
 
 EXPORT_INPUTS = ("ad", "entra", "okta", "okta_app_users", "tenant", "entra_groups", "entra_contacts")
 
@@ -114,8 +115,10 @@ def validate_params(raw: dict[str, Any]) -> Params:
             raise HybridxError(f"missing input: {' and '.join(missing)} (or give a snapshot folder)")
         for name in EXPORT_INPUTS:
             path = getattr(params, name)
-            if path and not Path(path).is_file():
-                raise HybridxError(f"{name} file not found: {path}")
+            problem = not_a_file(path) if path else None
+            if problem:
+                raise HybridxError(f"{name} file not found: {path}" if problem == "file not found"
+                                   else f"{name} file {path} {problem}")
     return params
 
 

@@ -5,7 +5,8 @@ reader or collector built into the canonical shape (adds missing optional column
 frame that lacks a required column or holds a value the type cannot take.
 
 Value conventions:
-- ``str`` columns use pandas' ``str`` dtype (Arrow-backed, missing = NaN); empty strings are made missing.
+- ``str`` columns use pandas' ``str`` dtype (Arrow-backed, missing = NaN); empty strings are made missing, and
+  nothing else is changed: a UPN with a leading tab or a trailing CR is kept so readiness can report it.
 - ``list`` columns are Arrow ``list<string>`` (``pd.ArrowDtype``); an absent multi-valued attribute is ``[]``.
 - ``object_guid`` is the canonical GUID string (lower case, 8-4-4-4-12), as every admin tool shows it.
 - ``consistency_guid`` is base64 of the raw bytes of mS-DS-ConsistencyGuid (the ImmutableID form). It is kept
@@ -195,7 +196,7 @@ def _str_column(values: pd.Series, canonical: bool = False) -> pd.Series:
     if canonical and values.dtype == "str":
         return values
     s = values.astype("str") if values.dtype != "str" else values
-    return s.str.strip().replace("", np.nan)
+    return s.replace("", np.nan)  # values exactly as the directory holds them: a leading tab is data
 
 
 def _bool_column(values: pd.Series, table: str, column: str) -> pd.Series:
@@ -214,7 +215,7 @@ def _bool_column(values: pd.Series, table: str, column: str) -> pd.Series:
 def conform(table: str | Table, frame: pd.DataFrame, *, canonical_text: bool = False) -> pd.DataFrame:
     """The frame in canonical shape: known columns in order, typed, with optional ones added empty.
 
-    ``canonical_text`` trusts str columns that already have the ``str`` dtype to be stripped with no empty
+    ``canonical_text`` trusts str columns that already have the ``str`` dtype to hold no empty
     strings (a table written by ``conform``, as a hash-verified snapshot file is): at a million rows, stripping
     every text column again is most of the load time.
     """

@@ -20,7 +20,7 @@ import msgspec
 
 UNSET = msgspec.UNSET
 _TRAILING = re.compile(r"trailing characters \(byte (\d+)\)")
-FAILED = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, ValueError, TypeError)
+FAILED = (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError, ValueError, TypeError, RecursionError)
 
 
 def decode(raw: bytes, paths: Mapping[str, tuple[str, ...]], *, page_key: str = "value",

@@ -44,8 +44,13 @@ def read_powershell_csv(doc: Text) -> Csv:
         text = text.split("\n", 1)[1] if "\n" in text else ""
     first_offset = int(type_line)
     header_text = text.split("\n", 1)[0]
-    delimiter = max(",;\t", key=lambda d: len(next(csv.reader([header_text], delimiter=d))))
-    headers = next(csv.reader([header_text], delimiter=delimiter)) if header_text.strip() else []
+    try:
+        delimiter = max(",;\t", key=lambda d: len(next(csv.reader([header_text], delimiter=d))))
+        headers = next(csv.reader([header_text], delimiter=delimiter)) if header_text.strip() else []
+    except csv.Error as exc:
+        raise InputError(doc.path, f"the first line is not a CSV header ({exc}; it is {len(header_text):,} "
+                         "characters long)", line=1 + first_offset,
+                         fix=f"export with Export-Csv, which writes the column names first (see {EXPORTS_DOC})") from None
     if not headers or not any(h.strip() for h in headers):
         raise InputError(doc.path, "no header line", line=1 + first_offset,
                          fix=f"export with Export-Csv, which writes the column names first (see {EXPORTS_DOC})")
@@ -63,14 +68,36 @@ def read_powershell_csv(doc: Text) -> Csv:
             convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in headers},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
     except pa.ArrowInvalid as exc:
-        raise InputError(doc.path, f"not a well-formed CSV file ({exc})",
-                         fix="re-run the export; do not edit the file in Excel") from None
+        raise _malformed(doc, text, delimiter, first_offset, str(exc)) from None
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
     lines = _record_lines(data) + first_offset
     if len(lines) != len(frame) + 1:
-        raise InputError(doc.path, f"found {len(lines) - 1} records but parsed {len(frame)} rows",
-                         fix="re-run the export; the file may be truncated")
+        raise _malformed(doc, text, delimiter, first_offset, f"found {len(lines) - 1} records but parsed "
+                         f"{len(frame)} rows")
     return Csv(frame, lines[1:], headers, type_line)
+
+
+def _malformed(doc: Text, text: str, delimiter: str, offset: int, detail: str) -> InputError:
+    """The error for a CSV file Arrow could not parse, naming the line where it goes wrong (a stray quote opens
+    a field that swallows the lines after it): found by reading it again with the csv module, record by record."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    width, start = None, 1
+    try:
+        for record in reader:
+            if width is None:
+                width = len(record)
+            elif record and len(record) != width:
+                return InputError(doc.path, f"this record has {len(record)} fields, the header {width}: a stray "
+                                  "quote or delimiter (a quoted field runs on to line "
+                                  f"{reader.line_num + offset})" if reader.line_num > start else
+                                  f"this record has {len(record)} fields, the header {width}",
+                                  line=start + offset, fix="re-run the export; do not edit the file in Excel")
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        return InputError(doc.path, f"a stray quote: the field that starts here never ends properly ({exc})",
+                          line=start + offset, fix="re-run the export; do not edit the file in Excel")
+    return InputError(doc.path, f"not a well-formed CSV file ({detail})",
+                      fix="re-run the export; do not edit the file in Excel")
 
 
 def _record_lines(data: bytes) -> np.ndarray:

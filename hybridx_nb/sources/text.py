@@ -6,7 +6,9 @@ import codecs
 import contextlib
 import gc
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
@@ -45,9 +47,32 @@ class Text:
         return self.data if self.data is not None else self.text.encode("utf-8")
 
 
+def not_a_file(path: str | Path) -> str | None:
+    """Why ``path`` cannot be read as an export file (missing, a folder, a FIFO, a device), or None.
+
+    Checked before opening: reading a named pipe blocks until someone writes to it.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "file not found"
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe (FIFO), not a file: reading it would wait for a writer"
+    return "is a device or socket, not a regular file"
+
+
 def read_text(path: str | Path) -> Text:
     """Decode a file written by a Windows or Unix tool; refuse an empty file or bytes that are not UTF-8/16."""
     path = Path(path)
+    problem = not_a_file(path)
+    if problem is not None:
+        raise InputError(path, problem, fix="give the path of the export file itself")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -78,8 +103,8 @@ def decode_bytes(path: Path, data: bytes) -> Text:
                          line=line, fix=REENCODE_FIX) from None
     if not text or text.isspace():  # text.strip() would copy the whole file
         raise InputError(path, "the file is empty", fix=f"re-run the export (see {EXPORTS_DOC})")
-    if "\r" in text:
-        return Text(path, text.replace("\r\n", "\n").replace("\r", "\n"), label)
+    if "\r\n" in text:  # line ends only: a lone CR inside a value is data and stays
+        return Text(path, text.replace("\r\n", "\n"), label)
     return Text(path, text, label, data=body if codec.startswith("utf-8") else None)
 
 
@@ -88,10 +113,13 @@ _LDIF_LINE = re.compile(r"(?i)(?:version|dn)::? ?")
 
 def sniff(text: str) -> str:
     """``json``, ``ldif`` or ``csv``, from the content (the extension is not trusted)."""
-    stripped = text.lstrip()
-    if stripped[:1] in ("{", "["):
+    stripped = text.lstrip("\r\n\ufeff")
+    if stripped.lstrip()[:1] in ("{", "["):
         return "json"
-    for line in stripped.split("\n", 50)[:50]:
+    lines = stripped.split("\n", 50)[:50]
+    if lines and lines[0].startswith(" ") and any(_LDIF_LINE.match(line) for line in lines[1:]):
+        return "ldif"  # an LDIF whose first lines were cut off: it starts in the middle of a folded value
+    for line in lines:
         if line.startswith("#TYPE ") or line.startswith("#TYPE\t"):
             return "csv"
         if not line.strip() or line.startswith("#"):
@@ -118,6 +146,11 @@ def load_json_documents(doc: Text) -> list[object]:
             except json.JSONDecodeError as exc:
                 raise InputError(doc.path, f"invalid JSON: {exc.msg} (column {exc.colno})", line=exc.lineno,
                                  fix="re-run the export; the file may be truncated or edited by hand") from None
+            except RecursionError:
+                raise InputError(doc.path, "the JSON is nested too deeply to be an export (objects or arrays "
+                                 "inside each other thousands of levels deep)",
+                                 line=text.count("\n", 0, pos) + 1,
+                                 fix="re-run the export; this is not what Graph or Okta write") from None
             values.append(value)
 
 

@@ -43,6 +43,10 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     blank, bad, names, sep, value_at = _split_lines(data, begin, end)
     if len(bad):
         line = data[begin[bad[0]]:end[bad[0]]].tobytes().decode("utf-8", "replace")
+        if bad[0] == 0 and line.startswith(" "):
+            raise InputError(doc.path, "the file starts with a continuation line (a line beginning with a space "
+                             "continues the line before it): its first lines are missing", line=int(numbers[0]),
+                             fix="export again, or copy the file whole; do not cut it")
         raise InputError(doc.path, f"not an LDIF line: {line[:80]!r}",
                          line=int(numbers[bad[0]]),
                          fix="export with ldifde or ldapsearch -LLL as shown in README.md (Export files), unedited")

@@ -28,19 +28,32 @@ def read_tenant(path: str | Path, doc: Text | None = None) -> ReadResult:
                          fix="write the tenant file as shown in README.md, section Export files (tenant facts)")
     data = documents[0]
     source = f"{doc.name} (hybridx tenant JSON, {doc.encoding})"
-    org = _single(data.get("organization"))
-    sync = _single(data.get("onPremisesSynchronization"))
-    features = sync.get("features") if isinstance(sync.get("features"), dict) else {}
-    mode = (data.get("okta") or {}).get("provisioningMode") if isinstance(data.get("okta"), dict) else None
+    org = _single(doc.path, data, "organization")
+    sync = _single(doc.path, data, "onPremisesSynchronization")
+    features = sync.get("features", {})
+    _expect(doc.path, "onPremisesSynchronization.features", features, dict, "an object of flags")
+    for flag, value in features.items():
+        _expect(doc.path, f"onPremisesSynchronization.features.{flag}", value, bool, "true or false")
+    okta = data.get("okta") or {}
+    _expect(doc.path, "okta", okta, dict, 'an object such as {"provisioningMode": "user_sync"}')
+    mode = okta.get("provisioningMode")
     if mode is not None and mode not in PROVISIONING_MODES:
         raise InputError(doc.path, f"okta.provisioningMode {mode!r} is not one of {', '.join(PROVISIONING_MODES)}",
-                         column="okta.provisioningMode", fix="use one of the listed values")
+                         column="okta.provisioningMode", fix="fill in the mode the Office 365 app's Provisioning "
+                         "page shows, as one of the listed values")
     org_sync = org.get("onPremisesSyncEnabled")
+    _expect(doc.path, "organization.onPremisesSyncEnabled", org_sync, bool, "true, false or null")
+    for key in ("id", "displayName"):
+        _expect(doc.path, f"organization.{key}", org.get(key), str, "text")
+    for key in ("domains", "roleMembers"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, list) and not (
+                isinstance(value, dict) and isinstance(value.get("value"), list)):
+            raise InputError(doc.path, f"key {key!r} must be a list (or Graph's {{\"value\": [...]}}), not "
+                             f"{type(value).__name__}", column=key, fix=_FIX)
     tenant = TenantFacts(
-        tenant_id=org.get("id"), display_name=org.get("displayName"),
-        org_sync_enabled=org_sync if isinstance(org_sync, bool) else None,
-        features={k: v for k, v in features.items() if isinstance(v, bool)},
-        okta_provisioning_mode=mode)
+        tenant_id=org.get("id"), display_name=org.get("displayName"), org_sync_enabled=org_sync,
+        features=dict(features), okta_provisioning_mode=mode)
     tables, rejected = {}, []
     if data.get("domains") is not None:
         domains, _, rej = text.objects_only(doc.path, "entra_domains", source,
@@ -68,11 +81,25 @@ def read_tenant(path: str | Path, doc: Text | None = None) -> ReadResult:
     return ReadResult(tables, common.concat(rejected, "rejected"), source, tenant=tenant)
 
 
-def _single(value: object) -> dict:
-    """A Graph object given as itself or as ``{"value": [object]}``."""
+_FIX = "write the tenant file as shown in README.md, section Export files (tenant facts)"
+
+
+def _expect(path: Path, key: str, value: object, kind: type, what: str) -> None:
+    """Refuse a value of the wrong JSON type (``"true"`` is not true): one line naming the key."""
+    if value is not None and (not isinstance(value, kind) or kind is not bool and isinstance(value, bool)):
+        raise InputError(path, f"key {key!r} is {value!r:.60} ({type(value).__name__}), not {what}", column=key,
+                         fix=_FIX)
+
+
+def _single(path: Path, data: dict, key: str) -> dict:
+    """A Graph object given as itself or as ``{"value": [object]}``; anything else is refused."""
+    value = data.get(key)
+    if value is None:
+        return {}
     if isinstance(value, dict) and isinstance(value.get("value"), list):
         value = value["value"][0] if value["value"] else {}
-    return value if isinstance(value, dict) else {}
+    _expect(path, key, value, dict, "an object (or Graph's {\"value\": [object]})")
+    return value
 
 
 def _keep_complete(frame: pd.DataFrame, table: str, source: str, required: dict[str, str],
