@@ -17,16 +17,21 @@ from hybridx_nb.engine import anchor_forms
 
 def _cmd_anchor(args: argparse.Namespace) -> int:
     forms = anchor_forms.describe(args.value)
-    rows = [
-        ("input", forms.input), ("kind", forms.kind), ("GUID", forms.guid),
-        ("ImmutableID (base64, AD byte order)", forms.immutable_id),
-        ("big-endian base64 (wrong form)", forms.big_endian_immutable_id),
-        ("hex octets (AD order)", forms.hex_octets), ("LDAP filter value", forms.ldap_filter),
-        ("note", forms.note),
-    ]
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        print(f"{key:<{width}}  {value if value is not None else '-'}")
+    readings = [forms] + ([forms.alternative] if forms.alternative else [])
+    for i, reading in enumerate(readings):
+        if len(readings) > 1:
+            print(f"{'' if i == 0 else chr(10)}reading {i + 1} of {len(readings)}: {reading.note}")
+        rows = [
+            ("input", reading.input), ("kind", reading.kind), ("GUID", reading.guid),
+            ("ImmutableID (base64, AD byte order)", reading.immutable_id),
+            ("big-endian base64 (wrong form)", reading.big_endian_immutable_id),
+            ("hex octets (AD order)", reading.hex_octets), ("LDAP filter value", reading.ldap_filter),
+            ("note", reading.note), ("warning", reading.warning if i == 0 else None),
+        ]
+        width = max(len(k) for k, _ in rows)
+        for key, value in rows:
+            if key != "warning" or value:
+                print(f"{key:<{width}}  {value if value is not None else '-'}")
     return 0
 
 
@@ -227,8 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Convert a GUID string, an ImmutableID or a suspicious value into every form "
                                    "(GUID, base64 ImmutableID, big-endian wrong form, hex octets, LDAP filter) "
                                    "and say what kind of value it is.")
-    p.add_argument("value", help="a GUID (with or without braces), an ImmutableID, or any value found in "
-                                 "onPremisesImmutableId")
+    p.add_argument("value", help="a GUID (braces and dashes optional), an ImmutableID (padded or not), 16 hex "
+                                 "octets as ADUC/ADSI Edit show them, LDAP filter escapes or a whole "
+                                 "(objectGUID=...) filter, 0x... binary, or any value found in onPremisesImmutableId")
     p.set_defaults(func=_cmd_anchor)
 
     p = sub.add_parser("assess", help="assess one client from a snapshot or export files; writes the report set",

@@ -185,6 +185,8 @@ def add_anchor_detail(f: pd.DataFrame, ad: pd.DataFrame, okta_users: pd.DataFram
         (kind == "hex", "hex text, not base64 of 16 bytes"),
         (kind == "okta_user_id", okta),
         (kind == "email", "an email address or UPN written by a changed Okta mapping, not an anchor"),
+        (kind == "number", "a number (an employee or person id from a changed Okta mapping), not an anchor"),
+        (kind == "placeholder", "a placeholder value, not an anchor"),
     ], "a value not derived from a GUID (for example an employee id from a changed Okta mapping)")
     f["anchor_kind"] = scatter(kind, need).set_axis(f.index)
     f["anchor_detail"] = scatter(detail, need).set_axis(f.index)
