@@ -55,7 +55,10 @@ ENTRA_FIELDS: dict[str, tuple[str, ...]] = {
 }
 _BOOLS = ("on_prem_sync_enabled", "account_enabled")
 _LISTS = ("proxy_addresses", "assigned_licenses")
-_TYPES = {**{f: "text" for f in ENTRA_FIELDS if f not in _BOOLS + _LISTS}, **{f: "bool" for f in _BOOLS},
+#: Graph's JSON type of the properties checked (the provisioning-error arrays are kept as JSON text, unchecked).
+_TEXT = ("id", "upn", "mail", "immutable_id", "on_prem_object_identifier", "user_type", "display_name",
+         "mail_nickname", "creation_type", "on_prem_last_sync")
+_TYPES = {**{f: "text" for f in _TEXT if f in ENTRA_FIELDS}, **{f: "bool" for f in _BOOLS},
           "proxy_addresses": "list"}
 _NAMES = {f: names[0] for f, names in ENTRA_FIELDS.items()}
 #: The columns Graph's /users returns without $select (Get-MgUser without -Property).
