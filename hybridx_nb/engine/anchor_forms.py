@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from hybridx_nb.core.anchors import (
-    AnchorError,
     GUID_RE,
     IMMUTABLE_ID_RE,
     SWAP,
+    AnchorError,
     big_endian_immutable_id,
     bytes_to_hex,
     bytes_to_immutable_id,

@@ -9,6 +9,7 @@ show; a field missing for some records only makes those rows ``unknown``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Self
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,7 @@ class Assumption(str):
     effect: str
     fix: str
 
-    def __new__(cls, attribute: str, status: str, effect: str, fix: str = "") -> "Assumption":
+    def __new__(cls, attribute: str, status: str, effect: str, fix: str = "") -> Self:
         text = f"{attribute}: {status}; {effect}" + (f" (to confirm: {fix})" if fix else "")
         obj = super().__new__(cls, text)
         obj.attribute, obj.status, obj.effect, obj.fix = attribute, status, effect, fix
@@ -70,7 +71,7 @@ def check(snap: Snapshot, anchor: str, upn_on: bool) -> list[Assumption]:
     """Refuse what cannot be predicted; name what is assumed. ``anchor`` is the setting asked for."""
     cov, out = snap.coverage, []
     ad_src, cloud_src = _source(snap, "ad_users"), _source(snap, "entra_users")
-    status = lambda table, col: cov.status(table, col)  # noqa: E731
+    status = lambda table, col: cov.status(table, col)
 
     def refuse(source: str, problem: str, fix: str) -> InputError:
         return InputError(source, problem, fix=fix)

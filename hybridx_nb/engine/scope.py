@@ -66,8 +66,8 @@ def system_object_reason(frame: pd.DataFrame) -> pd.Series:
     by_sam, by_cn = _has(sam, _NAME_RE), _has(dn, _CN_RE)
     name = sam.where(by_sam, dn.str.extract(r"^[^=]*=((?:[^,\\]|\\.)*)", expand=False))
     cases = [
-        (deleted_object_mask(frame), "a deleted object (tombstone or recycle bin): Entra Connect never "
-                                     "synchronises deleted objects"),
+        (deleted_object_mask(frame), ("a deleted object (tombstone or recycle bin): Entra Connect never "
+                                      "synchronises deleted objects")),
         (_has(dn, _CONFLICT_RE), "a replication conflict object (\\0ACNF: in its DN)"),
         (_has(sam, r"\$$") | _has(dn, _DOLLAR_CN_RE), "a computer or managed service account (name ends with $)"),
         (critical, "a critical system object (isCriticalSystemObject)"),

@@ -148,8 +148,8 @@ def _unknown(g: pd.DataFrame, ctx: dict) -> tuple[pd.Series, pd.Series]:
     reason = _pick(g, [(cloud, cat("The Entra export (", ctx["entra"], ") did not carry onPremisesImmutableId for "
                                    "this cloud user, so whether it already holds an ImmutableID, and which, is not "
                                    "known.", _pick(g, [(g["ad_dn"].notna(), with_ad)], "")))],
-                   f"The Entra export ({ctx['entra']}) is incomplete ({ctx['incomplete'] or 'cut short'}): no cloud "
-                   "user among those read matches this AD user, but one on the missing pages may.")
+                   (f"The Entra export ({ctx['entra']}) is incomplete ({ctx['incomplete'] or 'cut short'}): no "
+                    "cloud user among those read matches this AD user, but one on the missing pages may."))
     action = _pick(g, [(cloud, "Re-export the Entra users with onPremisesImmutableId selected (README.md, Export "
                                "files) and run the assessment again.")],
                    "Run the Entra export to its last page and run the assessment again.")

@@ -8,7 +8,7 @@ from IPython.display import HTML
 from hybridx_nb.core.vocabulary import READ_ONLY_MODES
 from hybridx_nb.report.categories import PERSON
 from hybridx_nb.report.data import ReportData
-from hybridx_nb.report.html import esc, kv, table
+from hybridx_nb.report.html import kv, table
 
 _FEATURE_TEXT = {
     "softMatchOnUpnEnabled": "Soft match on UPN",

@@ -88,7 +88,7 @@ def test_every_form_of_random_bytes_round_trips(raw: bytes, upper: bool, braces:
     want = anchors.bytes_to_immutable_id(raw)
     octets = " ".join(f"{b:02x}" for b in raw)
     forms = [
-        ("{%s}" % guid) if braces else guid,
+        f"{{{guid}}}" if braces else guid,
         octets.upper() if upper else octets,
         "".join(f"\\{b:02x}" for b in raw),
         "(objectGUID=" + "".join(f"\\{b:02X}" for b in raw) + ")",

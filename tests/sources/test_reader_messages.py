@@ -14,8 +14,8 @@ from support import DATA
 from hybridx_nb.app.assess import validate_params
 from hybridx_nb.core.errors import HybridxError, InputError
 from hybridx_nb.snapshot.store import load_snapshot, write_snapshot
-from hybridx_nb.sources.files.exports import read_ad, read_exports
 from hybridx_nb.sources.files.entra_export import read_entra
+from hybridx_nb.sources.files.exports import read_ad, read_exports
 from hybridx_nb.sources.files.okta_export import read_okta
 from hybridx_nb.sources.files.tenant_export import read_tenant
 
