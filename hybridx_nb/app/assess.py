@@ -38,6 +38,8 @@ from hybridx_nb.snapshot.store import Snapshot, load_snapshot
 from hybridx_nb.sources.text import not_a_file
 
 EXPORT_INPUTS = ("ad", "entra", "okta", "okta_app_users", "tenant", "entra_groups", "entra_contacts")
+#: Paper sizes the printed report is laid out for (``paper``; empty: from the locale).
+PAPER_SIZES = ("A4", "Letter")
 
 #: Columns of findings.csv, contract columns first (docs/architecture.md, outputs).
 FINDINGS_COLUMNS = (
@@ -72,6 +74,7 @@ class Params:
     redact: bool = False
     redact_key: str | None = None
     previous: str | None = None  # an earlier assessment folder: adds "since the last assessment"
+    paper: str | None = None
     out: str = "reports/client"
 
     def public(self) -> dict[str, Any]:
@@ -103,6 +106,9 @@ def validate_params(raw: dict[str, Any]) -> Params:
         resolve_secret(params.redact_key, "redact_key")
     if params.previous is not None and not (Path(params.previous) / "findings.csv").is_file():
         raise HybridxError(f"previous must be an earlier assessment folder (with findings.csv): {params.previous}")
+    if params.paper is not None and params.paper not in PAPER_SIZES:
+        raise HybridxError(f"paper must be one of {', '.join(PAPER_SIZES)} (or empty for the locale's), "
+                           f"not {params.paper!r}")
     if params.snapshot:
         given = [n for n in EXPORT_INPUTS if getattr(params, n)]
         if given:

@@ -64,6 +64,7 @@ class ClientOutcome:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     previous: dict[str, int] | None = None  # the counts of the run before, when its folder was there
+    redacted: bool = False  # pseudonymised report: only the shareable files are linked
 
 
 @dataclass
@@ -197,6 +198,7 @@ def _run_one(spec: ClientSpec, out: Path, work: Path) -> ClientOutcome:
     params, previous = _previous_run(spec, out / spec.folder, work)
     spec_file.write_text(json.dumps({"params": params, "out": str(out / spec.folder),
                                      "result": str(result_file)}, default=str), encoding="utf-8")
+    redacted = bool(spec.params.get("redact"))
     started = time.monotonic()
     proc = subprocess.Popen([sys.executable, "-m", "hybridx_nb.app.runner", str(spec_file)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace",
@@ -211,17 +213,17 @@ def _run_one(spec: ClientSpec, out: Path, work: Path) -> ClientOutcome:
         sweep(out, f".{spec.folder}.")  # its temporary folder holds client data
         return ClientOutcome(spec.name, spec.folder, False, f"stopped after {spec.timeout:,.0f} s (timeout in "
                              "clients.toml); the previous report, if any, stays",
-                             seconds=round(time.monotonic() - started, 2))
+                             seconds=round(time.monotonic() - started, 2), redacted=redacted)
     finally:
         with _RUNNING_LOCK:
             _RUNNING.discard(proc)
     if result_file.is_file():
         r = json.loads(result_file.read_text(encoding="utf-8"))
         return ClientOutcome(spec.name, spec.folder, bool(r.get("ok")), r.get("error", ""), r.get("counts", {}),
-                             float(r.get("seconds", 0.0)), previous)
+                             float(r.get("seconds", 0.0)), previous, redacted)
     tail = "\n".join(scrub((stderr or "").strip()).splitlines()[-5:])
     return ClientOutcome(spec.name, spec.folder, False, f"the client's process ended with exit code "
-                         f"{proc.returncode} and no result\n{tail}")
+                         f"{proc.returncode} and no result\n{tail}", redacted=redacted)
 
 
 def _previous_run(spec: ClientSpec, folder: Path, work: Path) -> tuple[dict, dict[str, int] | None]:
@@ -303,6 +305,11 @@ def run_batch(clients: str | Path, out: str | Path, *, jobs: int = 1, target: st
     return BatchResult(write_index(outcomes, out), outcomes)
 
 
+#: Files linked from the index; a pseudonymised client gets only those that are safe to share (the CSVs, the
+#: summary and the scripts hold the real values the fixes need, and the executed notebook the input paths).
+FILES = ("findings.xlsx", "findings.csv", "remediation.ps1", "summary.json")
+SHAREABLE = ("findings.xlsx",)
+
 _PROBLEMS = ("anchor_mismatch", "match_blocked", "ambiguous")
 _COLUMNS = (("match", "Match"), ("anchor_mismatch", "Duplicated"), ("match_blocked", "Blocked"),
             ("new_user", "New"), ("ambiguous", "Ambiguous"), ("orphan_anchor", "Orphaned"))
@@ -324,10 +331,14 @@ def write_index(outcomes: list[ClientOutcome], out: Path) -> Path:
             n = _counts(c)
             cells = "".join(f'<td class="n{" bad" if k in _PROBLEMS and n.get(k) else ""}">{n.get(k, 0):,}</td>'
                             for k, _ in _COLUMNS)
-            files = " · ".join(f'<a href="{e(c.folder)}/{f}">{f}</a>' for f in ("findings.xlsx", "findings.csv",
-                                                                               "remediation.ps1", "summary.json"))
+            files = " · ".join(f'<a href="{e(c.folder)}/{f}">{f}</a>' for f in (SHAREABLE if c.redacted else FILES))
+            files += " · pseudonymised" if c.redacted else ""
             rows.append(f'<tr><td><a href="{link}">{e(c.name)}</a></td><td class="ok">ok</td>{cells}'
                         f'<td class="trend">{e(_trend(c))}</td><td>{files}</td></tr>')
+        elif c.redacted:  # a failed run's partial notebook and error text are not pseudonymised
+            rows.append(f'<tr class="failed"><td>{e(c.name)}</td><td class="bad">failed</td>'
+                        f'<td colspan="{len(_COLUMNS) + 1}"><pre>the run failed; its error is in '
+                        f'{e(c.folder)}.failed/error.txt (not pseudonymised, not linked)</pre></td><td></td></tr>')
         else:
             previous = marker_kind(out / c.folder) == "report" and (out / c.folder / "assessment.html").is_file()
             failed = f"{e(c.folder)}.failed/assessment.html"

@@ -44,6 +44,8 @@ def _params_from_args(args: argparse.Namespace) -> dict:
         raw["redact_key"] = args.redact_key
     if getattr(args, "allow_partial", False):
         raw["allow_partial"] = True
+    if args.paper:
+        raw["paper"] = args.paper
     for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "okta_app_id", "tenant", "previous",
                  "entra_groups", "entra_contacts"):
         value = getattr(args, name, None)
@@ -52,16 +54,32 @@ def _params_from_args(args: argparse.Namespace) -> dict:
     return raw
 
 
+#: What each file of the report set is, for the list printed after a run.
+_FILE_NOTES = {"assessment.html": "the report: open it in a browser", "assessment.ipynb": "the executed notebook",
+               "findings.csv": "one row per identity", "findings.xlsx": "the findings as a workbook",
+               "summary.json": "counts, parameters, timings", "readiness.csv": "directory readiness (IdFix columns)",
+               "rejected.csv": "input rows set aside, with reasons", "remediation.ps1": "the fixes (dry run by default)",
+               "remediation.csv": "the values the script writes", "rollback.csv": "the values to restore"}
+
+
+def _print_files(out: Path) -> None:
+    """Every file of the finished report set (the demo's export files included), the report first."""
+    files = sorted((p for p in out.rglob("*") if p.is_file()),
+                   key=lambda p: (p.name != "assessment.html", len(p.relative_to(out).parts), str(p)))
+    width = max((len(str(p)) for p in files), default=0)
+    for path in files:
+        print(f"{str(path):<{width}}  {_FILE_NOTES.get(path.name, '')}".rstrip())
+
+
 def _run_report(raw: dict, out: Path, quiet: bool, prepare: Callable[[Path], dict] | None = None) -> int:
     from hybridx_nb.app.assess import validate_params
     from hybridx_nb.app.runner import run_assessment
 
     if prepare is None:
         validate_params(raw)  # fail fast, before a kernel starts
-    result = run_assessment(raw, out, progress=not quiet and sys.stderr.isatty(), prepare=prepare)
-    print(f"report:   {out / Path(result.html).name}")
-    print(f"findings: {out / 'findings.csv'}")
-    print(f"summary:  {out / 'summary.json'}")
+    run_assessment(raw, out, progress=not quiet and sys.stderr.isatty(), prepare=prepare)
+    print(f"written in {out}:")
+    _print_files(out)
     return 0
 
 
@@ -83,7 +101,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"demo tenant: {args.users} users per side (seed {args.seed}), export files in {out / 'inputs'}")
         return {name: str(path) for name, path in files.items()}
 
-    raw = {"client": "Contoso (demo)", "out": str(out), "anchor": args.anchor, "target": args.target}
+    raw = {"client": "Contoso (demo)", "out": str(out), "anchor": args.anchor, "target": args.target,
+           **({"paper": args.paper} if args.paper else {})}
     return _run_report(raw, out, args.quiet, prepare)
 
 
@@ -209,6 +228,8 @@ def _add_export_options(p: argparse.ArgumentParser, required: bool = False) -> N
 def _add_assessment_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--anchor", choices=("auto", "objectGUID", "mS-DS-ConsistencyGuid"), default="auto",
                    help="source anchor Entra Connect will use (default auto: express install's choice)")
+    p.add_argument("--paper", choices=("A4", "Letter"),
+                   help="paper the printed report is laid out for (default: from the locale, else A4)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_target(p)
 

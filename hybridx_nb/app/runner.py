@@ -11,6 +11,7 @@ stays) and the error names the cell.
 from __future__ import annotations
 
 import json
+import re
 import signal
 import sys
 import time
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hybridx_nb.app.assess import EXPORT_INPUTS
+from hybridx_nb.app.kernel import KERNEL_LOG, quiet_kernel_manager
 from hybridx_nb.app.paths import resolve_paths
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.secrets import scrub
@@ -62,32 +64,15 @@ class NotebookFailed(HybridxError):
         super().__init__(f"the assessment stopped in {cell}: {message}{where}")
 
 
-def _kernel_manager() -> type:
-    """jupyter_client's kernel manager, with the kernel's own stdout/stderr sent nowhere.
-
-    The kernel runs in a session of its own (jupyter_client starts it so), so Ctrl-C reaches hybridx and not the
-    kernel; hybridx then shuts the kernel down. Without this, the kernel's console output (a transport warning
-    on every run, and a ZMQ traceback when it is shut down mid-cell) landed on the consultant's terminal. What
-    the notebook prints is still captured in the notebook itself."""
-    import subprocess
-
-    from jupyter_client import AsyncKernelManager
-
-    class QuietKernelManager(AsyncKernelManager):
-        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-            kw.update(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    return QuietKernelManager
-
-
 def prepare_params(raw: dict[str, Any]) -> dict[str, Any]:
     """Validated parameters with absolute paths (the kernel may run elsewhere); raises HybridxError."""
     from hybridx_nb.app.assess import validate_params
 
     resolved = resolve_paths(raw, Path.cwd())
-    validate_params(resolved)
-    return resolved
+    params = validate_params(resolved)
+    # every parameter, unset ones as their defaults: the notebook's own defaults (the demo's files) must not
+    # fill what the caller left out
+    return {**params.public(), **resolved}
 
 
 def export_html(notebook: Path, html_path: Path) -> Path:
@@ -109,17 +94,26 @@ def export_html(notebook: Path, html_path: Path) -> Path:
     return html_path
 
 
+def _heading(source: str) -> str:
+    """The first Markdown heading of a cell, without its ``#`` marks and section number."""
+    for line in source.splitlines():
+        if line.lstrip().startswith("#"):
+            return re.sub(r"^\d+(\.\d+)*\.?\s+", "", line.strip().lstrip("#").strip())
+    return ""
+
+
 def _failed_cell(exc: Exception, notebook: Path) -> str:
-    """The failing cell by its id and first line (papermill adds an error banner cell, so indexes shift)."""
+    """The failing cell by its purpose (the Markdown heading above it) and its id; papermill adds an error banner
+    cell, so positions shift and are not used."""
     try:
         import nbformat
 
-        cells = nbformat.read(notebook, as_version=4).cells
-        code = [c for c in cells if c.cell_type == "code"]
-        for number, cell in enumerate(code, start=1):
-            if any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
-                first = cell.source.strip().splitlines()[0][:60] if cell.source.strip() else ""
-                return f"code cell {number} ({cell.get('id', '?')}: {first!r})"
+        heading = ""
+        for cell in nbformat.read(notebook, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                heading = _heading(cell.source) or heading
+            elif any(o.get("output_type") == "error" for o in cell.get("outputs", [])):
+                return f"{heading!r} (cell {cell.get('id', '?')})" if heading else f"cell {cell.get('id', '?')}"
     except Exception:  # the notebook may not have been written at all
         pass
     count = getattr(exc, "exec_count", None)
@@ -195,7 +189,7 @@ def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = 
         raw["out"] = str(tmp)
         pm.execute_notebook(str(notebook_path()), str(executed), parameters=raw, kernel_name=KERNEL,
                             progress_bar=progress, log_output=False, cwd=str(Path.cwd()),
-                            kernel_manager_class=_kernel_manager())
+                            kernel_manager_class=quiet_kernel_manager(tmp / KERNEL_LOG))
     except PapermillExecutionError as exc:
         if getattr(exc, "ename", "") == "KeyboardInterrupt":  # Ctrl-C reached the kernel too
             staging.discard()
@@ -220,6 +214,7 @@ def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = 
         staging.discard()
         raise
     try:
+        (tmp / KERNEL_LOG).unlink(missing_ok=True)  # the kernel's own messages matter only for a failed run
         _record_final_folder(tmp, out)
         html = export_html(executed, tmp / "assessment.html")
         counts = json.loads((tmp / "summary.json").read_text(encoding="utf-8")).get("counts", {})

@@ -20,7 +20,7 @@ def appendix(d: ReportData) -> HTML:
         rows.append({"table": name, "source": d.sources.get(name) or meta.get("source", ""),
                      "rows": d.inputs.get(name, meta.get("rows")), "sha256": (meta.get("sha256") or "")[:16]})
     prov = table(pd.DataFrame(rows), {"table": "Table", "source": "Source", "rows": "Rows",
-                                      "sha256": "SHA-256 (first 16)"}, interactive=False, limit=100)
+                                      "sha256": "SHA-256 (first 16) of the file read"}, interactive=False, limit=100)
     facts = [("hybridx version", __version__), ("Snapshot created", m.get("created", "not saved as a snapshot")),
              ("Snapshot written by", m.get("hybridx_version", "")), ("Report generated", d.generated),
              ("Rows set aside (rejected)", f"{len(d.rejected):,}")]

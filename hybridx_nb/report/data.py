@@ -4,13 +4,47 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from hybridx_nb.report.errors import clean_errors
-from hybridx_nb.report.redact import Redactor
+from hybridx_nb.report.redact import Redactor, directory_literals
+
+#: Parameters that name input files or folders: the report shows their names only, never where they were.
+PATH_PARAMETERS = ("snapshot", "ad", "entra", "okta", "okta_app_users", "tenant", "out")
+
+
+def _file_name(value: object) -> object:
+    """``exports/contoso/ad.csv`` (or with backslashes) → ``ad.csv``."""
+    return str(value).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] if value else value
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _with_file_hashes(manifest: dict[str, Any], sources: dict[str, str], params: Any) -> dict[str, Any]:
+    """The manifest with a SHA-256 for every table: the snapshot's own (Parquet file), else that of the export file
+    the table was read from (a source text starts with the file's name), so the appendix proves what was read."""
+    files = {}
+    for name in ("ad", "entra", "okta", "okta_app_users", "tenant"):
+        value = getattr(params, name, None)
+        if value and Path(value).is_file():
+            files[Path(value).name] = _sha256(Path(value))
+    tables = {k: dict(v) for k, v in manifest.get("tables", {}).items()}
+    for table, source in sources.items():
+        digest = files.get(str(source).split(" (", 1)[0])
+        if digest and not tables.get(table, {}).get("sha256"):
+            tables.setdefault(table, {})["sha256"] = digest
+    return {**manifest, "tables": tables}
 
 
 @dataclass
@@ -59,26 +93,43 @@ def prepare(a: Any, redactor: Redactor | None = None) -> ReportData:
     rejected = snap.rejected
     groups = getattr(a, "groups", None)
     glance = list(getattr(plan, "glance", []) or [])
+    tenant, sources = snap.tenant, dict(snap.sources)
+    manifest = _with_file_hashes(dict(snap.manifest or {}), sources, params)
     if redactor is not None:
+        from hybridx_nb.engine.scope import system_object_mask
+
+        ad = snap.tables.get("ad_users")
+        system = pd.Series(system_object_mask(ad)) if ad is not None and len(ad) else None
+        redactor.learn(directory_literals(snap, system))
+        tenant = dataclasses.replace(tenant, display_name=redactor.org(tenant.display_name)
+                                     if tenant.display_name else tenant.display_name)
         if groups is not None:
             groups = redactor.frame(groups, {"ad_dn": "dn", "ad_name": "name", "entra_name": "name",
                                              "matched_on": "text"})
-        glance = [(label, redactor.text(text)) for label, text in glance]
+        glance = list(zip([label for label, _ in glance], redactor.texts([str(text) for _, text in glance])))
         findings = redactor.findings(findings)
         actions = redactor.actions(actions)
         readiness = redactor.readiness(readiness)
         domains = domains.assign(name=redactor.series(domains["name"], "domain"))
-        rejected = redactor.frame(rejected, {"key": "text", "reason": "text"})
-        runbook = [dataclasses.replace(step, **{f: redactor.text(getattr(step, f)) for f in
-                                                ("title", "who", "where", "do", "verify", "rollback")})
-                   for step in runbook]
+        rejected = redactor.frame(rejected, {"key": "opaque", "reason": "text"})
+        fields = ("title", "who", "where", "do", "verify", "rollback")
+        flat = iter(redactor.texts([str(getattr(step, f) or "") for step in runbook for f in fields]))
+        runbook = [dataclasses.replace(step, **{f: next(flat) for f in fields}) for step in runbook]
         notes = redactor.texts(notes)
-        anchor_reason, assumptions = redactor.text(anchor_reason), redactor.texts(assumptions)
+        sources = dict(zip(sources, redactor.texts(sources.values())))
+        tables = manifest.get("tables", {})
+        said = iter(redactor.texts([str(m.get("source", "")) for m in tables.values()]))
+        manifest["tables"] = {k: {**m, "source": next(said)} for k, m in tables.items()}
+        reason = str(getattr(plan, "strategy_reason", "") or "")
+        anchor_reason, reason, *assumptions = redactor.texts([anchor_reason, reason, *assumptions])
+        if dataclasses.is_dataclass(plan) and hasattr(plan, "strategy_reason"):
+            plan = dataclasses.replace(plan, strategy_reason=reason)
     public = params.public() if hasattr(params, "public") else dataclasses.asdict(params)
+    public = {k: _file_name(v) if k in PATH_PARAMETERS else v for k, v in public.items()}
     inputs = {name: len(frame) for name, frame in sorted(snap.tables.items()) if name != "rejected"}
     return ReportData(
         client=str(params.client), counts=dict(a.counts), findings=findings, actions=actions, readiness=readiness,
-        domains=domains, tenant=snap.tenant, anchor_setting=a.prediction.anchor_setting, anchor_reason=anchor_reason,
-        assumptions=assumptions, plan=plan, runbook=runbook, plan_notes=notes, manifest=dict(snap.manifest or {}),
-        sources=dict(snap.sources), inputs=inputs, rejected=rejected, parameters=public,
+        domains=domains, tenant=tenant, anchor_setting=a.prediction.anchor_setting, anchor_reason=anchor_reason,
+        assumptions=assumptions, plan=plan, runbook=runbook, plan_notes=notes, manifest=manifest,
+        sources=sources, inputs=inputs, rejected=rejected, parameters=public,
         timings=dict(a.timings), groups=groups, glance=glance, redacted=redactor is not None)

@@ -93,7 +93,9 @@ def table(frame: pd.DataFrame, columns: Mapping[str, str] | None = None, *, deta
     detail = {c: label for c, label in (detail or {}).items() if c in frame.columns}
     total = len(frame) if total is None else total
     shown = frame.head(limit)
-    head = "".join(f'<th scope="col">{esc(label)}</th>' for label in columns.values())
+    head = "".join(f'<th scope="col" data-col="{esc(c)}">{esc(label)}</th>' for c, label in columns.items())
+    # data-col lets print leave a column out; data-label names the value where a narrow screen shows rows as cards
+    opens = [f'<td data-col="{esc(c)}" data-label="{esc(label)}">' for c, label in columns.items()]
 
     def values(cols: Mapping[str, str]) -> list[list[object]]:
         return [shown[c].astype(object).where(shown[c].notna(), None).tolist() for c in cols]
@@ -102,7 +104,7 @@ def table(frame: pd.DataFrame, columns: Mapping[str, str] | None = None, *, deta
     if len(shown):
         main, extra = values(columns), values(detail)
         for i in range(len(shown)):
-            row = "<tr>" + "".join(f"<td>{cell(col[i])}</td>" for col in main) + "</tr>"
+            row = "<tr>" + "".join(f"{o}{cell(col[i])}</td>" for o, col in zip(opens, main)) + "</tr>"
             if detail:
                 bits = " ".join(f'<span class="hx-dl">{esc(label)}:</span> {cell(col[i])}'
                                 for label, col in zip(detail.values(), extra) if col[i] is not None)

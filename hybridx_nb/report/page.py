@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from importlib import resources
 
 from IPython.display import HTML
@@ -32,9 +33,29 @@ def content_security_policy() -> str:
             f"script-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'")
 
 
+#: Territories whose paper is US Letter (CLDR's paperSize data); everywhere else prints on A4.
+LETTER_TERRITORIES = frozenset({"US", "CA", "MX", "CL", "CO", "CR", "GT", "PA", "PH", "PR", "SV", "VE", "NI",
+                                "DO", "BZ"})
+
+
+def paper(value: str | None = None) -> str:
+    """``A4`` or ``Letter``: the parameter when given, else from the locale (``LC_PAPER``, ``LC_ALL``, ``LANG``:
+    ``en_US.UTF-8`` → Letter), else A4."""
+    if value:
+        return value
+    for name in ("LC_PAPER", "LC_ALL", "LANG"):
+        tag = os.environ.get(name, "")
+        if tag and tag not in ("C", "POSIX") and not tag.startswith("C."):
+            territory = tag.split(".")[0].split("@")[0].replace("-", "_").rpartition("_")[2].upper()
+            return "Letter" if territory in LETTER_TERRITORIES else "A4"
+    return "A4"
+
+
 def title(d: ReportData) -> HTML:
-    """The page's CSS and script (once), then the title block."""
+    """The page's CSS and script (once), the paper it prints on, then the title block."""
     redacted = '<span class="hx-badge">pseudonymised</span>' if d.redacted else ""
-    return HTML(f"<style>{_asset('report.css')}</style><script>{_asset('report.js')}</script>"
+    size = paper(d.parameters.get("paper"))
+    return HTML(f"<style>{_asset('report.css')}@page{{size:{size};margin:10mm}}</style>"
+                f"<script>{_asset('report.js')}</script>"
                 f'<header class="hx-header"><h1>Entra Connect first-sync assessment: {esc(d.client)}</h1>'
                 f'<p class="hx-sub">Generated {esc(d.generated)} · hybridx {esc(__version__)} {redacted}</p></header>')

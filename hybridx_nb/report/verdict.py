@@ -45,8 +45,13 @@ def chart(counts: Mapping[str, int]) -> str:
     alt = "Bar chart of identities per category: " + "; ".join(
         f"{LABELS[c]} {counts.get(c, 0):,}" for c in ACTION_ORDER if c in counts)
     data = base64.b64encode(chart_png(counts)).decode("ascii")
+    top = max([counts.get(c, 0) for c in ACTION_ORDER] + [1])
+    items = "".join(f'<li><span class="hx-dot" style="background:{COLORS[c]}"></span>{esc(LABELS[c])}'
+                    f'<span class="hx-bar" style="background:{COLORS[c]};width:{60 * counts.get(c, 0) / top:.0f}px">'
+                    f'</span><span class="hx-v">{counts.get(c, 0):,}</span></li>' for c in ACTION_ORDER if c in counts)
     return (f'<figure class="hx-chart"><img src="data:image/png;base64,{data}" alt="{esc(alt)}" '
-            f'width="825" height="374"><figcaption>Identities per category</figcaption></figure>')
+            f'width="825" height="374"><figcaption>Identities per category</figcaption></figure>'
+            f'<ul class="hx-chartlist" aria-hidden="true">{items}</ul>')  # the chart as a list on narrow screens
 
 
 def headline(counts: Mapping[str, int]) -> dict[str, int]:
@@ -122,9 +127,14 @@ def glance(d: ReportData) -> str:
 
 
 def xlsx_summary(d: ReportData) -> list[tuple[str, object]]:
-    """The rows that head the XLSX summary sheet."""
-    return [("Client", d.client), ("Generated", d.generated), ("hybridx version", __version__),
-            ("Pseudonymised", "yes" if d.redacted else "no"), ("Recommendation", recommendation(d)),
+    """The rows that head the XLSX summary sheet, worded for a workbook (no "below", no page sections)."""
+    advice = recommendation(d).replace("(plan below)", "(the plan is in assessment.html, the fixes in "
+                                                       "remediation.ps1)")
+    return [("Client", d.client), ("Recommendation", advice),
+            ("This workbook", "One sheet per category, those that need action first; every sheet has a frozen "
+                              "header and filter arrows. The same rows are in findings.csv."),
             ("Source anchor", f"{d.anchor_setting}: {d.anchor_reason}"),
             ("Remediation strategy", getattr(d.plan, "strategy", "")),
-            ("Assumptions", "; ".join(d.assumptions) or "none")]
+            ("Assumptions", "; ".join(d.assumptions) or "none"),
+            ("Pseudonymised", "yes: names, addresses and DNs are aliases" if d.redacted else "no"),
+            ("Generated", d.generated), ("hybridx version", __version__)]

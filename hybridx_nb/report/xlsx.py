@@ -1,4 +1,6 @@
-"""findings.xlsx: a summary sheet, then one sheet per category (split past Excel's row limit).
+"""findings.xlsx: a summary sheet, then one sheet per category in the report's order and with its labels (the
+duplicates first), each with a frozen header row and an autofilter; a category past Excel's row limit continues on
+``label (2)``, ….
 
 The workbook is written directly as Office Open XML (a zip of XML parts), with the cell XML built column by column
 with Arrow string kernels: a million findings take seconds, where a cell-by-cell writer (openpyxl) takes minutes.
@@ -20,6 +22,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from hybridx_nb.core.vocabulary import ACTION_ORDER, LABELS, NO_ACTION
 
 #: Rows per sheet including the header row (Excel's limit).
 EXCEL_MAX_ROWS = 1_048_576
@@ -53,8 +57,17 @@ def column_letter(j: int) -> str:
 
 
 def _sheet_names(category: str, parts: int) -> list[str]:
-    base = "".join("_" if ch in '[]:*?/\\' else ch for ch in category)[:25]
-    return [base] if parts == 1 else [f"{base} ({i + 1})"[:31] for i in range(parts)]
+    """The category's label as Excel allows a sheet name (31 characters, none of ``[]:*?/\\``)."""
+    base = "".join("_" if ch in '[]:*?/\\' else ch for ch in LABELS.get(category, category)).strip("'")
+    if parts == 1:
+        return [base[:31]]
+    return [f"{base[:31 - len(f' ({parts})')]} ({i + 1})" for i in range(parts)]
+
+
+def _ordered(categories: Sequence[str]) -> list[str]:
+    """The categories in the report's order (what needs action first); unknown ones after, as given."""
+    rank = {c: i for i, c in enumerate(ACTION_ORDER)}
+    return sorted(categories, key=lambda c: rank.get(c, len(rank)))
 
 
 def arrow_strings(values: pd.Series) -> pa.Array:
@@ -167,11 +180,18 @@ def _plain_row(values: Sequence[object], row: int) -> str:
     return f'<row r="{row}">{"".join(cells)}</row>'
 
 
-def _sheet_head(widths: Sequence[float], freeze: bool, rows: int) -> str:
-    """The sheet's start up to ``<sheetData>``; the dimension spares readers (openpyxl) a scan of every row."""
+def _sheet_tail(filter_ref: str) -> str:
+    """The end of a sheet after its rows: the autofilter over the header row and the data below it."""
+    return f'</sheetData><autoFilter ref="{filter_ref}"/></worksheet>'
+
+
+def _sheet_head(widths: Sequence[float], freeze: int, rows: int) -> str:
+    """The sheet's start up to ``<sheetData>``, rows ``1..freeze`` frozen; the dimension spares readers (openpyxl)
+    a scan of every row."""
     ref = f"A1:{column_letter(max(len(widths), 1) - 1)}{max(rows, 1)}"
-    pane = ('<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
-            'state="frozen"/></sheetView></sheetViews>') if freeze else ""
+    pane = ('<sheetViews><sheetView workbookViewId="0">'
+            f'<pane ySplit="{freeze}" topLeftCell="A{freeze + 1}" activePane="bottomLeft" state="frozen"/>'
+            '</sheetView></sheetViews>') if freeze else ""
     cols = "".join(f'<col min="{j + 1}" max="{j + 1}" width="{w:.0f}" customWidth="1"/>' for j, w in enumerate(widths))
     return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_NS}">'
             f'<dimension ref="{ref}"/>{pane}'
@@ -195,7 +215,8 @@ def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, categories:
     holding it. ``max_rows`` (header included) exists so tests can exercise the split without a million rows.
     """
     path = Path(path)
-    categories = list(categories) if categories is not None else list(pd.unique(findings["category"].dropna()))
+    categories = _ordered(list(categories) if categories is not None
+                          else list(pd.unique(findings["category"].dropna())))
     per_sheet = max_rows - 1
     category = findings["category"]
     plan, lines = [], []
@@ -203,7 +224,8 @@ def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, categories:
         positions = np.flatnonzero((category == cat).to_numpy(dtype=bool, na_value=False))
         n = len(positions)
         names = _sheet_names(cat, max(1, -(-n // per_sheet))) if n else []
-        lines.append((cat, n, ", ".join(names) if names else "(none)"))
+        lines.append((LABELS.get(cat, cat), n, "no" if cat in NO_ACTION else "yes",
+                       ", ".join(names) if names else "(no rows)", cat))
         if n:
             plan.append((positions, names))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -213,26 +235,34 @@ def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, categories:
         rows = [_plain_row([label, value if isinstance(value, (int, float, bool)) else str(value)], i + 1)
                 for i, (label, value) in enumerate(summary)]
         start = len(rows) + (2 if summary else 1)
-        rows.append(_header_xml(["category", "findings", "sheet(s)"], start))
+        rows.append(_header_xml(["Category", "Identities", "Needs action", "Sheet(s)", "category in findings.csv"],
+                                start))
         rows += [_plain_row(line, start + 1 + i) for i, line in enumerate(lines)]
-        rows.append(_plain_row(["total", int(len(findings))], start + 1 + len(lines)))
-        last = start + 1 + len(lines)
-        z.writestr("xl/worksheets/sheet1.xml", _sheet_head([34, 60, 50], False, last) + "".join(rows)
-                   + "</sheetData></worksheet>")
+        last = start + len(lines)
+        rows.append(_plain_row(["Total", int(len(findings))], last + 1))
+        filters = [f"A{start}:E{last}"]
+        z.writestr("xl/worksheets/sheet1.xml", _sheet_head([30, 60, 14, 40, 24], start, last + 1) + "".join(rows)
+                   + _sheet_tail(filters[0]))
         for positions, names in plan:  # rows are taken a chunk at a time: no copy of a whole category
             widths = _widths(findings.take(positions[:200]))
             for k, name in enumerate(names):
                 part = positions[k * per_sheet:(k + 1) * per_sheet]
                 sheets.append(name)
+                filters.append(f"A1:{column_letter(max(len(findings.columns), 1) - 1)}{len(part) + 1}")
                 with z.open(f"xl/worksheets/sheet{len(sheets)}.xml", "w", force_zip64=True) as fh:
-                    head = _sheet_head(widths, True, len(part) + 1) + _header_xml(list(findings.columns))
+                    head = _sheet_head(widths, 1, len(part) + 1) + _header_xml(list(findings.columns))
                     fh.write(head.encode("utf-8"))
                     chunks = (_row_xml(findings.take(part[s:s + _CHUNK]), s + 2) for s in range(0, len(part), _CHUNK))
                     _write_behind(fh, chunks)
-                    fh.write(b"</sheetData></worksheet>")
-        _package(z, sheets)
+                    fh.write(_sheet_tail(filters[-1]).encode("utf-8"))
+        _package(z, sheets, filters)
     os.replace(tmp, path)
     return path
+
+
+def repr_sheet(name: str) -> str:
+    """A sheet name as a formula reference: quoted, quotes doubled."""
+    return "'" + name.replace("'", "''") + "'"
 
 
 def _write_behind(fh: IO[bytes], chunks: Iterable[np.ndarray]) -> None:
@@ -248,9 +278,18 @@ def _write_behind(fh: IO[bytes], chunks: Iterable[np.ndarray]) -> None:
             pending.result()
 
 
-def _package(z: zipfile.ZipFile, sheets: list[str]) -> None:
-    """The workbook, relationship and content-type parts around the sheets."""
+def _package(z: zipfile.ZipFile, sheets: list[str], filters: list[str]) -> None:
+    """The workbook, relationship and content-type parts around the sheets (with the hidden names Excel keeps for
+    each sheet's autofilter)."""
     n = len(sheets)
+
+    def absolute(ref: str) -> str:
+        return ":".join("$" + "".join(c for c in p if c.isalpha()) + "$" + "".join(c for c in p if c.isdigit())
+                        for p in ref.split(":"))
+
+    names = "".join(f'<definedName name="_xlnm._FilterDatabase" localSheetId="{i}" hidden="1">'
+                    f"{escape(repr_sheet(name))}!{absolute(ref)}</definedName>"
+                    for i, (name, ref) in enumerate(zip(sheets, filters)))
     z.writestr("[Content_Types].xml", (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
@@ -266,7 +305,8 @@ def _package(z: zipfile.ZipFile, sheets: list[str]) -> None:
     z.writestr("xl/workbook.xml", (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_NS}" xmlns:r="{_REL}">'
         "<sheets>" + "".join(f'<sheet name={quoteattr(name)} sheetId="{i}" r:id="rId{i}"/>'
-                             for i, name in enumerate(sheets, start=1)) + "</sheets></workbook>"))
+                             for i, name in enumerate(sheets, start=1)) + "</sheets>"
+        + f"<definedNames>{names}</definedNames></workbook>"))
     z.writestr("xl/_rels/workbook.xml.rels", (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL}">'
         + "".join(f'<Relationship Id="rId{i}" Type="{_REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'

@@ -26,18 +26,43 @@ REPORT_SET = ("assessment.html", "assessment.ipynb", "findings.csv", "findings.x
 SECTIONS = ("verdict", "tenant", "findings", "plan", "readiness", "appendix")
 
 
-def test_committed_notebook_has_no_outputs_and_every_parameter() -> None:
-    path = ROOT / "notebooks" / "assessment.ipynb"
-    assert path.resolve() == runner.notebook_path().resolve()  # one source of truth
+DEMO_INPUTS = {"ad": "ad.csv", "entra": "entra_users.json", "okta": "okta_users.json",
+               "okta_app_users": "okta_app_users.json", "tenant": "tenant.json"}
+
+
+@pytest.mark.parametrize("name", ["assessment.ipynb", "explore.ipynb"])
+def test_committed_notebooks_are_clean_and_saved_as_jupyter_saves_them(name: str) -> None:
+    path = ROOT / "notebooks" / name
+    assert path.is_symlink() and path.resolve() == (runner.notebook_path().parent / name).resolve()
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, cell.source[:40]
+    # byte for byte what JupyterLab writes on save, with the kernel's own metadata: opening it changes nothing
+    assert path.read_text(encoding="utf-8") == nbformat.writes(nb) + "\n"
+    assert (nb.nbformat, nb.nbformat_minor) == (4, 5) and all(c.get("id") for c in nb.cells)
+    assert nb.metadata.kernelspec == {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    assert set(nb.metadata.language_info) == {"codemirror_mode", "file_extension", "mimetype", "name",
+                                              "nbconvert_exporter", "pygments_lexer", "version"}
+
+
+def test_assessment_notebook_parameters_default_to_the_demo() -> None:
+    nb = nbformat.read(runner.notebook_path(), as_version=4)
     params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(params) == 1
     values = {t.targets[0].id: ast.literal_eval(t.value) for t in ast.parse(params[0].source).body}
-    assert values == {f.name: f.default for f in dataclasses.fields(assess.Params)}
+    defaults = {f.name: f.default for f in dataclasses.fields(assess.Params)}
+    assert set(values) == set(defaults)
+    assert {k: values[k] for k in DEMO_INPUTS} == {k: f"reports/demo/inputs/{v}" for k, v in DEMO_INPUTS.items()}
+    assert values["out"] != "reports/demo"  # a hand run never writes into the folder hybridx demo made
+    differ = {k for k in defaults if values[k] != defaults[k]}
+    assert differ == set(DEMO_INPUTS) | {"client", "out"}
+    dig = [c for c in nb.cells if c.get("id", "").startswith("dig-in")]
+    assert len(dig) == 2 and all("notebook-only" in c.metadata.tags for c in dig)
+    text = "".join(c.source for c in dig)
+    for name in ("a.findings", "a.plan.actions", "a.readiness", "a.snapshot.tables["):
+        assert name in text, name
 
 
 def _check_report_set(out: Path, counts: dict[str, int]) -> str:
@@ -51,7 +76,7 @@ def _check_report_set(out: Path, counts: dict[str, int]) -> str:
     csv = pd.read_csv(out / "findings.csv", encoding="utf-8-sig")
     assert {k: v for k, v in csv["category"].value_counts().items()} == {k: v for k, v in counts.items() if v}
     rows = list(load_workbook(out / "findings.xlsx", read_only=True)["Summary"].iter_rows(values_only=True))
-    xlsx_counts = {r[0]: r[1] for r in rows if r and r[0] in counts}
+    xlsx_counts = {r[4]: r[1] for r in rows if r and len(r) > 4 and r[4] in counts}
     assert xlsx_counts == counts
     page = (out / "assessment.html").read_text(encoding="utf-8")
     for section in SECTIONS:
@@ -65,6 +90,14 @@ def _check_report_set(out: Path, counts: dict[str, int]) -> str:
     assert "Run it by hand in JupyterLab" not in page
     executed = nbformat.read(out / "assessment.ipynb", as_version=4)
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+    dig = next(c for c in executed.cells if c.get("id") == "dig-in")  # runs, but stays out of the report
+    assert dig.outputs and not any(o.get("output_type") == "error" for o in dig.outputs)
+    assert "Dig in" not in page and "dupes" not in page
+    committed = nbformat.read(runner.notebook_path(), as_version=4).metadata.language_info
+    ran = executed.metadata.language_info  # what the kernel reports, as JupyterLab records it on opening
+    assert {k: v for k, v in ran.items() if k != "version"} == {k: v for k, v in committed.items() if k != "version"}
+    assert ran["version"].split(".")[:2] == committed["version"].split(".")[:2]
+    assert not (out / "kernel.log").exists()
     return page
 
 
@@ -95,12 +128,15 @@ def test_failure_keeps_the_partial_notebook_and_names_the_cell(tmp_path: Path) -
     broken.mkdir()
     with pytest.raises(runner.NotebookFailed) as info:
         runner.run_assessment({"client": "X", "snapshot": str(broken)}, tmp_path / "out")
-    assert "validate-and-run" in info.value.cell and "manifest.json" in info.value.message
+    # named by its purpose (the heading above it), and its id
+    assert info.value.cell == "'Read the inputs and run the assessment' (cell validate-and-run)"
+    assert "manifest.json" in info.value.message
     partial = nbformat.read(info.value.notebook, as_version=4)
     failed = next(c for c in partial.cells if c.get("id") == "validate-and-run")
     assert "no manifest.json" in "".join(o.get("evalue", "") + "".join(o.get("traceback", []))
                                          for o in failed.outputs)
     assert (tmp_path / "out.failed" / "error.txt").is_file()
+    assert (tmp_path / "out.failed" / "kernel.log").is_file()  # the kernel's own messages, kept with the failure
     assert (good.out / "assessment.html").is_file()  # the previous good report stays
     assert ".tmp" not in (tmp_path / "out.failed" / "assessment.ipynb").read_text(encoding="utf-8")
     # a folder named like a failed run that hybridx did not write is neither replaced nor removed
