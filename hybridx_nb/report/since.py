@@ -3,6 +3,7 @@ regressed, and, for the runbook step "Verify with hybridx", exactly which in-sco
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -31,7 +32,7 @@ def since_section(a: Any, redacted: bool = False, limit: int = ROW_LIMIT) -> HTM
     out = [kv([(s.replace("_", " "), f"{c[s]:,}") for s in DIFF_STATUSES]
               + [("ImmutableID changes", f"{c['anchor_changes']:,}"),
                  ("Readiness rows fixed / added", f"{c['readiness_fixed']:,} / {c['readiness_added']:,}"),
-                 ("Previous assessment", str(getattr(a.params, "previous", "")))])]
+                 ("Previous assessment", Path(str(getattr(a.params, "previous", "") or "")).name)])]
     moved = since.transitions[since.transitions["before"] != since.transitions["after"]]
     if len(moved):
         out.append("<h3>Category moves</h3>")
@@ -48,7 +49,7 @@ def since_section(a: Any, redacted: bool = False, limit: int = ROW_LIMIT) -> HTM
             out.append(f"<h3>{esc(status.replace('_', ' ').capitalize())} <span class=\"hx-n\">({len(part):,})"
                        "</span></h3>" + note)
             out.append(table(part, _COLUMNS if not redacted else {"before": "Before", "after": "Now"},
-                             detail={"action": "Fix"} if status != "fixed" else None, limit=limit,
+                             detail={"action": "Fix"} if status != "fixed" and not redacted else None, limit=limit,
                              more="Every changed identity is in since-last.csv."))
     left = not_hard_matching(a.prediction.findings)
     out.append(f'<h3>Runbook check: in-scope AD users that do not hard-match yet <span class="hx-n">'
@@ -56,7 +57,9 @@ def since_section(a: Any, redacted: bool = False, limit: int = ROW_LIMIT) -> HTM
     if len(left):
         cols = {"ad_upn": "AD UPN", "category": "Category", "entra_upn": "Cloud UPN"}
         shown = left.drop(columns=[c for c in ("ad_upn", "entra_upn") if redacted])
-        out.append(table(shown, cols if not redacted else {"category": "Category"}, detail={"action": "Fix"},
+        # the Fix sentences name people: a pseudonymised report leaves them out (findings.xlsx has them aliased)
+        out.append(table(shown, cols if not redacted else {"category": "Category"},
+                         detail=None if redacted else {"action": "Fix"},
                          limit=limit, more="The full list is findings.csv (every category but hard_match)."))
     else:
         out.append('<p class="hx-note">Every in-scope AD user hard-matches: the runbook\'s check passes.</p>')

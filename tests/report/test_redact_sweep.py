@@ -98,17 +98,34 @@ def marked_snapshot():
     rejected = pd.DataFrame({"table": ["ad_users"], "source": ["ad.csv"], "line": [7],
                              "key": [f"CN={m()},{dc}"], "reason": [f"no objectGUID for {m()}@{dom}"]})
     del by
+    groups = pd.DataFrame({"id": [_guid("eg")], "display_name": [f"{m('title')} team"], "mail": [f"{m()}@{dom}"],
+                           "mail_nickname": [m()], "mail_enabled": [True], "security_enabled": [False],
+                           "group_types": [["Unified"]], "proxy_addresses": [[f"SMTP:{m()}@{dom}"]],
+                           "on_prem_sync_enabled": [True]})
+    contacts = pd.DataFrame({"id": [_guid("ec")], "display_name": [f"{m()} {m('upper')}"],
+                             "mail": [f"{m()}@{m()}.example"], "mail_nickname": [m()],
+                             "proxy_addresses": [[f"SMTP:{m()}@{m()}.example"]], "on_prem_sync_enabled": [None]})
     return build_snapshot({"ad_users": ad, "entra_users": entra, "okta_users": okta, "okta_app_users": app,
                            "ad_mail_objects": mail_objects, "entra_domains": domains, "entra_role_members": roles,
-                           "rejected": rejected},
+                           "entra_groups": groups, "entra_contacts": contacts, "rejected": rejected},
                           TenantFacts(tenant_id=_guid("tenant"), display_name=f"{m('title')} Holding {m()}"),
                           sources={"ad_users": "ad.csv (Get-ADUser Export-Csv, UTF-8)"})
 
 
+def _assessment(tmp: Path, **params):
+    """The marked tenant assessed with a previous assessment of it (so "since the last assessment" shows)."""
+    from hybridx_nb.app import assess
+
+    snap = marked_snapshot()
+    previous = tmp / "previous"
+    assess.write_outputs(assessment_for(snap, client="Sweep"), previous)
+    return assessment_for(snap, client="Sweep", previous=str(previous), **params)
+
+
 def _texts(tmp: Path, a, **kw) -> dict[str, str]:
-    """The HTML, the XLSX parts and the batch index of one rendering, unescaped."""
-    page = render_all(a, **kw)
+    """The HTML (every section the notebook shows), the XLSX parts and the batch index, unescaped."""
     view = report.prepare(a, **kw)
+    page = render_all(a, **kw) + report.since_section(a, redacted=view.redacted).data
     book = write_findings_xlsx(view.findings, tmp / "findings.xlsx", categories=list(a.counts),
                                summary=report.xlsx_summary(view))
     with zipfile.ZipFile(book) as z:
@@ -121,10 +138,11 @@ def _texts(tmp: Path, a, **kw) -> dict[str, str]:
 
 
 def test_markers_are_shown_without_redact(tmp_path: Path) -> None:
-    a = assessment_for(marked_snapshot(), client="Sweep")
+    a = _assessment(tmp_path)
     texts = _texts(tmp_path, a)
     assert len(set(MARKER.findall(texts["html"].casefold()))) > 40
     assert len(set(MARKER.findall(texts["xlsx"].casefold()))) > 30
+    assert 'id="since"' in texts["html"] and "Since" not in texts["html"][:0]
     categories = set(a.findings["category"])
     assert {"anchor_mismatch", "match_blocked", "excluded", "orphan_anchor"} <= categories and len(a.readiness) > 0
 
@@ -133,7 +151,7 @@ def test_markers_are_shown_without_redact(tmp_path: Path) -> None:
 def test_no_marker_survives_redaction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int) -> None:
     """``limit=0`` is how a large tenant runs: only system objects' names are looked for inside sentences."""
     monkeypatch.setattr(redact, "LITERAL_LIMIT", limit)
-    a = assessment_for(marked_snapshot(), client="Sweep", redact=True)
+    a = _assessment(tmp_path, redact=True)
     for where, text in _texts(tmp_path, a).items():
         left = sorted(set(MARKER.findall(text.casefold())))
         assert not left, f"{where} still shows {left}: " + "; ".join(
