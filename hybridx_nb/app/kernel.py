@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.paths import jupyter_runtime_dir
 
 #: Where a run's kernel writes its standard error (inside the run's temporary folder).
 KERNEL_LOG = "kernel.log"
@@ -36,6 +38,13 @@ def quiet_kernel_manager(log: Path) -> type[AsyncKernelManager]:
 
         def __init__(self, **kw: Any) -> None:
             kw.setdefault("transport", transport())
+            if kw["transport"] == "ipc":
+                # jupyter_client's default socket prefix is "kernel-ipc" in the working folder, where two runs
+                # started side by side (hybridx batch --jobs 2) pick the same socket files and read each other's
+                # messages ("Invalid Signature"); a prefix of the kernel's own keeps them apart.
+                runtime = Path(jupyter_runtime_dir())
+                runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+                kw.setdefault("ip", str(runtime / f"hybridx-{uuid.uuid4().hex[:12]}"))
             super().__init__(**kw)
 
         async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
