@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from hybridx_nb.core.vocabulary import TAKEOVER_STATUSES
 from hybridx_nb.engine.sides import primary_smtp
-from hybridx_nb.snapshot.carried import carried_columns
+from hybridx_nb.snapshot.carried import carried_columns, not_carried_rows
 from hybridx_nb.snapshot.store import Snapshot
 
 
@@ -248,8 +248,13 @@ def takeover_impact(snap: Snapshot, findings: pd.DataFrame) -> Takeover:
                 a = pc.if_else(pc.is_valid(_text(ad[flow.ad_col], rows_ad)), a, pa.nulls(len(a), _STR))
             a_shown, c_shown = a, c
         code = _status(a, c, flow.kind == "nocase", flow.null_flows)
-        counts[flow.entra] = {s: int(n) for s, n in zip(TAKEOVER_STATUSES, np.bincount(code, minlength=7)) if n}
-        rows = np.flatnonzero(code != TAKEOVER_STATUSES.index("same"))
+        # a partial export: records that lacked the key are not compared (docs/domain.md §14)
+        skip = not_carried_rows(snap, "ad_users", flow.ad_col)[pairs["ai"].to_numpy()] | not_carried_rows(
+            snap, "entra_users", flow.entra_col)[pairs["ci"].to_numpy()]
+        code[skip] = len(TAKEOVER_STATUSES)
+        names = (*TAKEOVER_STATUSES, "not_compared")
+        counts[flow.entra] = {s: int(n) for s, n in zip(names, np.bincount(code, minlength=len(names))) if n}
+        rows = np.flatnonzero((code != TAKEOVER_STATUSES.index("same")) & ~skip)
         if len(rows):
             status = pa.array(np.array(TAKEOVER_STATUSES, dtype=object)[code[rows]], _STR)
             parts.append((rows, status, flow, c_shown.take(pa.array(rows)), a_shown.take(pa.array(rows))))

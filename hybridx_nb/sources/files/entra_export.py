@@ -21,10 +21,6 @@ from hybridx_nb.sources.text import Text
 
 #: The Get-MgUser export README.md (Export files) explains; quoted by errors about placeholders and missing columns.
 ENTRA_CSV_COMMAND = (
-    "$p = 'Id','UserPrincipalName','Mail','OnPremisesImmutableId','OnPremisesSyncEnabled','AccountEnabled',"
-    "'UserType','DisplayName','MailNickname','CreationType','GivenName','Surname','JobTitle','Department',"
-    "'CompanyName','OfficeLocation','StreetAddress','City','State','PostalCode','UsageLocation','Country',"
-    "'MobilePhone','FaxNumber','EmployeeId','ShowInAddressList'; "
     "$c = @{n='ProxyAddresses';e={$_.ProxyAddresses -join ';'}}, "
     "@{n='AssignedLicenses';e={($_.AssignedLicenses | ForEach-Object SkuId) -join ';'}}, "
     "@{n='BusinessPhones';e={$_.BusinessPhones -join ';'}}, @{n='ManagerId';e={$_.Manager.Id}}, "
@@ -34,14 +30,23 @@ ENTRA_CSV_COMMAND = (
     "$_.CapabilityStatus, $_.ProvisioningStatus }) -join ';'}} + (1..15 | ForEach-Object { "
     "@{n=\"extensionAttribute$_\";e=[scriptblock]::Create(\"`$_.OnPremisesExtensionAttributes.ExtensionAttribute$_\")}"
     " }); "
-    "Get-MgUser -All -Property ($p + 'ProxyAddresses','AssignedLicenses','BusinessPhones','AssignedPlans',"
-    "'ProvisionedPlans','OnPremisesExtensionAttributes') -ExpandProperty Manager | Select-Object ($p + $c) | "
+    "Get-MgUser -All -Property Id,UserPrincipalName,Mail,ProxyAddresses,OnPremisesImmutableId,"
+    "OnPremisesSyncEnabled,AccountEnabled,UserType,DisplayName,MailNickname,AssignedLicenses,CreationType,"
+    "GivenName,Surname,JobTitle,Department,CompanyName,OfficeLocation,StreetAddress,City,State,PostalCode,"
+    "UsageLocation,Country,BusinessPhones,MobilePhone,FaxNumber,EmployeeId,ShowInAddressList,"
+    "OnPremisesExtensionAttributes,AssignedPlans,ProvisionedPlans -ExpandProperty Manager | "
+    "Select-Object (@('Id','UserPrincipalName','Mail','OnPremisesImmutableId','OnPremisesSyncEnabled',"
+    "'AccountEnabled','UserType','DisplayName','MailNickname','CreationType','GivenName','Surname','JobTitle',"
+    "'Department','CompanyName','OfficeLocation','StreetAddress','City','State','PostalCode','UsageLocation',"
+    "'Country','MobilePhone','FaxNumber','EmployeeId','ShowInAddressList') + $c) | "
     "Export-Csv -Path entra.csv -NoTypeInformation -Encoding UTF8")
 #: The Graph JSON export README.md (Export files) explains, on one line.
 ENTRA_JSON_COMMAND = (
     "$uri = 'https://graph.microsoft.com/v1.0/users?$select=id,userPrincipalName,mail,proxyAddresses,"
     "onPremisesImmutableId,onPremisesSyncEnabled,accountEnabled,userType,displayName,mailNickname,assignedLicenses,"
-    "creationType&$top=999'; $pages = while ($uri) { $page = Invoke-MgGraphRequest -Method GET -Uri $uri; $page; "
+    "creationType,givenName,surname,jobTitle,department,companyName,officeLocation,streetAddress,city,state,"
+    "postalCode,usageLocation,country,businessPhones,mobilePhone,faxNumber,employeeId,showInAddressList,"
+    "onPremisesExtensionAttributes,assignedPlans,provisionedPlans&$expand=manager($select=id)&$top=999'; $pages = while ($uri) { $page = Invoke-MgGraphRequest -Method GET -Uri $uri; $page; "
     "$uri = $page.'@odata.nextLink' }; $pages | ConvertTo-Json -Depth 10 | Set-Content -Path entra.json "
     "-Encoding UTF8")
 
@@ -116,9 +121,9 @@ def _read_json(doc: Text, allow_partial: bool = False) -> ReadResult:
         else:
             cols, present, numbers, rej = _general_columns(doc, source)
         n = len(cols["id"])
+        present = entra_objects.expand_presence(present, _SPARSE)
         coverage, not_exported = presence.coverage_of("entra_users", source, present, n)
         wrong = presence.wrong_types(cols, _TYPES, _NAMES, n)
-        present = entra_objects.expand_presence(present, _SPARSE)
         frame = pd.DataFrame({f: common.text_column(v) for f, v in cols.items()
                               if f not in _LISTS and f not in _OBJECTS})
         frame["proxy_addresses"] = common.lists_from_python(cols["proxy_addresses"])
@@ -219,8 +224,10 @@ def _read_csv(doc: Text) -> ReadResult:
                                  fix=f"export with: {ENTRA_CSV_COMMAND}")
     if not len(raw):
         raise InputError(doc.path, "the file has a header but no rows", fix=f"export with: {ENTRA_CSV_COMMAND}")
-    powershell_csv.check_placeholders(doc.path, raw, parsed.lines, found.values(),
-                              {"*": f"join list properties in Select-Object, as in: {ENTRA_CSV_COMMAND}"})
+    fixes = {"*": f"join list properties in Select-Object, as in: {ENTRA_CSV_COMMAND}"}
+    # the object-valued columns are checked once it is known the export asked for them (below)
+    powershell_csv.check_placeholders(doc.path, raw, parsed.lines,
+                                      [h for f, h in found.items() if f not in _OBJECTS], fixes)
     frame = pd.DataFrame({f: powershell_csv.column(raw, found, f) for f in ENTRA_FIELDS
                           if f not in _LISTS and f not in _OBJECTS})
     for f in _LISTS:
@@ -245,6 +252,8 @@ def _read_csv(doc: Text) -> ReadResult:
     coverage = presence.all_exported("entra_users", source, carried)
     _refuse_missing(doc.path, coverage, ENTRA_CSV_COMMAND, "Get-MgUser returns OnPremisesImmutableId only when "
                     "-Property names it")
+    powershell_csv.check_placeholders(doc.path, raw, parsed.lines,
+                                      [h for f, h in found.items() if f in _OBJECTS], fixes)
     return _finish(doc.path, source, frame, pd.Series(parsed.lines), schema.empty("rejected"), None, coverage)
 
 

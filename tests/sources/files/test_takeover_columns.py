@@ -79,7 +79,8 @@ def test_ldif_binary_mailbox_guid_and_attributes(tmp_path: Path) -> None:
 
 def _graph_file(tmp_path: Path, **extra: object) -> Path:
     user = {"id": "aaaaaaaa-0000-4000-8000-000000000001", "userPrincipalName": "ada@contoso.com",
-            "mail": "ada@contoso.com", "jobTitle": "Counsel", "businessPhones": ["+1 425 555 0100"],
+            "mail": "ada@contoso.com", "onPremisesImmutableId": None, "jobTitle": "Counsel",
+            "businessPhones": ["+1 425 555 0100"],
             "usageLocation": "US", "showInAddressList": None,
             "onPremisesExtensionAttributes": {f"extensionAttribute{i}": None for i in range(1, 16)} | {
                 "extensionAttribute1": "CC-LEG"},
