@@ -27,7 +27,9 @@ from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHO
 from hybridx_nb.engine.carried import as_dicts
 from hybridx_nb.engine.groups import group_counts, predict_groups
 from hybridx_nb.engine.match import EngineSettings, Prediction, predict
+from hybridx_nb.app.impact import run_impact, write_impact
 from hybridx_nb.readiness.rules import run_rules, to_idfix_csv
+from hybridx_nb.remediation.backfill import chosen as chosen_backfill
 from hybridx_nb.remediation.model import Plan
 from hybridx_nb.remediation.cloud_sync import engine_anchor, target_limits
 from hybridx_nb.remediation.plan import build_plan
@@ -37,7 +39,7 @@ from hybridx_nb.report.xlsx import arrow_strings, string_bytes
 from hybridx_nb.snapshot.store import Snapshot, load_snapshot
 from hybridx_nb.sources.text import not_a_file
 
-EXPORT_INPUTS = ("ad", "entra", "okta", "okta_app_users", "tenant", "entra_groups", "entra_contacts")
+EXPORT_INPUTS = ("ad", "entra", "okta", "okta_app_users", "tenant", "entra_groups", "entra_contacts", "exo")
 #: Paper sizes the printed report is laid out for (``paper``; empty: from the locale).
 PAPER_SIZES = ("A4", "Letter")
 
@@ -67,6 +69,7 @@ class Params:
     entra_contacts: str | None = None  # Graph /contacts export (optional)
     target: str = "connect"  # connect (Entra Connect) | cloud-sync (Entra Cloud Sync), docs/domain.md §10
     allow_partial: bool = False
+    exo: str | None = None
     anchor: str = "auto"
     soft_match_upn: bool | None = None
     strategy: str = "auto"
@@ -75,6 +78,7 @@ class Params:
     redact_key: str | None = None
     previous: str | None = None  # an earlier assessment folder: adds "since the last assessment"
     paper: str | None = None
+    backfill: str = "proxyAddresses,mail"
     out: str = "reports/client"
 
     def public(self) -> dict[str, Any]:
@@ -102,6 +106,10 @@ def validate_params(raw: dict[str, Any]) -> Params:
         raise HybridxError(f"soft_match_upn must be true, false or empty, not {params.soft_match_upn!r}")
     if not isinstance(params.bulk_threshold, int) or params.bulk_threshold < 1:
         raise HybridxError(f"bulk_threshold must be a positive whole number, not {params.bulk_threshold!r}")
+    try:
+        chosen_backfill(params.backfill)
+    except ValueError as exc:
+        raise HybridxError(str(exc)) from None
     if params.redact_key is not None:  # resolved now (and discarded), not after the whole assessment ran
         resolve_secret(params.redact_key, "redact_key")
     if params.previous is not None and not (Path(params.previous) / "findings.csv").is_file():
@@ -141,6 +149,7 @@ class Assessment:
     timings: dict[str, float] = field(default_factory=dict)
     since: Any = None  # verify.diff.Diff against ``params.previous``, when given
     groups: pd.DataFrame | None = None  # groups and contacts: what the first sync does to each (§11)
+    impact: Any = None  # app/impact.py: the takeover's changes and the Hybrid Exchange findings
 
     @property
     def findings(self) -> pd.DataFrame:
@@ -198,12 +207,14 @@ def run(params: Params, snap: Snapshot | None = None) -> Assessment:
         if unchecked:
             plan.notes.append("Cloud Sync limits hybridx cannot check from this data: " + "; ".join(unchecked)
                               + ".")
+    with _timed(timings, "takeover"):
+        impact = run_impact(snap, prediction.findings, plan, params.backfill)
     counts = category_counts(prediction.findings)
     since = None
     if params.previous:
         with _timed(timings, "since_previous"):
             since = since_previous(params.previous, prediction.findings, readiness)
-    return Assessment(params, snap, prediction, readiness, plan, counts, timings, since, groups)
+    return Assessment(params, snap, prediction, readiness, plan, counts, timings, since, groups, impact)
 
 
 def since_previous(previous: str | Path, findings: pd.DataFrame, readiness: pd.DataFrame) -> Any:
@@ -299,6 +310,7 @@ def summary(a: Assessment) -> dict[str, Any]:
         **({"since_previous": a.since.counts} if a.since is not None else {}),
         "parameters": a.params.public(),
         "timings": a.timings,
+        **(a.impact.summary() if a.impact is not None else {}),
     }
 
 
@@ -326,6 +338,8 @@ def write_outputs(a: Assessment, out: str | Path) -> dict[str, Path]:
     if a.groups is not None:
         a.groups.to_csv(out / "groups-contacts.csv", index=False, encoding="utf-8-sig", lineterminator="\r\n")
         paths["groups-contacts.csv"] = out / "groups-contacts.csv"
+    if a.impact is not None:
+        paths.update(write_impact(a.impact, out, write_findings_csv))
     a.timings["write_outputs"] = round(time.perf_counter() - start, 3)
     summary_path = out / "summary.json"
     summary_path.write_text(json.dumps(summary(a), indent=2, default=str) + "\n", encoding="utf-8")

@@ -46,8 +46,10 @@ def _params_from_args(args: argparse.Namespace) -> dict:
         raw["allow_partial"] = True
     if args.paper:
         raw["paper"] = args.paper
+    if getattr(args, "backfill", None):
+        raw["backfill"] = args.backfill
     for name in ("snapshot", "ad", "entra", "okta", "okta_app_users", "okta_app_id", "tenant", "previous",
-                 "entra_groups", "entra_contacts"):
+                 "entra_groups", "entra_contacts", "exo"):
         value = getattr(args, name, None)
         if value:
             raw[name] = str(value)
@@ -111,12 +113,14 @@ def _cmd_snapshot(args: argparse.Namespace) -> int:
     from hybridx_nb.sources.files.exports import read_exports
 
     inputs = {"--ad": args.ad, "--entra": args.entra, "--okta": args.okta, "--okta-app-users": args.okta_app_users,
-              "--tenant": args.tenant, "--entra-groups": args.entra_groups, "--entra-contacts": args.entra_contacts}
+              "--tenant": args.tenant, "--entra-groups": args.entra_groups, "--entra-contacts": args.entra_contacts,
+              "--exo": args.exo}
     check_apart(args.out, inputs)  # before reading: a refusal costs nothing
     check_replaceable(args.out, "snapshot")
     snap = read_exports(ad=args.ad, entra=args.entra, okta=args.okta, okta_app_users=args.okta_app_users,
                         tenant=args.tenant, okta_app_id=args.okta_app_id, entra_groups=args.entra_groups,
-                        entra_contacts=args.entra_contacts, allow_partial=args.allow_partial)
+                        entra_contacts=args.entra_contacts, allow_partial=args.allow_partial,
+                        exo=args.exo)
     folder = write_snapshot(snap, args.out)
     for name, frame in sorted(snap.tables.items()):
         print(f"{name:<20} {len(frame):>9} rows")
@@ -223,6 +227,8 @@ def _add_export_options(p: argparse.ArgumentParser, required: bool = False) -> N
     p.add_argument("--allow-partial", action="store_true",
                    help="read a paged export that stopped before its last page (refused otherwise); every "
                         "prediction that depends on the missing users is marked unknown and the verdict says so")
+    p.add_argument("--exo", type=Path, metavar="FILE",
+                   help="Exchange Online mailboxes: Get-EXOMailbox Export-Csv (Hybrid Exchange checks)")
 
 
 def _add_assessment_options(p: argparse.ArgumentParser) -> None:
@@ -282,6 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--previous", type=Path, metavar="DIR",
                    help="an earlier assessment folder of this client: adds 'since the last assessment' (fixed, "
                         "still open, regressed) and since-last.csv")
+    p.add_argument("--backfill", metavar="ATTRS",
+                   help="cloud values ad-backfill.csv copies into AD before the first sync: proxyAddresses (the "
+                        "aliases the takeover would lose) and/or Entra property names whose AD value is empty "
+                        "(default: proxyAddresses,mail)")
     p.set_defaults(func=_cmd_assess)
 
     p = sub.add_parser("demo", help="run the whole job offline on a generated sample tenant (reports/demo/)",

@@ -51,3 +51,17 @@ TARGETS = ("connect", "cloud-sync")
 
 #: What the first sync does to an AD group or contact, or to a cloud group or contact (docs/domain.md §11).
 GROUP_OUTCOMES = ("soft_match", "recreated", "new", "cloud_only", "ambiguous")
+#: What the takeover does to one attribute of a matched cloud user (docs/domain.md §14), in report order:
+#: ``lost`` (a cloud proxy address AD lacks), ``primary_changed`` (the primary SMTP address changes), ``cleared``
+#: (AD empty, cloud has a value), ``overwritten`` (AD has another value), ``set`` (cloud empty), ``added`` (an
+#: AD proxy address the cloud lacks), ``same``. ``same`` is counted but gets no row in takeover.csv.
+TAKEOVER_STATUSES = ("lost", "primary_changed", "cleared", "overwritten", "set", "added", "same")
+
+#: Hybrid Exchange findings per matched user (docs/domain.md §15), most urgent first.
+EXCHANGE_FINDINGS = ("mailbox_both_sides", "licence_creates_mailbox", "exchange_guid_mismatch",
+                     "no_remote_mailbox", "x500_missing")
+EXCHANGE_LABELS = {
+    "mailbox_both_sides": "Mailbox on both sides", "licence_creates_mailbox": "Licence would create a cloud mailbox",
+    "exchange_guid_mismatch": "ExchangeGuid differs", "no_remote_mailbox": "Cloud mailbox without a remote mailbox",
+    "x500_missing": "Cloud LegacyExchangeDN missing as X500",
+}

@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hybridx_nb.core import anchors
+from hybridx_nb.demo import export_more as more
 from hybridx_nb.demo.render import (
     LARGE_STRING,
     as_arrow,
@@ -47,7 +48,10 @@ from hybridx_nb.snapshot.store import Snapshot
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 GRAPH_SELECT = ("id,userPrincipalName,displayName,mail,mailNickname,proxyAddresses,onPremisesImmutableId,"
-                "onPremisesSyncEnabled,accountEnabled,userType,assignedLicenses,creationType")
+                "onPremisesSyncEnabled,accountEnabled,userType,assignedLicenses,creationType,"
+                "givenName,surname,jobTitle,department,companyName,officeLocation,streetAddress,city,state,"
+                "postalCode,usageLocation,country,mobilePhone,faxNumber,employeeId,businessPhones,showInAddressList,"
+                "onPremisesExtensionAttributes,assignedPlans,provisionedPlans")
 GRAPH_PAGE = 999
 OKTA_ORG = "https://contoso.okta.com"
 OKTA_TIME = "2024-03-04T09:15:27.000Z"
@@ -71,7 +75,7 @@ _LDIF_WIDTH = 78
 
 AD_CSV_HEADERS = ("DistinguishedName", "ObjectGUID", "SamAccountName", "UserPrincipalName", "mail", "proxyAddresses",
                   "mS-DS-ConsistencyGuid", "DisplayName", "GivenName", "Surname", "mailNickname", "Enabled",
-                  "ObjectClass", "isCriticalSystemObject")
+                  "ObjectClass", "isCriticalSystemObject", *more.AD_CSV_MORE)
 
 
 def _flag(values: pd.Series, true: str = "True", false: str | None = "False") -> pd.Series:
@@ -84,7 +88,7 @@ def _ad_csv_rows(ad: pd.DataFrame, start: int = 0) -> pa.Array:
     columns = (ad["dn"], ad["object_guid"], ad["sam_account_name"], ad["upn"], ad["mail"],
                join_lists(offsets, flat, ";"), anchors.immutable_id_to_guid_series(ad["consistency_guid"]),
                ad["display_name"], ad["given_name"], ad["surname"], ad["mail_nickname"], _flag(ad["enabled"]),
-               ad["object_class"], _flag(ad["is_critical_system_object"], "True", None))
+               ad["object_class"], _flag(ad["is_critical_system_object"], "True", None), *more.ad_csv_values(ad))
     parts: list[pa.Array | str] = []
     for values in columns:
         text = pc.fill_null(as_arrow(values), scalar(""))
@@ -151,7 +155,7 @@ def _ldif_entries(ad: pd.DataFrame, start: int = 0) -> pa.Array:
         _ldif_lines("mailNickname", ad["mail_nickname"]),
         _ldif_lines("mS-DS-ConsistencyGuid", ad["consistency_guid"], binary=True),
         _ldif_lines("isCriticalSystemObject", _flag(ad["is_critical_system_object"], "TRUE", None)),
-        "\r\n", skip_nulls=True)
+        *more.ldif_parts(ad, _ldif_lines), "\r\n", skip_nulls=True)
 
 
 def write_ad_ldif(ad: pd.DataFrame, path: Path) -> Path:
@@ -170,14 +174,15 @@ def _graph_rows(users: pd.DataFrame) -> pa.Array:
         proxyAddresses=json_list(users["proxy_addresses"]), onPremisesImmutableId=json_str(users["immutable_id"]),
         onPremisesSyncEnabled=json_bool(users["on_prem_sync_enabled"]),
         accountEnabled=json_bool(users["account_enabled"]), userType=json_str(users["user_type"]),
-        assignedLicenses=licences, creationType=json_str(users["creation_type"])))
+        assignedLicenses=licences, creationType=json_str(users["creation_type"]), **more.graph_more(users))[:-1],
+        more.graph_manager(users), "}")
 
 
 def write_entra_json(users: pd.DataFrame, path: Path) -> Path:
     """Graph ``/users`` pages of 999, one page object per line."""
     n = len(users)
     pages = max(1, -(-n // GRAPH_PAGE))
-    context = '{"@odata.context":' + json.dumps(f"{GRAPH}/$metadata#users({GRAPH_SELECT})") + ',"value":['
+    context = '{"@odata.context":' + json.dumps(f"{GRAPH}/$metadata#users({GRAPH_SELECT},manager(id))") + ',"value":['
 
     def render(chunk: pd.DataFrame, start: int) -> pa.Array:
         rows = _graph_rows(chunk)
@@ -198,7 +203,7 @@ def write_entra_json(users: pd.DataFrame, path: Path) -> Path:
 
 def _next_link(page: int) -> str:
     token = "RFNwdAIAAQAAAB" + base64.urlsafe_b64encode(f"page:{page:08d}".encode()).decode().rstrip("=")
-    return ',"@odata.nextLink":' + json.dumps(f"{GRAPH}/users?$select={GRAPH_SELECT}&$top={GRAPH_PAGE}"
+    return ',"@odata.nextLink":' + json.dumps(f"{GRAPH}/users?$select={GRAPH_SELECT}&$expand=manager($select=id)&$top={GRAPH_PAGE}"
                                               f"&$skiptoken={token}")
 
 
@@ -285,4 +290,6 @@ def write_exports(snap: Snapshot, folder: str | Path, *, ad_format: str = "csv")
     out["okta"] = write_okta_users(snap["okta_users"], folder / "okta_users.json")
     out["okta_app_users"] = write_okta_app_users(snap["okta_app_users"], folder / "okta_app_users.json")
     out["tenant"] = write_tenant_json(snap, folder / "tenant.json")
+    if snap.has("exo_mailboxes"):
+        out["exo"] = more.write_exo_csv(snap["exo_mailboxes"], folder / "exo_mailboxes.csv")
     return out

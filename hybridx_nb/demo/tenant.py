@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 
 from hybridx_nb.core import anchors
 from hybridx_nb.demo.cases import special_cases
+from hybridx_nb.demo.drift import add_attributes
 from hybridx_nb.demo.constants import (
     ANCHOR_REASON,
     ANCHOR_SETTING,
@@ -60,6 +61,8 @@ class DemoTenant:
     snapshot: Snapshot
     truth: pd.DataFrame
     seed: int = 7
+    takeover_truth: pd.DataFrame | None = None  # per planted change (demo/drift.py)
+    exchange_truth: pd.DataFrame | None = None  # per pair: its Exchange state and the findings it must get
     anchor_setting: str = ANCHOR_SETTING
     anchor_reason: str = ANCHOR_REASON
     okta_app_id: str = OKTA_APP_ID
@@ -380,9 +383,10 @@ def generate(users: int = 300, seed: int = 7) -> DemoTenant:
     tenant = TenantFacts(tenant_id=TENANT_ID, display_name="Contoso Ltd", org_sync_enabled=True,
                          features=dict(FEATURES), okta_provisioning_mode="user_sync")
     origin = f"hybridx demo tenant (users={users}, seed={seed})"
-    tables = _tables(wide)
+    tables, truth = _tables(wide), _truth(wide)
+    takeover_truth, exchange_truth, tables["exo_mailboxes"] = add_attributes(tables, truth, rng)
     snap = build_snapshot(tables, tenant, {name: origin for name in tables})
-    return DemoTenant(snap, _truth(wide), seed)
+    return DemoTenant(snap, truth, seed, takeover_truth=takeover_truth, exchange_truth=exchange_truth)
 
 
 def write_exports(tenant: DemoTenant, folder: str | Path, *, ad_format: str = "csv") -> dict[str, Path]:

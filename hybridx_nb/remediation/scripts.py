@@ -86,3 +86,7 @@ def write_scripts(plan: Plan, folder: str | Path) -> dict[str, Path]:
         paths[OKTA_PLAN_CSV] = _write_csv(folder / OKTA_PLAN_CSV, okta, OKTA_PLAN_COLUMNS)
         paths[OKTA_ROLLBACK_CSV] = _write_csv(folder / OKTA_ROLLBACK_CSV, okta, OKTA_ROLLBACK_COLUMNS)
     return paths
+
+
+#: The same CSV writer for the other plans (ad-backfill.csv, exchange-plan.csv).
+write_csv = _write_csv

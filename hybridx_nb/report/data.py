@@ -73,6 +73,8 @@ class ReportData:
     groups: pd.DataFrame | None = None  # groups and contacts on the first sync (engine.groups), when collected
     glance: list[tuple[str, str]] = field(default_factory=list)  # the plan at a glance (label, text)
     redacted: bool = False
+    takeover: Any = None         # engine/takeover.py Takeover, its changes pseudonymised when redacted
+    exchange: Any = None         # readiness/exchange.py ExchangeReadiness, likewise
     generated: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
 
@@ -124,6 +126,13 @@ def prepare(a: Any, redactor: Redactor | None = None) -> ReportData:
         anchor_reason, reason, *assumptions = redactor.texts([anchor_reason, reason, *assumptions])
         if dataclasses.is_dataclass(plan) and hasattr(plan, "strategy_reason"):
             plan = dataclasses.replace(plan, strategy_reason=reason)
+    impact = getattr(a, "impact", None)
+    takeover = impact.takeover if impact is not None else None
+    exchange = impact.exchange if impact is not None else None
+    if redactor is not None and impact is not None:
+        takeover = dataclasses.replace(takeover, changes=redact_changes(redactor, takeover.changes))
+        exchange = dataclasses.replace(exchange, findings=redactor.frame(exchange.findings, {
+            "entra_upn": "email", "ad_dn": "dn", "ad_sam": "name", "routing_address": "email"}))
     public = params.public() if hasattr(params, "public") else dataclasses.asdict(params)
     public = {k: _file_name(v) if k in PATH_PARAMETERS else v for k, v in public.items()}
     inputs = {name: len(frame) for name, frame in sorted(snap.tables.items()) if name != "rejected"}
@@ -132,4 +141,19 @@ def prepare(a: Any, redactor: Redactor | None = None) -> ReportData:
         domains=domains, tenant=tenant, anchor_setting=a.prediction.anchor_setting, anchor_reason=anchor_reason,
         assumptions=assumptions, plan=plan, runbook=runbook, plan_notes=notes, manifest=manifest,
         sources=sources, inputs=inputs, rejected=rejected, parameters=public,
-        timings=dict(a.timings), groups=groups, glance=glance, redacted=redactor is not None)
+        timings=dict(a.timings), groups=groups, glance=glance, redacted=redactor is not None,
+        takeover=takeover, exchange=exchange)
+
+
+#: Entra properties whose values are people's names (aliased as names when redacted; other values as text).
+NAME_PROPERTIES = ("displayName", "givenName", "surname")
+
+
+def redact_changes(redactor: Redactor, changes: pd.DataFrame) -> pd.DataFrame:
+    """takeover changes with UPNs, DNs and the values pseudonymised (names as names, the rest as text)."""
+    out = redactor.frame(changes, {"entra_upn": "email", "ad_dn": "dn", "cloud_value": "text", "ad_value": "text"})
+    names = changes["attribute"].isin(NAME_PROPERTIES).to_numpy()
+    if names.any():
+        for col in ("cloud_value", "ad_value"):
+            out.loc[names, col] = redactor.series(changes.loc[names, col], "name")
+    return out

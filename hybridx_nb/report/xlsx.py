@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
@@ -208,11 +208,13 @@ def _widths(frame: pd.DataFrame) -> list[float]:
 
 
 def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, categories: Sequence[str] | None = None,
-                        summary: Sequence[tuple[str, object]] = (), max_rows: int = EXCEL_MAX_ROWS) -> Path:
+                        summary: Sequence[tuple[str, object]] = (), max_rows: int = EXCEL_MAX_ROWS,
+                        extra: Mapping[str, pd.DataFrame] | None = None) -> Path:
     """Write ``findings.xlsx`` atomically; returns its path.
 
     ``summary`` rows (label, value) head the summary sheet, followed by the count per category and the sheet(s)
     holding it. ``max_rows`` (header included) exists so tests can exercise the split without a million rows.
+    ``extra`` sheets (name → frame, such as the takeover's changes) follow the categories, split the same way.
     """
     path = Path(path)
     categories = _ordered(list(categories) if categories is not None
@@ -227,7 +229,11 @@ def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, categories:
         lines.append((LABELS.get(cat, cat), n, "no" if cat in NO_ACTION else "yes",
                        ", ".join(names) if names else "(no rows)", cat))
         if n:
-            plan.append((positions, names))
+            plan.append((positions, names, findings))
+    for name, frame in (extra or {}).items():
+        n = len(frame)
+        names = _sheet_names(name, max(1, -(-n // per_sheet)))
+        plan.append((np.arange(n), names, frame))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     sheets: list[str] = ["Summary"]
@@ -243,16 +249,16 @@ def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, categories:
         filters = [f"A{start}:E{last}"]
         z.writestr("xl/worksheets/sheet1.xml", _sheet_head([30, 60, 14, 40, 24], start, last + 1) + "".join(rows)
                    + _sheet_tail(filters[0]))
-        for positions, names in plan:  # rows are taken a chunk at a time: no copy of a whole category
-            widths = _widths(findings.take(positions[:200]))
+        for positions, names, rows_of in plan:  # rows are taken a chunk at a time: no copy of a whole category
+            widths = _widths(rows_of.take(positions[:200]))
             for k, name in enumerate(names):
                 part = positions[k * per_sheet:(k + 1) * per_sheet]
                 sheets.append(name)
-                filters.append(f"A1:{column_letter(max(len(findings.columns), 1) - 1)}{len(part) + 1}")
+                filters.append(f"A1:{column_letter(max(len(rows_of.columns), 1) - 1)}{len(part) + 1}")
                 with z.open(f"xl/worksheets/sheet{len(sheets)}.xml", "w", force_zip64=True) as fh:
-                    head = _sheet_head(widths, 1, len(part) + 1) + _header_xml(list(findings.columns))
+                    head = _sheet_head(widths, 1, len(part) + 1) + _header_xml(list(rows_of.columns))
                     fh.write(head.encode("utf-8"))
-                    chunks = (_row_xml(findings.take(part[s:s + _CHUNK]), s + 2) for s in range(0, len(part), _CHUNK))
+                    chunks = (_row_xml(rows_of.take(part[s:s + _CHUNK]), s + 2) for s in range(0, len(part), _CHUNK))
                     _write_behind(fh, chunks)
                     fh.write(_sheet_tail(filters[-1]).encode("utf-8"))
         _package(z, sheets, filters)

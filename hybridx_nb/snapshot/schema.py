@@ -78,6 +78,24 @@ AD_USERS = Table("ad_users", "On-premises AD user objects (user and inetOrgPerso
     _c("is_deleted", "bool", doc="isDeleted: a tombstone or recycled object (a search with the Show Deleted control)"),
     _c("domain", doc="DNS domain the object came from (several domains in one forest)"),
     _c("source_line", "int", doc="line or record number in the export file, for messages"),
+    # the attributes Entra Connect's default rules flow to the cloud user (docs/domain.md §14); optional: an
+    # export that did not carry one leaves it unknown (see ``carried``), never empty
+    _c("title"), _c("department"), _c("company"), _c("office", doc="physicalDeliveryOfficeName"),
+    _c("street_address", doc="streetAddress"), _c("city", doc="l"), _c("state", doc="st"),
+    _c("postal_code", doc="postalCode"), _c("country_code", doc="c (two letters): usageLocation"),
+    _c("country", doc="co (the country's name): country"), _c("telephone_number", doc="telephoneNumber"),
+    _c("mobile"), _c("fax", doc="facsimileTelephoneNumber"), _c("employee_id", doc="employeeID"),
+    _c("manager", doc="manager: the manager's distinguishedName"),
+    *(_c(f"extension_attribute_{i}", doc=f"extensionAttribute{i} (Exchange schema)") for i in range(1, 16)),
+    _c("hide_from_address_lists", "bool", doc="msExchHideFromAddressLists (Exchange schema)"),
+    # on-premises Exchange (docs/domain.md §15)
+    _c("recipient_type_details", doc="msExchRecipientTypeDetails (a number)"),
+    _c("recipient_display_type", doc="msExchRecipientDisplayType (a number)"),
+    _c("remote_recipient_type", doc="msExchRemoteRecipientType (a number)"),
+    _c("exchange_guid", doc="msExchMailboxGuid as a GUID string"),
+    _c("archive_guid", doc="msExchArchiveGUID as a GUID string"),
+    _c("home_mdb", doc="homeMDB: the mailbox database of an on-premises mailbox"),
+    _c("legacy_exchange_dn", doc="legacyExchangeDN"),
 ), key="object_guid")
 
 AD_MAIL_OBJECTS = Table("ad_mail_objects", "AD groups and contacts that carry mail addresses (readiness rules).", (
@@ -108,6 +126,20 @@ ENTRA_USERS = Table("entra_users", "Entra ID users (Graph /users).", (
                                           "missing when not collected (docs/domain.md §13)"),
     _c("service_provisioning_errors", doc="serviceProvisioningErrors as JSON array text, like the above"),
     _c("not_exported", "list", doc="columns whose key this record did not carry (not the same as a null value)"),
+    # properties the default sync rules write (docs/domain.md §14); optional, see the coverage
+    _c("given_name", doc="givenName"), _c("surname"), _c("job_title", doc="jobTitle"), _c("department"),
+    _c("company_name", doc="companyName"), _c("office_location", doc="officeLocation"),
+    _c("street_address", doc="streetAddress"), _c("city"), _c("state"), _c("postal_code", doc="postalCode"),
+    _c("usage_location", doc="usageLocation"), _c("country"),
+    _c("business_phone", doc="businessPhones (its first value; Entra holds one)"),
+    _c("mobile_phone", doc="mobilePhone"), _c("fax_number", doc="faxNumber"), _c("employee_id", doc="employeeId"),
+    _c("manager_id", doc="manager's object id ($expand=manager)"),
+    *(_c(f"extension_attribute_{i}", doc=f"onPremisesExtensionAttributes.extensionAttribute{i}")
+      for i in range(1, 16)),
+    _c("show_in_address_list", "bool", doc="showInAddressList"),
+    # Exchange Online state from the licences (docs/domain.md §15)
+    _c("exchange_assigned", doc="assignedPlans, service exchange: Enabled when any such plan is enabled"),
+    _c("exchange_provisioned", doc="provisionedPlans, service exchange: provisioningStatus of an enabled plan"),
 ), key="id")
 
 OKTA_USERS = Table("okta_users", "Okta users of every status.", (
@@ -168,6 +200,17 @@ ENTRA_CONTACTS = Table("entra_contacts", "Entra ID organisational contacts (Grap
     _c("proxy_addresses", "list"),
     _c("on_prem_sync_enabled", "bool"),
 ), key="id", optional=True)
+EXO_MAILBOXES = Table("exo_mailboxes", "Exchange Online recipients (Get-EXOMailbox export, --exo).", (
+    _c("entra_id", required=True, doc="ExternalDirectoryObjectId: the Entra user's object id"),
+    _c("upn", doc="UserPrincipalName"),
+    _c("primary_smtp", doc="PrimarySmtpAddress"),
+    _c("recipient_type_details", doc="RecipientTypeDetails: UserMailbox, SharedMailbox, MailUser, …"),
+    _c("exchange_guid", doc="ExchangeGuid as a GUID string"),
+    _c("archive_guid", doc="ArchiveGuid as a GUID string (00000000-… means none)"),
+    _c("legacy_exchange_dn", doc="LegacyExchangeDN"),
+    _c("email_addresses", "list", doc="EmailAddresses, each with its prefix"),
+    _c("source_line", "int"),
+), key="entra_id", optional=True)
 
 REJECTED = Table("rejected", "Input rows set aside, each with its reason.", (
     _c("table", required=True, doc="the canonical table the row was meant for"),
@@ -179,7 +222,7 @@ REJECTED = Table("rejected", "Input rows set aside, each with its reason.", (
 
 TABLES: dict[str, Table] = {t.name: t for t in (AD_USERS, AD_MAIL_OBJECTS, ENTRA_USERS, OKTA_USERS, OKTA_APP_USERS,
                                                ENTRA_ROLE_MEMBERS, ENTRA_DOMAINS, ENTRA_GROUPS, ENTRA_CONTACTS,
-                                               REJECTED)}
+                                               EXO_MAILBOXES, REJECTED)}
 
 
 def _list_column(values: pd.Series) -> pd.Series:
@@ -247,6 +290,8 @@ def empty_column(col: Column, n: int, index: pd.Index | None = None) -> pd.Serie
     index = index if index is not None else pd.RangeIndex(n)
     if col.kind == "list":
         return _list_column(pd.Series([None] * n, index=index, dtype=object))
+    if col.kind == "str":  # built from Arrow nulls: many optional columns on a million rows stay cheap
+        return pd.Series(pd.array(pa.nulls(n, pa.large_string()), dtype="str"), index=index)
     return pd.Series([None] * n, index=index, dtype=object).astype(_DTYPES[col.kind])
 
 

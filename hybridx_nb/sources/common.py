@@ -182,9 +182,40 @@ AD_FIELDS: dict[str, tuple[str, ...]] = {
     "object_class": ("ObjectClass",),
     "is_critical_system_object": ("isCriticalSystemObject",),
     "is_deleted": ("isDeleted", "Deleted"),
+    # the attributes the default sync rules flow (docs/domain.md §14) and on-premises Exchange's (§15)
+    "title": ("title",), "department": ("department",), "company": ("company",),
+    "office": ("physicalDeliveryOfficeName", "Office"), "street_address": ("streetAddress",),
+    "city": ("l", "City"), "state": ("st", "State"), "postal_code": ("postalCode",),
+    "country_code": ("c", "Country"), "country": ("co",),
+    "telephone_number": ("telephoneNumber", "OfficePhone"), "mobile": ("mobile", "MobilePhone"),
+    "fax": ("facsimileTelephoneNumber", "Fax"), "employee_id": ("employeeID",), "manager": ("manager",),
+    **{f"extension_attribute_{i}": (f"extensionAttribute{i}",) for i in range(1, 16)},
+    "hide_from_address_lists": ("msExchHideFromAddressLists",),
+    "recipient_type_details": ("msExchRecipientTypeDetails",),
+    "recipient_display_type": ("msExchRecipientDisplayType",),
+    "remote_recipient_type": ("msExchRemoteRecipientType",),
+    "exchange_guid": ("msExchMailboxGuid",), "archive_guid": ("msExchArchiveGUID",),
+    "home_mdb": ("homeMDB",), "legacy_exchange_dn": ("legacyExchangeDN",),
 }
+#: AD fields read as plain text that the canonical table keeps under the same name.
+AD_TEXT_FIELDS = tuple(f for f in AD_FIELDS if f in schema.AD_USERS.names and f not in (
+    "dn", "object_guid", "consistency_guid", "proxy_addresses", "enabled", "is_critical_system_object",
+    "object_class", "hide_from_address_lists", "exchange_guid", "archive_guid", "is_deleted"))
+#: Binary AD attributes that hold a GUID (kept as GUID strings).
+AD_GUID_FIELDS = ("exchange_guid", "archive_guid")
 USER_CLASSES = ("user", "inetorgperson")
 MAIL_CLASSES = ("group", "contact")
+
+
+def guid_text(values: pd.Series) -> pd.Series:
+    """A binary GUID attribute as a GUID string: given as a GUID string (``[guid]`` in PowerShell) or as base64
+    of its bytes (LDIF ``::``); anything else is left missing."""
+    from hybridx_nb.core import anchors
+
+    text = values.str.strip()
+    as_guid = anchors.normalize_guid_series(text)
+    from_b64 = anchors.immutable_id_to_guid_series(text.where(as_guid.isna()))
+    return as_guid.fillna(from_b64)
 
 
 def enabled_from_uac(values: pd.Series) -> pd.Series:

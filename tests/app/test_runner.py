@@ -27,7 +27,7 @@ SECTIONS = ("verdict", "tenant", "findings", "plan", "readiness", "appendix")
 
 
 DEMO_INPUTS = {"ad": "ad.csv", "entra": "entra_users.json", "okta": "okta_users.json",
-               "okta_app_users": "okta_app_users.json", "tenant": "tenant.json"}
+               "okta_app_users": "okta_app_users.json", "tenant": "tenant.json", "exo": "exo_mailboxes.csv"}
 
 
 @pytest.mark.parametrize("name", ["assessment.ipynb", "explore.ipynb"])

@@ -180,7 +180,7 @@ def write_ad_csv(entries: list[tuple[str, dict[str, list[bytes]]]], path: Path) 
     for these entries (UTF-8 with BOM, CRLF, every field quoted; this forest has no Exchange schema)."""
     headers = ["DistinguishedName", "ObjectGUID", "SamAccountName", "UserPrincipalName", "mail", "DisplayName",
                "GivenName", "Surname", "mailNickname", "targetAddress", "Enabled", "ObjectClass",
-               "isCriticalSystemObject", "mS-DS-ConsistencyGuid", "proxyAddresses"]
+               "isCriticalSystemObject", "mS-DS-ConsistencyGuid", "proxyAddresses", *_TAKEOVER_HEADERS]
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
         writer.writerow(headers)
@@ -194,8 +194,15 @@ def write_ad_csv(entries: list[tuple[str, dict[str, list[bytes]]]], path: Path) 
                 "False" if int(_text(raw, "userAccountControl")) & 2 else "True",
                 raw["objectClass"][-1].decode(), critical.capitalize(),
                 base64.b64encode(consistency).decode() if consistency else "",
-                ";".join(v.decode("utf-8") for v in raw.get("proxyAddresses") or [])])
+                ";".join(v.decode("utf-8") for v in raw.get("proxyAddresses") or []),
+                *(_text(raw, h) for h in _TAKEOVER_HEADERS)])
     return path
+
+
+#: The attributes of the export command that Samba's schema has (the default sync rules flow them).
+_TAKEOVER_HEADERS = ("title", "department", "company", "physicalDeliveryOfficeName", "streetAddress", "l", "st",
+                     "postalCode", "c", "co", "telephoneNumber", "mobile", "facsimileTelephoneNumber", "employeeID",
+                     "manager")
 
 
 def _ldif_line(name: str, value: bytes) -> str:
@@ -353,10 +360,11 @@ def okta_pages(url: str, token: str) -> list[list[dict]]:
 def write_cloud_exports(graph_url: str, graph_token: str, okta_url: str, okta_token: str,
                         folder: Path) -> dict[str, Path]:
     """Entra users as Graph JSON pages, Okta users and app users as curl'd pages, and tenant.json."""
-    select = ("id,userPrincipalName,mail,proxyAddresses,onPremisesImmutableId,onPremisesSyncEnabled,"
-              "accountEnabled,userType,displayName,mailNickname,assignedLicenses,creationType")
+    from hybridx_nb.sources.live.graph_api import USER_EXPAND, USER_SELECT  # README.md's $select and $expand
+
+    select, expand = ",".join(USER_SELECT), ",".join(USER_EXPAND)
     g = f"{graph_url}/v1.0"
-    pages = graph_pages(f"{g}/users?$select={select}&$top=999", graph_token)
+    pages = graph_pages(f"{g}/users?$select={select}&$expand={expand}&$top=999", graph_token)
     entra = folder / "entra.json"  # ConvertTo-Json | Set-Content -Encoding UTF8 (Windows PowerShell: BOM)
     entra.write_text(json.dumps(pages, indent=4, ensure_ascii=False), encoding="utf-8-sig")
 

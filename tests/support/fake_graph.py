@@ -21,7 +21,9 @@ USER_PROPERTIES = (
     "accountEnabled", "userType", "displayName", "mailNickname", "assignedLicenses", "creationType", "givenName",
     "surname", "jobTitle", "businessPhones", "mobilePhone", "officeLocation", "preferredLanguage",
     "onPremisesDistinguishedName", "onPremisesSamAccountName", "onPremisesLastSyncDateTime",
-    "onPremisesProvisioningErrors", "serviceProvisioningErrors")
+    "onPremisesProvisioningErrors", "serviceProvisioningErrors", "department", "companyName", "streetAddress",
+    "city", "state", "postalCode", "usageLocation", "country", "faxNumber", "employeeId", "showInAddressList",
+    "onPremisesExtensionAttributes", "assignedPlans", "provisionedPlans")
 DEFAULT_SELECT = ("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation",
                   "preferredLanguage", "surname", "userPrincipalName", "id")
 BETA_ONLY = ("onPremisesObjectIdentifier",)
@@ -50,7 +52,11 @@ def graph_user(n: int, *, immutable_id: str | None = None, synced: bool | None =
         "givenName": "User", "surname": str(n), "jobTitle": None, "businessPhones": [], "mobilePhone": None,
         "officeLocation": None, "preferredLanguage": "en-US", "onPremisesDistinguishedName": None,
         "onPremisesSamAccountName": None, "onPremisesLastSyncDateTime": None, "onPremisesProvisioningErrors": [],
-        "serviceProvisioningErrors": [], "onPremisesObjectIdentifier": None,
+        "serviceProvisioningErrors": [], "onPremisesObjectIdentifier": None, "department": None,
+        "companyName": None, "streetAddress": None, "city": None, "state": None, "postalCode": None,
+        "usageLocation": None, "country": None, "faxNumber": None, "employeeId": None, "showInAddressList": None,
+        "onPremisesExtensionAttributes": {f"extensionAttribute{i}": None for i in range(1, 16)},
+        "assignedPlans": [], "provisionedPlans": [],
     }
     user.update(extra)
     return user
@@ -133,22 +139,30 @@ class FakeGraph(FakeServer):
         fault = self.take_fault(request.path, skip // top_n + 1)
         if fault is not None:
             return fault
-        key = (request.path, select, top_n, skip)
+        expand = q.get("$expand", "")
+        if expand and not expand.startswith("manager"):
+            return self.error(400, "Request_BadRequest", f"Could not find a navigation property '{expand}'.")
+        key = (request.path, select, top_n, skip, expand)
         body = self._pages.get(key)
         if body is None:
-            chunk = [{p: u.get(p) for p in select} for u in self.users[skip:skip + top_n]]
+            # like Graph, $expand=manager adds the manager object only to users that have one
+            chunk = [{**{p: u.get(p) for p in select},
+                      **({"manager": {"@odata.type": "#microsoft.graph.user", "id": u["managerId"]}}
+                         if expand and u.get("managerId") else {})} for u in self.users[skip:skip + top_n]]
             more = skip + top_n < len(self.users)
             body = self.page(request, chunk, more, skip + top_n, extra={"$select": ",".join(select),
-                                                                          "$top": str(top_n)}).body
+                                                                          "$top": str(top_n),
+                                                                          **({"$expand": expand} if expand else {})}
+                             ).body
             self._pages[key] = body
         return json_response(200, body, self._ids(), "application/json;odata.metadata=minimal;charset=utf-8")
 
-    def preserialise(self, select: tuple[str, ...], top: int = 999, path: str = "/v1.0/users") -> None:
+    def preserialise(self, select: tuple[str, ...], top: int = 999, path: str = "/v1.0/users",
+                     expand: str = "manager($select=id)") -> None:
         """Build every page of ``/users`` for this ``$select`` ahead (a benchmark measures the client)."""
+        base = {"$select": ",".join(select), "$top": str(top), **({"$expand": expand} if expand else {})}
         for skip in range(0, len(self.users), top):
-            self.users_page(Seen("GET", path, {"$select": ",".join(select), "$top": str(top),
-                                               "$skiptoken": self._token(skip)} if skip else
-                                 {"$select": ",".join(select), "$top": str(top)}, {}))
+            self.users_page(Seen("GET", path, {**base, "$skiptoken": self._token(skip)} if skip else base, {}))
 
     def page(self, request: Seen, items: list[dict], more: bool, next_skip: int,
              extra: dict[str, str] | None = None) -> Response:

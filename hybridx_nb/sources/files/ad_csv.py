@@ -17,14 +17,23 @@ from hybridx_nb.sources.common import AD_FIELDS, ReadResult
 from hybridx_nb.sources.text import Text
 
 #: The export command README.md (Export files) explains; errors quote it so the consultant can re-run it as it is.
+#: ``$x`` holds the Exchange schema's attributes (docs/domain.md §14, §15): without that schema, set ``$x = @()``.
 AD_EXPORT_COMMAND = (
-    "Get-ADUser -Filter * -Properties DisplayName,GivenName,Surname,mail,proxyAddresses,"
-    "'mS-DS-ConsistencyGuid',isCriticalSystemObject,mailNickname,targetAddress | "
-    "Select-Object DistinguishedName,ObjectGUID,SamAccountName,UserPrincipalName,mail,DisplayName,GivenName,"
-    "Surname,mailNickname,targetAddress,Enabled,ObjectClass,isCriticalSystemObject,"
-    "@{n='mS-DS-ConsistencyGuid';e={if ($_.'mS-DS-ConsistencyGuid') "
-    "{[Convert]::ToBase64String($_.'mS-DS-ConsistencyGuid')}}},"
-    "@{n='proxyAddresses';e={$_.proxyAddresses -join ';'}} | "
+    "$p = 'DisplayName','GivenName','Surname','mail','isCriticalSystemObject','Title','Department','Company',"
+    "'physicalDeliveryOfficeName','StreetAddress','l','st','PostalCode','c','co','telephoneNumber','mobile',"
+    "'facsimileTelephoneNumber','employeeID','Manager'; "
+    "$x = 'mailNickname','targetAddress','msExchHideFromAddressLists','msExchRecipientTypeDetails',"
+    "'msExchRecipientDisplayType','msExchRemoteRecipientType','homeMDB','legacyExchangeDN' + "
+    "(1..15 | ForEach-Object { \"extensionAttribute$_\" }); "
+    "$c = @{n='mS-DS-ConsistencyGuid';e={if ($_.'mS-DS-ConsistencyGuid') "
+    "{[Convert]::ToBase64String($_.'mS-DS-ConsistencyGuid')}}}, "
+    "@{n='proxyAddresses';e={$_.proxyAddresses -join ';'}}; "
+    "if ($x) { $c += @{n='msExchMailboxGuid';e={if ($_.msExchMailboxGuid) {[guid]$_.msExchMailboxGuid}}}, "
+    "@{n='msExchArchiveGUID';e={if ($_.msExchArchiveGUID) {[guid]$_.msExchArchiveGUID}}} }; "
+    "Get-ADUser -Filter * -Properties ($p + $x + 'proxyAddresses','mS-DS-ConsistencyGuid','msExchMailboxGuid',"
+    "'msExchArchiveGUID' | Where-Object { $x -or $_ -notlike 'msExch*' }) | "
+    "Select-Object (@('DistinguishedName','ObjectGUID','SamAccountName','UserPrincipalName','Enabled',"
+    "'ObjectClass') + $p + $x + $c) | "
     "Export-Csv -Path ad.csv -NoTypeInformation -Encoding UTF8")
 
 _FIXES = {
@@ -33,6 +42,10 @@ _FIXES = {
                         f"the whole command: {AD_EXPORT_COMMAND}",
     "proxy_addresses": "join the values in Select-Object: @{n='proxyAddresses';e={$_.proxyAddresses -join ';'}}; "
                        f"the whole command: {AD_EXPORT_COMMAND}",
+    "exchange_guid": "convert the bytes in Select-Object: @{n='msExchMailboxGuid';e={if ($_.msExchMailboxGuid) "
+                     f"{{[guid]$_.msExchMailboxGuid}}}}}}; the whole command: {AD_EXPORT_COMMAND}",
+    "archive_guid": "convert the bytes in Select-Object: @{n='msExchArchiveGUID';e={if ($_.msExchArchiveGUID) "
+                    f"{{[guid]$_.msExchArchiveGUID}}}}}}; the whole command: {AD_EXPORT_COMMAND}",
     "*": f"convert multi-valued and byte attributes in Select-Object, as in: {AD_EXPORT_COMMAND}",
 }
 
@@ -69,6 +82,9 @@ def read_ad_csv(path: str | Path, doc: Text | None = None) -> ReadResult:
         "object_class": col("object_class").str.strip().replace("", np.nan),
         "is_critical_system_object": critical,
         "source_line": parsed.lines,
+        **{f: col(f) for f in common.AD_TEXT_FIELDS if f not in ("mail_nickname", "target_address")},
+        **{f: common.guid_text(col(f)) for f in common.AD_GUID_FIELDS},
+        "hide_from_address_lists": common.bool_text(col("hide_from_address_lists")),
     })
     reason = pd.Series(np.nan, index=frame.index, dtype="str")
     reason = reason.mask(pd.Series(bad_consistency, index=frame.index),

@@ -15,24 +15,46 @@ from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot import schema
 from hybridx_nb.snapshot.coverage import MISSING, Coverage
 from hybridx_nb.sources import common, json_columns, powershell_csv, presence, text
+from hybridx_nb.sources.files import entra_objects
 from hybridx_nb.sources.common import ReadResult
 from hybridx_nb.sources.text import Text
 
 #: The Get-MgUser export README.md (Export files) explains; quoted by errors about placeholders and missing columns.
 ENTRA_CSV_COMMAND = (
+    "$c = @{n='ProxyAddresses';e={$_.ProxyAddresses -join ';'}}, "
+    "@{n='AssignedLicenses';e={($_.AssignedLicenses | ForEach-Object SkuId) -join ';'}}, "
+    "@{n='BusinessPhones';e={$_.BusinessPhones -join ';'}}, @{n='ManagerId';e={$_.Manager.Id}}, "
+    "@{n='AssignedPlans';e={($_.AssignedPlans | ForEach-Object { '{0}:{1}' -f $_.Service, $_.CapabilityStatus })"
+    " -join ';'}}, "
+    "@{n='ProvisionedPlans';e={($_.ProvisionedPlans | ForEach-Object { '{0}:{1}:{2}' -f $_.Service, "
+    "$_.CapabilityStatus, $_.ProvisioningStatus }) -join ';'}} + (1..15 | ForEach-Object { "
+    "@{n=\"extensionAttribute$_\";e=[scriptblock]::Create(\"`$_.OnPremisesExtensionAttributes.ExtensionAttribute$_\")}"
+    " }); "
     "Get-MgUser -All -Property Id,UserPrincipalName,Mail,ProxyAddresses,OnPremisesImmutableId,"
-    "OnPremisesSyncEnabled,AccountEnabled,UserType,DisplayName,MailNickname,AssignedLicenses,CreationType | "
-    "Select-Object Id,UserPrincipalName,Mail,OnPremisesImmutableId,OnPremisesSyncEnabled,AccountEnabled,UserType,"
-    "DisplayName,MailNickname,CreationType,@{n='ProxyAddresses';e={$_.ProxyAddresses -join ';'}},"
-    "@{n='AssignedLicenses';e={($_.AssignedLicenses | ForEach-Object SkuId) -join ';'}} | "
+    "OnPremisesSyncEnabled,AccountEnabled,UserType,DisplayName,MailNickname,AssignedLicenses,CreationType,"
+    "GivenName,Surname,JobTitle,Department,CompanyName,OfficeLocation,StreetAddress,City,State,PostalCode,"
+    "UsageLocation,Country,BusinessPhones,MobilePhone,FaxNumber,EmployeeId,ShowInAddressList,"
+    "OnPremisesExtensionAttributes,AssignedPlans,ProvisionedPlans -ExpandProperty Manager | "
+    "Select-Object (@('Id','UserPrincipalName','Mail','OnPremisesImmutableId','OnPremisesSyncEnabled',"
+    "'AccountEnabled','UserType','DisplayName','MailNickname','CreationType','GivenName','Surname','JobTitle',"
+    "'Department','CompanyName','OfficeLocation','StreetAddress','City','State','PostalCode','UsageLocation',"
+    "'Country','MobilePhone','FaxNumber','EmployeeId','ShowInAddressList') + $c) | "
     "Export-Csv -Path entra.csv -NoTypeInformation -Encoding UTF8")
 #: The Graph JSON export README.md (Export files) explains, on one line.
 ENTRA_JSON_COMMAND = (
     "$uri = 'https://graph.microsoft.com/v1.0/users?$select=id,userPrincipalName,mail,proxyAddresses,"
     "onPremisesImmutableId,onPremisesSyncEnabled,accountEnabled,userType,displayName,mailNickname,assignedLicenses,"
-    "creationType&$top=999'; $pages = while ($uri) { $page = Invoke-MgGraphRequest -Method GET -Uri $uri; $page; "
+    "creationType,givenName,surname,jobTitle,department,companyName,officeLocation,streetAddress,city,state,"
+    "postalCode,usageLocation,country,businessPhones,mobilePhone,faxNumber,employeeId,showInAddressList,"
+    "onPremisesExtensionAttributes,assignedPlans,provisionedPlans&$expand=manager($select=id)&$top=999'; $pages = while ($uri) { $page = Invoke-MgGraphRequest -Method GET -Uri $uri; $page; "
     "$uri = $page.'@odata.nextLink' }; $pages | ConvertTo-Json -Depth 10 | Set-Content -Path entra.json "
     "-Encoding UTF8")
+
+#: The properties the takeover comparison and the Exchange checks read (docs/domain.md §14, §15), in ``$select``.
+TAKEOVER_SELECT = ("givenName", "surname", "jobTitle", "department", "companyName", "officeLocation",
+                   "streetAddress", "city", "state", "postalCode", "usageLocation", "country", "businessPhones",
+                   "mobilePhone", "faxNumber", "employeeId", "showInAddressList", "onPremisesExtensionAttributes",
+                   "assignedPlans", "provisionedPlans")
 
 #: Canonical column → Graph property (first) and other names exports use.
 ENTRA_FIELDS: dict[str, tuple[str, ...]] = {
@@ -52,9 +74,23 @@ ENTRA_FIELDS: dict[str, tuple[str, ...]] = {
     "on_prem_last_sync": ("onPremisesLastSyncDateTime", "OnPremisesLastSyncDateTime"),
     "on_prem_provisioning_errors": ("onPremisesProvisioningErrors",),
     "service_provisioning_errors": ("serviceProvisioningErrors",),
+    # written by the default sync rules (docs/domain.md §14)
+    "given_name": ("givenName",), "surname": ("surname",), "job_title": ("jobTitle",),
+    "department": ("department",), "company_name": ("companyName",), "office_location": ("officeLocation",),
+    "street_address": ("streetAddress",), "city": ("city",), "state": ("state",), "postal_code": ("postalCode",),
+    "usage_location": ("usageLocation",), "country": ("country",), "business_phone": ("businessPhones",),
+    "mobile_phone": ("mobilePhone",), "fax_number": ("faxNumber",), "employee_id": ("employeeId",),
+    "show_in_address_list": ("showInAddressList",),
+    # object-valued: taken apart below (docs/domain.md §14, §15)
+    "extension_attributes": ("onPremisesExtensionAttributes",), "manager": ("manager", "ManagerId"),
+    "assigned_plans": ("assignedPlans",), "provisioned_plans": ("provisionedPlans",),
 }
-_BOOLS = ("on_prem_sync_enabled", "account_enabled")
+_BOOLS = ("on_prem_sync_enabled", "account_enabled", "show_in_address_list")
 _LISTS = ("proxy_addresses", "assigned_licenses")
+#: Object-valued properties taken apart by ``entra_objects`` (docs/domain.md §14, §15); businessPhones keeps its
+#: first value; Graph leaves ``manager`` out of users without one.
+_OBJECTS = ("extension_attributes", "manager", "assigned_plans", "provisioned_plans", "business_phone")
+_SPARSE = ("manager",)
 #: Graph's JSON type of the properties checked (the provisioning-error arrays are kept as JSON text, unchecked).
 _TEXT = ("id", "upn", "mail", "immutable_id", "on_prem_object_identifier", "user_type", "display_name",
          "mail_nickname", "creation_type", "on_prem_last_sync")
@@ -85,11 +121,15 @@ def _read_json(doc: Text, allow_partial: bool = False) -> ReadResult:
         else:
             cols, present, numbers, rej = _general_columns(doc, source)
         n = len(cols["id"])
+        present = entra_objects.expand_presence(present, _SPARSE)
         coverage, not_exported = presence.coverage_of("entra_users", source, present, n)
         wrong = presence.wrong_types(cols, _TYPES, _NAMES, n)
-        frame = pd.DataFrame({f: common.text_column(v) for f, v in cols.items() if f not in _LISTS})
+        frame = pd.DataFrame({f: common.text_column(v) for f, v in cols.items()
+                              if f not in _LISTS and f not in _OBJECTS})
         frame["proxy_addresses"] = common.lists_from_python(cols["proxy_addresses"])
         frame["assigned_licenses"] = _sku_ids(cols["assigned_licenses"])
+        for name, values in entra_objects.columns(cols).items():
+            frame[name] = values
         frame["not_exported"] = not_exported
         del cols
     link = presence.next_link(doc.utf8())
@@ -151,8 +191,10 @@ def _fast_columns(doc: Text) -> tuple[dict[str, list[object]], dict[str, np.ndar
         return None
     seen = [f for f, k in spelled.items() if k.lower() in keys]
     cols = json_columns.decode(raw, {f: (k,) for f, k in spelled.items()}, unset=seen)
-    if cols is None or any(json_columns.has_unset(cols[f]) for f in seen):
+    if cols is None or any(json_columns.has_unset(cols[f]) for f in seen if f not in _SPARSE):
         return None
+    for f in _SPARSE:  # Graph leaves ``manager`` out of users without one
+        cols[f] = [None if v is json_columns.UNSET else v for v in cols[f]]
     n = len(cols["id"])
     return cols, {f: np.full(n, f in seen) for f in ENTRA_FIELDS if f != "id"}
 
@@ -182,23 +224,36 @@ def _read_csv(doc: Text) -> ReadResult:
                                  fix=f"export with: {ENTRA_CSV_COMMAND}")
     if not len(raw):
         raise InputError(doc.path, "the file has a header but no rows", fix=f"export with: {ENTRA_CSV_COMMAND}")
-    powershell_csv.check_placeholders(doc.path, raw, parsed.lines, found.values(),
-                              {"*": f"join list properties in Select-Object, as in: {ENTRA_CSV_COMMAND}"})
-    frame = pd.DataFrame({f: powershell_csv.column(raw, found, f) for f in ENTRA_FIELDS if f not in _LISTS})
+    fixes = {"*": f"join list properties in Select-Object, as in: {ENTRA_CSV_COMMAND}"}
+    # the object-valued columns are checked once it is known the export asked for them (below)
+    powershell_csv.check_placeholders(doc.path, raw, parsed.lines,
+                                      [h for f, h in found.items() if f not in _OBJECTS], fixes)
+    frame = pd.DataFrame({f: powershell_csv.column(raw, found, f) for f in ENTRA_FIELDS
+                          if f not in _LISTS and f not in _OBJECTS})
     for f in _LISTS:
         values = powershell_csv.column(raw, found, f)
         frame[f] = common.split_list(values, common.detect_separator(values))
+    # businessPhones joined with ';': Entra holds one, the first is kept
+    frame["business_phone"] = powershell_csv.column(raw, found, "business_phone").str.replace(
+        r";.*$", "", regex=True).str.strip()
+    extra = entra_objects.csv_columns(raw, parsed.headers)
+    for name, values in extra.items():
+        frame[name] = values
     source = f"{doc.name} (Get-MgUser Export-Csv, {doc.encoding})"
-    carried = {f: f in found for f in ENTRA_FIELDS if f != "id"}
+    carried = {f: f in found for f in ENTRA_FIELDS if f not in ("id", *_OBJECTS)}
+    carried.update({c: c in extra for c in entra_objects.EXPANDED})
+    carried["business_phone"] = "business_phone" in found
     if "account_enabled" in found and powershell_csv.blank(frame["account_enabled"]).all():
         # Graph returns accountEnabled for every user it is asked for; blank everywhere means Get-MgUser ran
         # without -Property and Export-Csv wrote every model property, empty (docs/domain.md §8)
-        carried.update({f: False for f in carried if f not in _DEFAULT_SELECT
+        carried.update({f: False for f in carried if f not in _DEFAULT_SELECT and f in frame
                         and powershell_csv.blank(frame[f] if f not in _LISTS else
                                                  powershell_csv.column(raw, found, f)).all()})
     coverage = presence.all_exported("entra_users", source, carried)
     _refuse_missing(doc.path, coverage, ENTRA_CSV_COMMAND, "Get-MgUser returns OnPremisesImmutableId only when "
                     "-Property names it")
+    powershell_csv.check_placeholders(doc.path, raw, parsed.lines,
+                                      [h for f, h in found.items() if f in _OBJECTS], fixes)
     return _finish(doc.path, source, frame, pd.Series(parsed.lines), schema.empty("rejected"), None, coverage)
 
 

@@ -15,6 +15,7 @@ from hybridx_nb.sources.common import ReadResult
 from hybridx_nb.sources.files.ad_csv import read_ad_csv
 from hybridx_nb.sources.files.entra_export import read_entra
 from hybridx_nb.sources.files.entra_groups import read_entra_contacts, read_entra_groups
+from hybridx_nb.sources.files.exo_export import read_exo
 from hybridx_nb.sources.files.ldif import read_ldif
 from hybridx_nb.sources.files.okta_export import read_okta
 from hybridx_nb.sources.files.tenant_export import read_tenant
@@ -42,7 +43,8 @@ def _read_json_only(path: str | Path, what: str, reader: Callable[..., ReadResul
 def read_exports(ad: str | Path, entra: str | Path, okta: str | Path | None = None,
                  okta_app_users: str | Path | None = None, tenant: str | Path | None = None, *,
                  okta_app_id: str | None = None, entra_groups: str | Path | None = None,
-                 entra_contacts: str | Path | None = None, allow_partial: bool = False) -> Snapshot:
+                 entra_contacts: str | Path | None = None, allow_partial: bool = False,
+                 exo: str | Path | None = None) -> Snapshot:
     """Read every export file given and merge them into one validated snapshot.
 
     ``okta_app_id`` names the Office 365 app for app-user files whose records do not link to it;
@@ -60,6 +62,8 @@ def read_exports(ad: str | Path, entra: str | Path, okta: str | Path | None = No
         results.append(read_entra_groups(entra_groups))
     if entra_contacts is not None:
         results.append(read_entra_contacts(entra_contacts))
+    if exo is not None:
+        results.append(read_exo(exo))
     return merge(results)
 
 

@@ -28,7 +28,7 @@ from hybridx_nb.sources.text import Text
 
 _ATTR_RE = r"(?:[A-Za-z][A-Za-z0-9-]*|[0-9.]+)(?:;[^:]*)?"  # attr[;options], then ``:``, ``::`` or ``:<``
 _MULTI = ("proxy_addresses", "object_class")
-_BINARY = ("object_guid", "consistency_guid")  # keep their base64: it is the ImmutableID form
+_BINARY = ("object_guid", "consistency_guid", *common.AD_GUID_FIELDS)  # keep their base64 (the anchor form)
 # the most specific class wins; anything else: the last value listed (LDAP lists classes from top down)
 _CLASS_ORDER = ("computer", "inetOrgPerson", "group", "contact", "user")
 _FIELDS = {"dn": ("dn",), **{k: v for k, v in AD_FIELDS.items() if k != "dn"}, "dn_attr": ("distinguishedName",)}
@@ -68,7 +68,9 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     keep = np.flatnonzero((field >= 0) & (record >= 0))
     field, record, sep = field[keep], record[keep], sep[keep]
     value = _decode_values(value_at(keep), sep, field, pc.take(names, pa.array(keep)), record, reason)
-    columns = {f: _first_per_record(value, field == _NAMES.index(f), record, n) for f in _NAMES if f not in _MULTI}
+    present = {_NAMES[i] for i in np.unique(field)}
+    columns = {f: _first_per_record(value, field == _NAMES.index(f), record, n) if f in present
+               else pa.nulls(n, pa.large_string()) for f in _NAMES if f not in _MULTI}
     frame = pd.DataFrame({f: pd.Series(pd.array(col, dtype="str")) for f, col in columns.items()})
     frame["dn"] = frame["dn"].fillna(frame.pop("dn_attr"))
     guid_is_b64 = _first_per_record(pa.array(sep == _B64), field == _NAMES.index("object_guid"), record, n)
@@ -82,6 +84,9 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     frame["enabled"] = common.enabled_from_uac(frame.pop("user_account_control"))
     frame["is_critical_system_object"] = common.bool_text(frame["is_critical_system_object"])
     frame["is_deleted"] = common.bool_text(frame["is_deleted"])
+    frame["hide_from_address_lists"] = common.bool_text(frame["hide_from_address_lists"])
+    for f in common.AD_GUID_FIELDS:
+        frame[f] = common.guid_text(frame[f])
     frame["source_line"] = numbers[starts]
     tool = "ldifde" if "changetype" in attr_names.to_pylist() else "LDIF"
     source = f"{doc.name} ({tool}, {doc.encoding})"

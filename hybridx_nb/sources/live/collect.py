@@ -25,6 +25,7 @@ from tqdm import tqdm
 from hybridx_nb.core.errors import CollectionError, HybridxError
 from hybridx_nb.core.folders import check_apart, check_replaceable
 from hybridx_nb.core.secrets import ScrubFilter, scrub
+from hybridx_nb.snapshot.coverage import combine
 from hybridx_nb.snapshot.store import TenantFacts, build_snapshot, write_snapshot
 from hybridx_nb.sources.common import ReadResult, concat
 from hybridx_nb.sources.live.config import ClientConfig, load_config
@@ -147,6 +148,7 @@ def collect(config_path: str | Path, out: str | Path, *, verbose: bool = False, 
     tables: dict[str, list[pd.DataFrame]] = {}
     rejected, tenants, runs = [], [], []
     sources: dict[str, list[str]] = {}
+    coverages = []
     for label, function, source_cfg in _collectors(cfg):
         bar = _Bar(label, progress)
         started = time.monotonic()
@@ -166,6 +168,7 @@ def collect(config_path: str | Path, out: str | Path, *, verbose: bool = False, 
         for name, frame in result.tables.items():
             tables.setdefault(name, []).append(frame)
             sources.setdefault(name, []).append(result.sources.get(name, result.source))
+        coverages.append(result.coverage)  # the LDAP collector names the attributes the schema lacks
         rejected.append(result.rejected)
         if len(result.rejected):
             sources.setdefault("rejected", []).append(result.source)
@@ -175,7 +178,8 @@ def collect(config_path: str | Path, out: str | Path, *, verbose: bool = False, 
         log.info("%s: done in %.1f s", label, seconds)
     merged = {name: concat(frames, name) for name, frames in tables.items()}
     merged["rejected"] = concat(rejected, "rejected")
-    snap = build_snapshot(merged, _merge_tenant(tenants), {n: " + ".join(s) for n, s in sources.items()})
+    snap = build_snapshot(merged, _merge_tenant(tenants), {n: " + ".join(s) for n, s in sources.items()},
+                          combine(coverages))
     folder = write_snapshot(snap, out)
     text = summary(runs, folder)
     if progress:

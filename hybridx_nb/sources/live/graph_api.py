@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from hybridx_nb.core.errors import CollectionError, InputError
 from hybridx_nb.core.secrets import scrub, server_text
 from hybridx_nb.sources.common import ReadResult, concat
-from hybridx_nb.sources.files.entra_export import read_entra
+from hybridx_nb.sources.files.entra_export import TAKEOVER_SELECT, read_entra
 from hybridx_nb.sources.files.entra_groups import read_entra_contacts, read_entra_groups
 from hybridx_nb.sources.files.tenant_export import read_tenant
 from hybridx_nb.sources.live.config import GraphConfig
@@ -39,9 +39,12 @@ log = logging.getLogger(__name__)
 GRAPH_V1 = "https://graph.microsoft.com/v1.0"
 #: Every user property the engine reads; onPremises* and proxyAddresses come back only when named.
 USER_SELECT = ("id", "userPrincipalName", "mail", "proxyAddresses", "onPremisesImmutableId", "onPremisesSyncEnabled",
-               "accountEnabled", "userType", "displayName", "mailNickname", "assignedLicenses", "creationType")
+               "accountEnabled", "userType", "displayName", "mailNickname", "assignedLicenses", "creationType",
+               *TAKEOVER_SELECT)
 #: After the first sync (docs/domain.md §13): what the sync did to each user; on by default (``sync_state``).
 SYNC_STATE_SELECT = ("onPremisesLastSyncDateTime", "onPremisesProvisioningErrors", "serviceProvisioningErrors")
+#: ``$expand`` of /users: the manager's object id (docs/domain.md §14).
+USER_EXPAND = ("manager($select=id)",)
 MAX_TOP = 999
 REQUEST_TIMEOUT = 120.0  # seconds to wait for an answer (connecting: 30)
 RETRYABLE = {429, 500, 502, 503, 504}
@@ -163,7 +166,8 @@ async def _collect(credential: Any, base_url: str, optional: list[str], top: int
     notes: list[str] = []
     try:
         try:
-            pages = await api.pages(client.users, "entra_users", raw=True, select=list(select), top=top)
+            pages = await api.pages(client.users, "entra_users", raw=True, select=list(select),
+                                    expand=list(USER_EXPAND), top=top)
         except _Denied as denied:
             raise CollectionError(f"{denied.text}; the app needs User.Read.All (application permission, admin "
                                   "consent)") from None
@@ -196,7 +200,7 @@ async def _collect(credential: Any, base_url: str, optional: list[str], top: int
         raise CollectionError(f"{source}: the answers do not fit: {exc.problem}") from None
     skipped = "".join(f"; {n}" for n in notes)  # kept with the users, the table every snapshot has
     sources = {"entra_users": f"{source}: {len(entra.tables['entra_users'])} users, "
-                              f"$select={','.join(select)}{skipped}"}
+                              f"$select={','.join(select)}, $expand={','.join(USER_EXPAND)}{skipped}"}
     tables = {**entra.tables, **tenant.tables, **{k: v for d in directory for k, v in d.tables.items()}}
     sources.update({name: f"{source}: {len(frame)} rows" for name, frame in tables.items() if name not in sources})
     text = source + skipped

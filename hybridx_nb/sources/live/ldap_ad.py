@@ -30,7 +30,18 @@ from hybridx_nb.core import anchors
 from hybridx_nb.core.errors import CollectionError, HybridxError
 from hybridx_nb.core.secrets import scrub, server_text
 from hybridx_nb.snapshot import schema
-from hybridx_nb.sources.common import ReadResult, concat, dns_domain, enabled_from_uac, lists_from_python
+from hybridx_nb.snapshot.coverage import MISSING, Coverage
+from hybridx_nb.sources.common import (
+    AD_FIELDS,
+    AD_GUID_FIELDS,
+    AD_TEXT_FIELDS,
+    ReadResult,
+    bool_text,
+    concat,
+    dns_domain,
+    enabled_from_uac,
+    lists_from_python,
+)
 from hybridx_nb.sources.live.config import LdapConfig
 from hybridx_nb.sources.live.http import Progress, report
 
@@ -44,16 +55,27 @@ TEXT_ATTRS = {
     "displayName": "display_name", "givenName": "given_name", "sn": "surname", "mailNickname": "mail_nickname",
     "targetAddress": "target_address", "userAccountControl": "uac",
     "isCriticalSystemObject": "is_critical_system_object",
+    # flowed by the default sync rules (docs/domain.md §14) and on-premises Exchange's (§15)
+    **{AD_FIELDS[f][0]: f for f in AD_TEXT_FIELDS if f not in (
+        "sam_account_name", "upn", "mail", "display_name", "given_name", "surname", "mail_nickname",
+        "target_address")},
+    "msExchHideFromAddressLists": "hide_from_address_lists",
 }
-OPTIONAL_ATTRS = ("mS-DS-ConsistencyGuid", "mailNickname", "targetAddress")  # absent from some schemas
-USER_ATTRS = [*TEXT_ATTRS, "objectGUID", "mS-DS-ConsistencyGuid", "proxyAddresses", "objectClass"]
+#: Binary attributes that hold a GUID → canonical column.
+GUID_ATTRS = {AD_FIELDS[f][0]: f for f in AD_GUID_FIELDS}
+#: Absent from some schemas (the Exchange schema's attributes, mS-DS-ConsistencyGuid before 2016): asked for only
+#: when the schema has them.
+OPTIONAL_ATTRS = tuple(dict.fromkeys(("mS-DS-ConsistencyGuid", "mailNickname", "targetAddress",
+                                      *(a for a in TEXT_ATTRS if a.startswith(("msExch", "extensionAttribute"))),
+                                      "homeMDB", "legacyExchangeDN", *GUID_ATTRS)))
+USER_ATTRS = [*TEXT_ATTRS, "objectGUID", "mS-DS-ConsistencyGuid", "proxyAddresses", "objectClass", *GUID_ATTRS]
 MAIL_ATTRS = ["distinguishedName", "objectGUID", "mail", "proxyAddresses", "displayName", "objectClass"]
 
 
 def collect_ad(cfg: LdapConfig | list[LdapConfig], progress: Progress | None = None) -> ReadResult:
     """Read every configured domain; a ``CollectionError`` (nothing returned) if any of them fails."""
     domains = cfg if isinstance(cfg, list) else [cfg]
-    users, mail, rejected, texts = [], [], [], []
+    users, mail, rejected, texts, lacking = [], [], [], [], set()
     counts = {"ad_users": [0, 0], "ad_mail_objects": [0, 0]}
     for domain in domains:
         started = time.monotonic()
@@ -63,6 +85,7 @@ def collect_ad(cfg: LdapConfig | list[LdapConfig], progress: Progress | None = N
             u, rej = reader.users()
             m = reader.mail_objects() if domain.mail_objects else schema.empty("ad_mail_objects")
         users.append(u)
+        lacking.update(reader.not_asked())
         rejected.append(rej)
         mail.append(m)
         text = f"LDAP {reader.url} ({'; '.join(reader.bases)})"
@@ -76,7 +99,10 @@ def collect_ad(cfg: LdapConfig | list[LdapConfig], progress: Progress | None = N
     if any(d.mail_objects for d in domains):
         tables["ad_mail_objects"] = concat(mail, "ad_mail_objects").drop_duplicates("object_guid",
                                                                                     ignore_index=True)
-    return ReadResult(tables, rej, source, sources={name: source for name in tables})
+    # the attributes a domain's schema lacks were not asked for: missing, not empty (docs/domain.md §14)
+    missing = {c: MISSING for c in sorted(lacking)}
+    return ReadResult(tables, rej, source, sources={name: source for name in tables},
+                      coverage=Coverage({"ad_users": missing}, {"ad_users": source}))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -231,6 +257,12 @@ class _Reader:
             log.info("%s: the schema has no %s (no Exchange schema?)", self.cfg.name, ", ".join(sorted(self.skip)))
         return sorted(self.skip)
 
+    def not_asked(self) -> list[str]:
+        """The canonical columns of the attributes this domain's schema lacks: not asked for, so not exported
+        (docs/domain.md §14)."""
+        names = {**TEXT_ATTRS, **GUID_ATTRS, "mS-DS-ConsistencyGuid": "consistency_guid"}
+        return [names[a] for a in USER_ATTRS if a in self.skip and a in names]
+
     def _search(self, table: str, ldap_filter: str, attributes: list[str]) -> Iterator[dict[str, list[bytes]]]:
         attributes = [a for a in attributes if a not in self.skip]
         tally = self.counts[table]  # [objects, pages] so far, over all bases and domains
@@ -270,6 +302,10 @@ class _Reader:
             "boolean")  # absent means false
         frame["consistency_guid"] = pd.Series(
             [anchors.bytes_to_immutable_id(v) if v else None for v in rows["mS-DS-ConsistencyGuid"]], dtype="str")
+        frame["hide_from_address_lists"] = bool_text(frame["hide_from_address_lists"])
+        for attr, col in GUID_ATTRS.items():
+            frame[col] = pd.Series([anchors.bytes_to_guid(v) if v and len(v) == 16 else None for v in rows[attr]],
+                                   dtype="str")
         bad = frame["object_guid"].isna().to_numpy()
         rejected = schema.rejected_rows("ad_users", f"LDAP {self.url}", frame["guid_problem"][bad],
                                         key=frame["dn"][bad]) if bad.any() else schema.empty("rejected")

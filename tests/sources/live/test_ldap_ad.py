@@ -95,8 +95,40 @@ def test_groups_and_contacts_with_addresses(reader_cfg: LdapConfig, samba_direct
 
 def test_missing_exchange_attributes_are_recorded(reader_cfg: LdapConfig):
     result = collect_ad(reader_cfg)
-    assert "schema lacks mailNickname, targetAddress" in result.sources["ad_users"]
+    lacks = result.sources["ad_users"].split("schema lacks ", 1)[1]
+    for name in ("mailNickname", "targetAddress", "msExchRecipientTypeDetails", "msExchMailboxGuid",
+                 "extensionAttribute1"):
+        assert name in lacks
     assert result.tables["ad_users"]["mail_nickname"].isna().all()
+    # attributes the schema lacks were not exported: not carried, so never compared as empty
+    status = result.coverage.attributes["ad_users"]
+    assert all(status[c] == "missing" for c in ("mail_nickname", "recipient_type_details", "exchange_guid",
+                                                "extension_attribute_1"))
+    assert not {"title", "manager", "employee_id", "country_code"} & set(status)  # asked for: exported
+
+
+def test_takeover_attributes_from_the_server(reader_cfg: LdapConfig, samba_dc: SambaDC, samba_directory: Directory):
+    """The attributes the default sync rules flow, as a real DC serves them (Samba has no Exchange schema: the
+    Exchange attributes are tested through LDIF and CSV fixtures)."""
+    user, boss = samba_directory.staff[7], samba_directory.staff[8]
+    values = {"title": "Counsel", "department": "Legal", "company": "Contoso Ltd",
+              "physicalDeliveryOfficeName": "Redmond B2", "streetAddress": "1 Contoso Way", "l": "Redmond",
+              "st": "WA", "postalCode": "98052", "c": "US", "co": "United States",
+              "telephoneNumber": "+1 425 555 0107", "mobile": "+1 206 555 0107", "employeeID": "E000107",
+              "facsimileTelephoneNumber": "+1 425 555 0199", "manager": boss}
+    conn = samba_dc.admin_connection()
+    conn.modify(user, {k: [("MODIFY_REPLACE", [v])] for k, v in values.items()})
+    conn.unbind()
+    users = collect_ad(reader_cfg).tables["ad_users"].set_index("dn")
+    row = users.loc[user]
+    assert (row.title, row.department, row.company, row.office, row.street_address, row.city, row.state,
+            row.postal_code, row.country_code, row.country) == (
+        "Counsel", "Legal", "Contoso Ltd", "Redmond B2", "1 Contoso Way", "Redmond", "WA", "98052", "US",
+        "United States")
+    assert (row.telephone_number, row.mobile, row.fax, row.employee_id) == (
+        "+1 425 555 0107", "+1 206 555 0107", "+1 425 555 0199", "E000107")
+    assert row.manager.lower() == boss.lower()
+    assert users["title"].isna()[boss]
 
 
 def test_sync_scope_and_extra_filter(reader_cfg: LdapConfig, samba_directory: Directory):

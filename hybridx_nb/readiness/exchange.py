@@ -1,0 +1,174 @@
+"""Hybrid Exchange readiness: the mailbox state of every user the first sync takes over (docs/domain.md §15).
+
+Per hard or soft match, the on-premises state (``mailbox``: homeMDB set or a mailbox recipient type;
+``remote_mailbox``: a remote recipient type; ``none``; ``unknown`` when the AD export did not carry the Exchange
+attributes) and the cloud state (``mailbox``: a Get-EXOMailbox row, or without that export an Exchange Online plan
+provisioned successfully; ``licensed``: an enabled Exchange plan and no mailbox yet; ``none``; ``unknown``). The
+findings (``EXCHANGE_FINDINGS``), one row per user and finding:
+
+- ``mailbox_both_sides``: a mailbox on-premises and one in Exchange Online.
+- ``licence_creates_mailbox``: a mailbox on-premises, an enabled Exchange Online plan and no cloud mailbox yet:
+  unless the ExchangeGuid reaches the cloud first, Exchange Online creates a second mailbox.
+- ``exchange_guid_mismatch``: a remote mailbox whose msExchMailboxGuid is not the cloud mailbox's ExchangeGuid.
+- ``no_remote_mailbox``: a cloud mailbox, the organisation has Exchange on-premises, and the AD user is no Exchange
+  recipient at all.
+- ``x500_missing``: the cloud mailbox's LegacyExchangeDN is not an X500 address of the AD user (not reported
+  next to ``mailbox_both_sides``, whose way out decides which mailbox stays).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hybridx_nb.core.vocabulary import EXCHANGE_FINDINGS
+from hybridx_nb.engine.detail import initial_domain
+from hybridx_nb.engine.takeover import index_in, member, take_text
+from hybridx_nb.snapshot.carried import carried_columns
+from hybridx_nb.snapshot.store import Snapshot
+
+#: msExchRecipientTypeDetails of on-premises mailboxes (user, linked, shared, room, equipment) and of remote ones.
+MAILBOX_TYPES = ("1", "2", "4", "16", "32")
+REMOTE_TYPES = ("2147483648", "8589934592", "17179869184", "34359738368")
+COLUMNS = ("finding", "entra_id", "entra_upn", "ad_dn", "ad_object_guid", "ad_sam", "onprem_state", "cloud_state",
+           "ad_exchange_guid", "cloud_exchange_guid", "cloud_legacy_dn", "routing_address", "explanation")
+_STR = pa.large_string()
+
+
+@dataclass
+class ExchangeReadiness:
+    """Per-user findings (``COLUMNS``), the state of every pair, and what could not be judged."""
+
+    findings: pd.DataFrame
+    states: pd.DataFrame  # entra_id, onprem_state, cloud_state per pair
+    notes: list[str]
+
+    def summary(self) -> dict[str, object]:
+        counts = self.findings["finding"].value_counts()
+        pairs = self.states.groupby(["onprem_state", "cloud_state"]).size()
+        return {"findings": {f: int(counts.get(f, 0)) for f in EXCHANGE_FINDINGS},
+                "states": {f"{a}/{b}": int(n) for (a, b), n in pairs.items()}, "notes": list(self.notes)}
+
+
+def _col(frame: pd.DataFrame, col: str, rows: np.ndarray) -> pd.Series:
+    return take_text(frame[col], rows)
+
+
+EXPLAIN = {
+    "mailbox_both_sides": (
+        "The user has a mailbox on-premises and one in Exchange Online: after the takeover mail is delivered to "
+        "one of them only and the on-premises mailbox cannot be moved to the cloud. Decide which content stays. "
+        "Keep on-premises: export what the cloud mailbox holds (eDiscovery/PST) if needed, remove the Exchange "
+        "Online licence, then Set-User -PermanentlyClearPreviousMailboxInfo (Exchange Online PowerShell) deletes "
+        "the cloud mailbox for good; migrate later with a hybrid move. Loses: the cloud mailbox's mail, calendar "
+        "and its LegacyExchangeDN unless exported and added as X500. Keep the cloud mailbox: copy the on-premises "
+        "content into it first (PST import or a migration tool: a hybrid move cannot target an existing "
+        "mailbox), then Disable-Mailbox on-premises and Enable-RemoteMailbox with the cloud ExchangeGuid. Loses: "
+        "on-premises folder permissions, delegates and rules, and the on-premises LegacyExchangeDN unless kept "
+        "as X500 in the cloud."),
+    "licence_creates_mailbox": (
+        "The mailbox is on-premises but the cloud user has an enabled Exchange Online plan and no mailbox yet: "
+        "Exchange Online creates a second, empty mailbox when it does not know the on-premises ExchangeGuid. "
+        "Disable the Exchange Online service plan (or remove the licence) until the first sync has brought "
+        "msExchMailboxGuid to the cloud, then license for the hybrid move."),
+    "exchange_guid_mismatch": (
+        "The remote mailbox on-premises carries another ExchangeGuid than the cloud mailbox: moves back to "
+        "on-premises fail and Exchange on-premises treats them as two mailboxes. Set-RemoteMailbox -ExchangeGuid "
+        "<the cloud mailbox's ExchangeGuid> (Exchange Management Shell)."),
+    "no_remote_mailbox": (
+        "The user has an Exchange Online mailbox but is no Exchange recipient on-premises, in an organisation "
+        "with Exchange on-premises: on-premises mail to the user is not routed to the cloud and the mailbox "
+        "cannot be managed from on-premises. Enable-RemoteMailbox -RemoteRoutingAddress "
+        "<alias>@<tenant>.mail.onmicrosoft.com, then Set-RemoteMailbox -ExchangeGuid <the cloud ExchangeGuid>."),
+    "x500_missing": (
+        "The cloud mailbox's LegacyExchangeDN is not an X500 address on-premises: after the takeover AD's proxy "
+        "addresses replace the cloud's, and replies to old mail and cached Outlook recipients bounce (IMCEAEX "
+        "non-delivery reports). Add X500:<LegacyExchangeDN> to the user's proxy addresses on-premises."),
+}
+
+
+def exchange_readiness(snap: Snapshot, findings: pd.DataFrame) -> ExchangeReadiness:
+    """The Hybrid Exchange findings of every hard and soft match in ``findings``."""
+    ad, cloud, exo = snap["ad_users"], snap["entra_users"], snap["exo_mailboxes"]
+    joined = findings[findings["category"].isin(["hard_match", "soft_match"]).to_numpy()]
+    ai = index_in(joined["ad_object_guid"], ad["object_guid"])
+    ci = index_in(joined["entra_id"], cloud["id"])
+    ok = (ai >= 0) & (ci >= 0)
+    ai, ci = ai[ok], ci[ok]
+    notes: list[str] = []
+    have_ad = carried_columns(snap, "ad_users")
+    exchange_ad = bool({"recipient_type_details", "home_mdb"} & have_ad)
+    rtd = _col(ad, "recipient_type_details", ai)
+    onprem_mailbox = (_col(ad, "home_mdb", ai).notna() | rtd.isin(MAILBOX_TYPES)).to_numpy()
+    onprem_remote = (rtd.isin(REMOTE_TYPES) | _col(ad, "remote_recipient_type", ai).notna()).to_numpy()
+    onprem = np.select([onprem_mailbox, onprem_remote], ["mailbox", "remote_mailbox"], "none")
+    if not exchange_ad:
+        onprem[:] = "unknown"
+        notes.append("The AD export carries no on-premises Exchange attributes (msExchRecipientTypeDetails, "
+                     "homeMDB): on-premises mailboxes could not be told apart; export them as README.md shows.")
+    has_exo = snap.has("exo_mailboxes")
+    ei = index_in(_col(cloud, "id", ci), exo["entra_id"]) if has_exo else np.full(len(ci), -1)
+    in_exo = ei >= 0
+
+    def take(col: str) -> pd.Series:  # the pair's Exchange Online row's value, missing without one
+        if not len(exo):
+            return pd.Series(pd.array(pa.nulls(len(ei), _STR), dtype="str"))
+        return take_text(exo[col], np.maximum(ei, 0)).where(in_exo)
+
+    exo_rtd = take("recipient_type_details")
+    provisioned = (_col(cloud, "exchange_provisioned", ci) == "Success").fillna(False).to_numpy()
+    cloud_mailbox = (exo_rtd.str.endswith("Mailbox").fillna(False).to_numpy() if has_exo else provisioned)
+    licensed = (_col(cloud, "exchange_assigned", ci) == "Enabled").fillna(False).to_numpy()
+    cloud_state = np.select([cloud_mailbox, licensed], ["mailbox", "licensed"], "none")
+    have_cloud = carried_columns(snap, "entra_users")
+    if not has_exo and "exchange_provisioned" not in have_cloud:
+        cloud_state[:] = "unknown"
+        notes.append("Neither an Exchange Online export (--exo) nor the users' provisionedPlans were given: "
+                     "cloud mailboxes could not be told.")
+    elif not has_exo:
+        notes.append("No Exchange Online export (--exo): cloud mailboxes are inferred from provisionedPlans, and "
+                     "ExchangeGuid and LegacyExchangeDN checks are skipped.")
+    cloud_guid, cloud_legacy = take("exchange_guid"), take("legacy_exchange_dn")
+    ad_guid = _col(ad, "exchange_guid", ai)
+    both = (onprem == "mailbox") & (cloud_state == "mailbox")
+    licence = (onprem == "mailbox") & (cloud_state == "licensed")
+    mismatch = (onprem == "remote_mailbox") & (cloud_state == "mailbox") & cloud_guid.notna().to_numpy() & \
+        (ad_guid.str.lower() != cloud_guid.str.lower()).fillna(True).to_numpy()
+    org_has_exchange = exchange_ad and bool((ad["home_mdb"].notna() | ad["recipient_type_details"].notna()).any())
+    no_remote = (onprem == "none") & (cloud_state == "mailbox") & org_has_exchange
+    x500 = cloud_legacy.notna().to_numpy() & (cloud_state == "mailbox") & ~both & (onprem != "unknown") & \
+        ~_has_x500(ad, ai, cloud_legacy)
+    masks = {"mailbox_both_sides": both, "licence_creates_mailbox": licence, "exchange_guid_mismatch": mismatch,
+             "no_remote_mailbox": no_remote, "x500_missing": x500}
+    alias = _col(ad, "mail_nickname", ai).fillna(_col(cloud, "mail_nickname", ci)).fillna(
+        _col(cloud, "upn", ci).str.replace(r"@.*$", "", regex=True))
+    routing = alias + "@" + initial_domain(snap["entra_domains"]).replace(".onmicrosoft.com", ".mail.onmicrosoft.com")
+    base = pd.DataFrame({
+        "entra_id": _col(cloud, "id", ci), "entra_upn": _col(cloud, "upn", ci), "ad_dn": _col(ad, "dn", ai),
+        "ad_object_guid": _col(ad, "object_guid", ai), "ad_sam": _col(ad, "sam_account_name", ai),
+        "onprem_state": pd.Series(onprem, dtype="str"), "cloud_state": pd.Series(cloud_state, dtype="str"),
+        "ad_exchange_guid": ad_guid, "cloud_exchange_guid": cloud_guid, "cloud_legacy_dn": cloud_legacy,
+        "routing_address": routing})
+    parts = [base[m].assign(finding=name, explanation=EXPLAIN[name]) for name, m in masks.items() if m.any()]
+    out = (pd.concat(parts, ignore_index=True) if parts else
+           base.head(0).assign(finding=pd.Series(dtype="str"), explanation=pd.Series(dtype="str")))
+    states = base[["entra_id", "onprem_state", "cloud_state"]]
+    return ExchangeReadiness(out[list(COLUMNS)].astype("str"), states, notes)
+
+
+def _has_x500(ad: pd.DataFrame, ai: np.ndarray, legacy: pd.Series) -> np.ndarray:
+    """Whether ``X500:<legacy>`` is among the AD user's proxy addresses (case-insensitive), per pair."""
+    lists = pc.take(pa.chunked_array(ad["proxy_addresses"].array.__arrow_array__()), pa.array(ai)).combine_chunks()
+    parents = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
+    flat = pc.utf8_lower(pc.list_flatten(lists).cast(_STR))
+    wanted = pc.utf8_lower(pa.array(("X500:" + legacy).to_numpy(dtype=object, na_value=None), _STR))
+    codes = pc.dictionary_encode(pa.concat_arrays([flat, wanted])).indices.fill_null(0).to_numpy(
+        zero_copy_only=False).astype(np.int64)
+    width = int(codes.max()) + 1 if len(codes) else 1
+    have = parents * width + codes[:len(flat)]
+    probe = np.arange(len(ai), dtype=np.int64) * width + codes[len(flat):]
+    return member(probe, have) & wanted.is_valid().to_numpy(zero_copy_only=False)

@@ -1,0 +1,113 @@
+"""The object-valued user properties of Graph exports, taken apart into canonical columns.
+
+``onPremisesExtensionAttributes`` (one object with extensionAttribute1…15), ``manager`` (``$expand=manager``: an
+object with the manager's ``id``), ``assignedPlans`` and ``provisionedPlans`` (lists of plan objects; hybridx keeps
+the state of the Exchange Online service, docs/domain.md §15). In a Get-MgUser CSV the same facts come as the
+calculated columns README.md (Export files) shows: ``extensionAttribute1``…, ``ManagerId``, ``AssignedPlans`` and
+``ProvisionedPlans`` joined as ``service:capabilityStatus[:provisioningStatus]`` with ``;``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from hybridx_nb.sources import common, powershell_csv
+
+EXTENSIONS = tuple(f"extension_attribute_{i}" for i in range(1, 16))
+#: Reader field → the canonical columns it fills.
+_EXPANDS = {"extension_attributes": EXTENSIONS, "manager": ("manager_id",),
+            "assigned_plans": ("exchange_assigned",), "provisioned_plans": ("exchange_provisioned",)}
+#: The service name Graph gives Exchange Online's plans.
+EXCHANGE_SERVICE = "exchange"
+
+
+#: Every canonical column the object-valued properties fill.
+EXPANDED = tuple(c for cols in _EXPANDS.values() for c in cols)
+
+
+def expand_presence(present: dict[str, np.ndarray], sparse: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Per-record presence of the object-valued fields, as presence of the canonical columns they fill.
+
+    A ``sparse`` field (Graph's ``$expand=manager`` leaves the key out of users without a manager) counts as
+    carried by every record once any record carries it.
+    """
+    out = {f: m for f, m in present.items() if f not in _EXPANDS}
+    for field, cols in _EXPANDS.items():
+        if field not in present:
+            continue
+        mask = present[field]
+        if field in sparse and mask.any():
+            mask = np.ones(len(mask), dtype=bool)
+        out.update({c: mask for c in cols})
+    return out
+
+
+def _get(obj: object, key: str) -> object:
+    """``obj[key]`` in Graph's camelCase or ConvertTo-Json's PascalCase."""
+    if not isinstance(obj, dict):
+        return None
+    value = obj.get(key)
+    return obj.get(key[:1].upper() + key[1:]) if value is None else value
+
+
+def _plans(values: list[object], provisioned: bool) -> list[str | None]:
+    """Per user, the Exchange Online plan state: ``Enabled`` when an assigned exchange plan is enabled (else the
+    status of the first one); for provisioned plans the provisioningStatus of an enabled one."""
+    out: list[str | None] = []
+    for plans in values:
+        state = None
+        if isinstance(plans, list):
+            mine = [p for p in plans if str(_get(p, "service") or "").lower() == EXCHANGE_SERVICE]
+            enabled = [p for p in mine if str(_get(p, "capabilityStatus") or "") == "Enabled"]
+            if provisioned:
+                pick = enabled or mine
+                state = str(_get(pick[0], "provisioningStatus") or "") or None if pick else None
+            else:
+                status = _get(mine[0], "capabilityStatus") if mine else None
+                state = "Enabled" if enabled else (str(status) if status else None)
+        out.append(state)
+    return out
+
+
+def columns(cols: dict[str, list[object]]) -> dict[str, pd.Series]:
+    """The canonical columns from the object-valued JSON fields (one Python pass per field: the objects are
+    small and only these four fields go through Python)."""
+    ext = cols.get("extension_attributes") or []
+    out = {name: common.text_column([_get(e, f"extensionAttribute{i}") for e in ext])
+           for i, name in enumerate(EXTENSIONS, 1)}
+    out["manager_id"] = common.text_column([_get(m, "id") for m in cols.get("manager") or []])
+    out["exchange_assigned"] = common.text_column(_plans(cols.get("assigned_plans") or [], False))
+    out["exchange_provisioned"] = common.text_column(_plans(cols.get("provisioned_plans") or [], True))
+    out["business_phone"] = common.text_column([v[0] if isinstance(v, list) and v else None
+                                                for v in cols.get("business_phone") or []])
+    n = len(cols["id"])
+    return {k: v if len(v) == n else pd.Series(np.full(n, None, object), dtype="str") for k, v in out.items()}
+
+
+def _csv_plans(values: pd.Series, provisioned: bool) -> pd.Series:
+    parts = [[p.split(":") for p in v.split(";") if p.strip()] if isinstance(v, str) else None for v in values]
+    plans = [[{"service": p[0].strip(), "capabilityStatus": p[1].strip() if len(p) > 1 else None,
+               "provisioningStatus": p[2].strip() if len(p) > 2 else None} for p in v] if v is not None else None
+             for v in parts]
+    return common.text_column(_plans(plans, provisioned), values.index)
+
+
+def csv_columns(raw: pd.DataFrame, headers: list[str]) -> dict[str, pd.Series]:
+    """The same columns from a Get-MgUser CSV's calculated columns, where the export has them."""
+    synonyms = {**{name: (f"extensionAttribute{i}",) for i, name in enumerate(EXTENSIONS, 1)},
+                "manager_id": ("ManagerId", "Manager"), "assigned_plans": ("AssignedPlans",),
+                "provisioned_plans": ("ProvisionedPlans",)}
+    found = powershell_csv.match_columns(None, headers, synonyms, (), fix="")  # type: ignore[arg-type]
+    out = {}
+    for name, header in found.items():
+        values = raw[header].str.strip().replace("", np.nan)
+        if name == "assigned_plans":
+            out["exchange_assigned"] = _csv_plans(values, False)
+        elif name == "provisioned_plans":
+            out["exchange_provisioned"] = _csv_plans(values, True)
+        else:
+            out[name] = values
+    return out
