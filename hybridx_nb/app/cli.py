@@ -57,16 +57,29 @@ def _params_from_args(args: argparse.Namespace) -> dict:
 
 
 #: What each file of the report set is, for the list printed after a run.
-_FILE_NOTES = {"assessment.html": "the report: open it in a browser", "assessment.ipynb": "the executed notebook",
-               "findings.csv": "one row per identity", "findings.xlsx": "the findings as a workbook",
-               "summary.json": "counts, parameters, timings", "readiness.csv": "directory readiness (IdFix columns)",
-               "rejected.csv": "input rows set aside, with reasons", "remediation.ps1": "the fixes (dry run by default)",
-               "remediation.csv": "the values the script writes", "rollback.csv": "the values to restore"}
+_FILE_NOTES = {
+    "assessment.html": "the report: open it in a browser", "assessment.ipynb": "the executed notebook",
+    "findings.csv": "one row per identity", "findings.xlsx": "the findings as a workbook",
+    "findings.parquet": "every finding, for analysts", "summary.json": "counts, parameters, timings",
+    "readiness.csv": "directory readiness (IdFix columns)", "rejected.csv": "input rows set aside, with reasons",
+    "remediation.ps1": "the fixes (dry run by default)", "remediation.csv": "the values the script writes",
+    "rollback.csv": "the values to restore",
+    "okta-remediation.csv": "the Okta side of each anchor fix (hybridx okta-apply)",
+    "okta-rollback.csv": "the Okta values to restore",
+    "takeover.csv": "what the first sync changes on each matched user",
+    "ad-backfill.csv": "cloud values to copy into AD before leaving staging",
+    "ad-backfill.ps1": "the AD backfill (dry run by default)", "ad-backfill-rollback.csv": "AD values to restore",
+    "exchange-plan.csv": "Exchange hybrid fixes to review",
+    "exchange-fixes.ps1": "the Exchange fixes (dry run by default)",
+    "exchange-rollback.csv": "Exchange values to restore",
+    "groups-contacts.csv": "groups and contacts and what the sync does to them",
+    "since-last.csv": "changes since the previous assessment",
+}
 
 
 def _print_files(out: Path) -> None:
     """Every file of the finished report set (the demo's export files included), the report first."""
-    files = sorted((p for p in out.rglob("*") if p.is_file()),
+    files = sorted((p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")),
                    key=lambda p: (p.name != "assessment.html", len(p.relative_to(out).parts), str(p)))
     width = max((len(str(p)) for p in files), default=0)
     for path in files:
