@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hybridx_nb import __version__
+from hybridx_nb.app.impact import run_impact, write_impact
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.folders import check_replaceable, marker_kind, write_marker
 from hybridx_nb.core.secrets import resolve_secret
@@ -27,11 +28,10 @@ from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHO
 from hybridx_nb.engine.carried import as_dicts
 from hybridx_nb.engine.groups import group_counts, predict_groups
 from hybridx_nb.engine.match import EngineSettings, Prediction, predict
-from hybridx_nb.app.impact import run_impact, write_impact
 from hybridx_nb.readiness.rules import run_rules, to_idfix_csv
 from hybridx_nb.remediation.backfill import chosen as chosen_backfill
-from hybridx_nb.remediation.model import Plan
 from hybridx_nb.remediation.cloud_sync import engine_anchor, target_limits
+from hybridx_nb.remediation.model import Plan
 from hybridx_nb.remediation.plan import build_plan
 from hybridx_nb.remediation.resolved import fix_pairs, mark_resolved_by_fix, open_problems
 from hybridx_nb.remediation.scripts import write_scripts

@@ -25,10 +25,9 @@ from hybridx_nb.app.assess import EXPORT_INPUTS
 from hybridx_nb.app.kernel import KERNEL_LOG, quiet_kernel_manager
 from hybridx_nb.app.paths import resolve_paths
 from hybridx_nb.core.errors import HybridxError
+from hybridx_nb.core.folders import Staging, check_apart, check_replaceable, remove_owned, replaceable, stage, swap_in
 from hybridx_nb.core.secrets import scrub
 from hybridx_nb.report.page import content_security_policy
-from hybridx_nb.core.folders import (Staging, check_apart, check_replaceable, remove_owned, replaceable, stage,
-                                     swap_in)
 
 NOTEBOOK_TAG_HIDDEN = "notebook-only"
 KERNEL = "python3"

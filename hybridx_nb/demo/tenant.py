@@ -23,7 +23,6 @@ import pyarrow.compute as pc
 
 from hybridx_nb.core import anchors
 from hybridx_nb.demo.cases import special_cases
-from hybridx_nb.demo.drift import add_attributes
 from hybridx_nb.demo.constants import (
     ANCHOR_REASON,
     ANCHOR_SETTING,
@@ -41,6 +40,7 @@ from hybridx_nb.demo.constants import (
     SKUS,
     TENANT_ID,
 )
+from hybridx_nb.demo.drift import add_attributes
 from hybridx_nb.snapshot.store import Snapshot, TenantFacts, build_snapshot
 
 _ALNUM = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)

@@ -25,11 +25,11 @@ from typing import Any
 from urllib.parse import quote
 
 from hybridx_nb.core.errors import HybridxError
+from hybridx_nb.core.secrets import ScrubFilter, scrub
 from hybridx_nb.remediation.scripts import OKTA_PLAN_CSV, OKTA_ROLLBACK_CSV
 from hybridx_nb.sources.live.config import OktaConfig, load_config
-from hybridx_nb.sources.live.http import RetryPolicy, run_sync
-from hybridx_nb.core.secrets import ScrubFilter, scrub
 from hybridx_nb.sources.live.guard import okta_session
+from hybridx_nb.sources.live.http import RetryPolicy, run_sync
 from hybridx_nb.sources.live.okta_api import _client, _reset_wait, immutable_id_key
 
 log = logging.getLogger(__name__)

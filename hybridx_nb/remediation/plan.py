@@ -22,6 +22,7 @@ from hybridx_nb.core import columns
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.vocabulary import READ_ONLY_MODES, STRATEGIES, TARGETS
 from hybridx_nb.engine.match import Prediction
+from hybridx_nb.remediation.glance import plan_at_a_glance
 from hybridx_nb.remediation.model import (
     ACTION_COLUMNS,
     HARD_MATCH_FLAG,
@@ -31,7 +32,6 @@ from hybridx_nb.remediation.model import (
     RunbookStep,
     TenantState,
 )
-from hybridx_nb.remediation.glance import plan_at_a_glance
 from hybridx_nb.remediation.okta_plan import okta_actions
 from hybridx_nb.remediation.runbook import build_runbook
 from hybridx_nb.remediation.steps_common import RunbookContext

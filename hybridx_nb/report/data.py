@@ -7,12 +7,17 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
+from hybridx_nb.engine.match import Prediction
+from hybridx_nb.engine.takeover import Takeover
+from hybridx_nb.readiness.exchange import ExchangeReadiness
+from hybridx_nb.remediation.model import Plan, RunbookStep
 from hybridx_nb.report.errors import clean_errors
 from hybridx_nb.report.redact import Redactor, directory_literals
+from hybridx_nb.snapshot.store import Snapshot, TenantFacts
 
 #: Parameters that name input files or folders: the report shows their names only, never where they were.
 PATH_PARAMETERS = ("snapshot", "ad", "entra", "okta", "okta_app_users", "tenant", "out")
@@ -47,6 +52,21 @@ def _with_file_hashes(manifest: dict[str, Any], sources: dict[str, str], params:
     return {**manifest, "tables": tables}
 
 
+class Assessed(Protocol):
+    """What ``prepare`` reads of an assessment (``app/assess.py``'s ``Assessment``, which the report cannot import:
+    the app layer sits above it)."""
+
+    params: Any  # app/assess.py Params: client, redact, redact_key, the input file parameters, public()
+    snapshot: Snapshot
+    prediction: Prediction
+    readiness: pd.DataFrame
+    plan: Plan
+    counts: dict[str, int]
+    timings: dict[str, float]
+    groups: pd.DataFrame | None
+    impact: Any  # app/impact.py Impact (takeover, exchange), when computed
+
+
 @dataclass
 class ReportData:
     """The frames and facts the report renders, already pseudonymised when ``redact`` is on."""
@@ -57,12 +77,12 @@ class ReportData:
     actions: pd.DataFrame
     readiness: pd.DataFrame
     domains: pd.DataFrame
-    tenant: Any
+    tenant: TenantFacts
     anchor_setting: str
     anchor_reason: str
     assumptions: list[str]
-    plan: Any
-    runbook: list[Any]
+    plan: Plan
+    runbook: list[RunbookStep]
     plan_notes: list[str]
     manifest: dict[str, Any]
     sources: dict[str, str]
@@ -73,28 +93,28 @@ class ReportData:
     groups: pd.DataFrame | None = None  # groups and contacts on the first sync (engine.groups), when collected
     glance: list[tuple[str, str]] = field(default_factory=list)  # the plan at a glance (label, text)
     redacted: bool = False
-    takeover: Any = None         # engine/takeover.py Takeover, its changes pseudonymised when redacted
-    exchange: Any = None         # readiness/exchange.py ExchangeReadiness, likewise
+    takeover: Takeover | None = None            # its changes pseudonymised when redacted
+    exchange: ExchangeReadiness | None = None  # likewise
     generated: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
 
 
-def prepare(a: Any, redactor: Redactor | None = None) -> ReportData:
+def prepare(a: Assessed, redactor: Redactor | None = None) -> ReportData:
     """Collect what the report needs from an ``assess.Assessment``; pseudonymise it when ``a.params.redact``."""
     params = a.params
-    if redactor is None and getattr(params, "redact", False):
+    if redactor is None and params.redact:
         with clean_errors():
-            redactor = Redactor.from_reference(getattr(params, "redact_key", None))
+            redactor = Redactor.from_reference(params.redact_key)
     snap, plan = a.snapshot, a.plan
     findings = a.prediction.findings
-    actions = getattr(plan, "actions", pd.DataFrame())
+    actions = plan.actions
     readiness = a.readiness
     domains = snap["entra_domains"]
-    runbook = list(getattr(plan, "runbook", []))
-    notes = list(getattr(plan, "notes", []))
+    runbook = list(plan.runbook)
+    notes = list(plan.notes)
     anchor_reason, assumptions = a.prediction.anchor_reason, list(a.prediction.assumptions)
     rejected = snap.rejected
-    groups = getattr(a, "groups", None)
-    glance = list(getattr(plan, "glance", []) or [])
+    groups = a.groups
+    glance = list(plan.glance)
     tenant, sources = snap.tenant, dict(snap.sources)
     manifest = _with_file_hashes(dict(snap.manifest or {}), sources, params)
     if redactor is not None:
@@ -122,18 +142,17 @@ def prepare(a: Any, redactor: Redactor | None = None) -> ReportData:
         tables = manifest.get("tables", {})
         said = iter(redactor.texts([str(m.get("source", "")) for m in tables.values()]))
         manifest["tables"] = {k: {**m, "source": next(said)} for k, m in tables.items()}
-        reason = str(getattr(plan, "strategy_reason", "") or "")
+        reason = plan.strategy_reason or ""
         anchor_reason, reason, *assumptions = redactor.texts([anchor_reason, reason, *assumptions])
-        if dataclasses.is_dataclass(plan) and hasattr(plan, "strategy_reason"):
-            plan = dataclasses.replace(plan, strategy_reason=reason)
-    impact = getattr(a, "impact", None)
+        plan = dataclasses.replace(plan, strategy_reason=reason)
+    impact = a.impact
     takeover = impact.takeover if impact is not None else None
     exchange = impact.exchange if impact is not None else None
     if redactor is not None and impact is not None:
         takeover = dataclasses.replace(takeover, changes=redact_changes(redactor, takeover.changes))
         exchange = dataclasses.replace(exchange, findings=redactor.frame(exchange.findings, {
             "entra_upn": "email", "ad_dn": "dn", "ad_sam": "name", "routing_address": "email"}))
-    public = params.public() if hasattr(params, "public") else dataclasses.asdict(params)
+    public = params.public()
     public = {k: _file_name(v) if k in PATH_PARAMETERS else v for k, v in public.items()}
     inputs = {name: len(frame) for name, frame in sorted(snap.tables.items()) if name != "rejected"}
     return ReportData(

@@ -20,7 +20,7 @@ def groups_section(d: ReportData, limit: int = ROW_LIMIT) -> str:
                 "exports, or collect live). Okta's Universal Sync also creates groups and contacts.</p></section>")
     counts = g["outcome"].value_counts()
     rows = [(label, f"{int(counts.get(k, 0)):,}") for k, label in _LABELS.items()]
-    mode = getattr(d.tenant, "okta_provisioning_mode", None)
+    mode = d.tenant.okta_provisioning_mode
     intro = ("Mail-enabled groups and contacts soft-match on their proxy addresses; groups that are not "
              "mail-enabled cannot be matched at all, so the sync creates them again next to the cloud group Okta "
              "made." + (" This tenant's Okta provisions in Universal Sync mode, which creates groups and contacts."

@@ -11,10 +11,10 @@ from hybridx_nb.report.html import ROW_LIMIT, kv, rich, table
 def plan_section(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
     """Section 4: strategy and why, the numbers staging mode must show, the runbook, the per-user changes."""
     plan = d.plan
-    out = [kv([("Strategy", getattr(plan, "strategy", "")), ("Why", rich(getattr(plan, "strategy_reason", "")))])]
+    out = [kv([("Strategy", plan.strategy), ("Why", rich(plan.strategy_reason))])]
     for note in d.plan_notes:
         out.append(f'<div class="hx-note hx-warnnote">{rich(note)}</div>')
-    expected = getattr(plan, "expected", {}) or {}
+    expected = plan.expected
     if expected:
         out.append("<h3>What Entra Connect's staging mode must show</h3>")
         out.append(kv((k.replace("_", " "), f"{v:,}" if isinstance(v, int) else v) for k, v in expected.items()))

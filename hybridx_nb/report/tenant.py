@@ -26,7 +26,7 @@ def tenant_facts(d: ReportData) -> HTML:
     t = d.tenant
     fed = d.domains[d.domains["authentication_type"].astype("str").str.casefold() == "federated"]["name"] \
         if len(d.domains) else pd.Series([], dtype="str")
-    assumed = set(t.assumed()) if hasattr(t, "assumed") else set()
+    assumed = set(t.assumed())
     rows: list[tuple[str, object]] = [
         ("Tenant", " ".join(x for x in (t.display_name, f"({t.tenant_id})" if t.tenant_id else None) if x)
          or "unknown"),
@@ -35,7 +35,7 @@ def tenant_facts(d: ReportData) -> HTML:
         ("Directory synchronisation (organisation)", _yes_no(t.org_sync_enabled)),
     ]
     for name, text in _FEATURE_TEXT.items():
-        value = t.feature(name) if hasattr(t, "feature") else None
+        value = t.feature(name)
         rows.append((text, _yes_no(value) + (" (assumed: Entra's default, not collected)" if name in assumed else "")))
     mode = t.okta_provisioning_mode
     okta_given = any(d.inputs.get(name) for name in ("okta_users", "okta_app_users")) or any(

@@ -65,7 +65,7 @@ def recommendation(d: ReportData) -> str:
     """One sentence: go, or what to fix first."""
     n = headline(d.counts)
     amb, orphan = d.counts.get("ambiguous", 0), d.counts.get("orphan_anchor", 0)
-    strategy = getattr(d.plan, "strategy", "")
+    strategy = d.plan.strategy
     how = {"prestamp": "pre-stamp the correct ImmutableIDs", "clear_and_regenerate":
            "turn directory sync off, correct the ImmutableIDs and turn it back on",
            "hard_delete_recreate": "hard-delete and recreate the affected users"}.get(strategy, "fix them")
@@ -80,12 +80,12 @@ def recommendation(d: ReportData) -> str:
         problems.append(f"{n['blocked']:,} match{'es' if n['blocked'] != 1 else ''} would be refused")
     if amb:
         problems.append(f"{amb:,} identit{'ies are' if amb != 1 else 'y is'} ambiguous")
-    cloud = getattr(d.plan, "target", "connect") == "cloud-sync"
+    cloud = d.plan.target == "cloud-sync"
     engine = "Entra Cloud Sync" if cloud else "Entra Connect"
     confirm = (f"provision pilot users on demand and expect {n['new']:,} new user(s)" if cloud else
                f"confirm in staging mode, user by user, that it would add {n['new']:,} new user(s)")
     wait = (f" Directory sync is switched off for the tenant first: {engine} may export not earlier than 72 h "
-            "after the switch-off." if getattr(d.plan, "sync_switch_off", False) else "")
+            "after the switch-off." if d.plan.sync_switch_off else "")
     if problems:
         return (f"Do not run {engine}'s first sync yet: {', '.join(problems)}; {how} (plan below), then "
                 f"{confirm} before it exports.{wait}")
@@ -120,7 +120,7 @@ def assumptions_box(assumptions: list[str]) -> str:
 
 def glance(d: ReportData) -> str:
     """The plan at a glance: timeline, freeze window, roles needed, top risks."""
-    rows = getattr(d, "glance", None) or []
+    rows = d.glance
     if not rows:
         return ""
     return '<div class="hx-glance"><h3>Plan at a glance</h3>' + kv([(k, rich(v)) for k, v in rows]) + "</div>"
@@ -134,7 +134,7 @@ def xlsx_summary(d: ReportData) -> list[tuple[str, object]]:
             ("This workbook", "One sheet per category, those that need action first; every sheet has a frozen "
                               "header and filter arrows. The same rows are in findings.csv."),
             ("Source anchor", f"{d.anchor_setting}: {d.anchor_reason}"),
-            ("Remediation strategy", getattr(d.plan, "strategy", "")),
+            ("Remediation strategy", d.plan.strategy),
             ("Assumptions", "; ".join(d.assumptions) or "none"),
             ("Pseudonymised", "yes: names, addresses and DNs are aliases" if d.redacted else "no"),
             ("Generated", d.generated), ("hybridx version", __version__)]

@@ -15,8 +15,8 @@ from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot import schema
 from hybridx_nb.snapshot.coverage import MISSING, Coverage
 from hybridx_nb.sources import common, json_columns, powershell_csv, presence, text
-from hybridx_nb.sources.files import entra_objects
 from hybridx_nb.sources.common import ReadResult
+from hybridx_nb.sources.files import entra_objects
 from hybridx_nb.sources.text import Text
 
 #: The Get-MgUser export README.md (Export files) explains; quoted by errors about placeholders and missing columns.

@@ -9,8 +9,6 @@ calculated columns README.md (Export files) shows: ``extensionAttribute1``…, `
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import numpy as np
 import pandas as pd
 
