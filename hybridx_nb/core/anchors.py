@@ -2,8 +2,8 @@
 
 AD stores a GUID in Microsoft's mixed-endian layout (the first three fields little-endian, the last eight bytes
 as they are: .NET ``Guid.ToByteArray()``, Python ``uuid.UUID(s).bytes_le``). Entra Connect's ImmutableID is
-standard base64 of those 16 raw bytes. This module is the only place in hybridx that converts between the forms; naming a
-value that is not a proper anchor is the engine's job (``engine/anchor_forms.py``).
+standard base64 of those 16 raw bytes. This module is the only place in hybridx that converts between the
+forms; naming a value that is not a proper anchor is the engine's job (``engine/anchor_forms.py``).
 
 Scalar helpers take and return plain ``str``/``bytes``; the ``*_series`` versions work on whole pandas columns
 with numpy (a million values in well under a second) and return missing values where the input is not valid.

@@ -1,4 +1,5 @@
-"""The hand-made identities of the demo tenant: one or more of every case the first sync can meet, each with the finding it must get."""
+"""The hand-made identities of the demo tenant: every case the first sync can meet at least once, each with the
+finding it must get."""
 
 from __future__ import annotations
 
