@@ -20,7 +20,8 @@ from hybridx_nb.report.redact import Redactor, directory_literals
 from hybridx_nb.snapshot.store import Snapshot, TenantFacts
 
 #: Parameters that name input files or folders: the report shows their names only, never where they were.
-PATH_PARAMETERS = ("snapshot", "ad", "entra", "okta", "okta_app_users", "tenant", "out")
+PATH_PARAMETERS = ("snapshot", "ad", "entra", "okta", "okta_app_users", "tenant", "entra_groups", "entra_contacts",
+                   "exo", "previous", "out")
 
 
 def _file_name(value: object) -> object:

@@ -19,7 +19,7 @@ def test_demo_is_quiet_and_lists_every_file_it_wrote(tmp_path: Path) -> None:
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr
     assert "without encryption" not in proc.stderr and "WARNING" not in proc.stderr, proc.stderr
-    written = {p for p in out.rglob("*") if p.is_file()}
+    written = {p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")}  # not the hidden marker
     listed = {Path(line.split()[0]) for line in proc.stdout.splitlines() if line.strip().startswith(str(out))}
     assert written and listed == written, (sorted(written - listed), sorted(listed - written))
     assert {"assessment.html", "findings.xlsx", "ad.csv", "tenant.json"} <= {p.name for p in listed}
