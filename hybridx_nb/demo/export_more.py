@@ -21,15 +21,14 @@ from hybridx_nb.demo.render import (
     LARGE_STRING,
     as_arrow,
     concat_text,
+    csv_rows,
     join_lists,
     json_bool,
     json_obj,
     json_str,
     list_parts,
-    patch,
-    rows_with,
     scalar,
-    write_chunks,
+    write_powershell_csv,
 )
 
 #: Get-ADUser CSV header → ad_users column, in README.md's Select-Object order after the base columns.
@@ -123,18 +122,9 @@ def _exo_rows(exo: pd.DataFrame, start: int = 0) -> pa.Array:
         [EMPTY_GUID] * len(exo), dtype="str")
     columns = (exo["entra_id"], exo["upn"], exo["primary_smtp"], exo["recipient_type_details"],
                exo["exchange_guid"], archive, exo["legacy_exchange_dn"], join_lists(offsets, flat, ";"))
-    parts: list = []
-    for values in columns:
-        text = pc.fill_null(as_arrow(values), scalar(""))
-        quoted = patch(text, rows_with(text, lambda b: b == 0x22), text, lambda v: v.replace('"', '""'))
-        parts += ['","' if parts else '"', quoted]
-    return concat_text(*parts, '"')
+    return csv_rows(columns)
 
 
 def write_exo_csv(exo: pd.DataFrame, path: Path) -> Path:
     """``Get-EXOMailbox … | Select-Object … | Export-Csv -NoTypeInformation -Encoding UTF8`` (README.md)."""
-    with open(path, "wb") as fh:
-        fh.write(b"\xef\xbb\xbf" + (",".join(f'"{h}"' for h in EXO_HEADERS) + "\r\n").encode("utf-8"))
-        write_chunks(fh, exo, _exo_rows, "\r\n")
-        fh.write(b"\r\n" if len(exo) else b"")
-    return path
+    return write_powershell_csv(exo, path, EXO_HEADERS, _exo_rows)

@@ -33,6 +33,7 @@ from hybridx_nb.demo.render import (
     LARGE_STRING,
     as_arrow,
     concat_text,
+    csv_rows,
     join_lists,
     json_bool,
     json_list,
@@ -43,6 +44,7 @@ from hybridx_nb.demo.render import (
     rows_with,
     scalar,
     write_chunks,
+    write_powershell_csv,
 )
 from hybridx_nb.snapshot.store import Snapshot
 
@@ -89,21 +91,12 @@ def _ad_csv_rows(ad: pd.DataFrame, start: int = 0) -> pa.Array:
                join_lists(offsets, flat, ";"), anchors.immutable_id_to_guid_series(ad["consistency_guid"]),
                ad["display_name"], ad["given_name"], ad["surname"], ad["mail_nickname"], _flag(ad["enabled"]),
                ad["object_class"], _flag(ad["is_critical_system_object"], "True", None), *more.ad_csv_values(ad))
-    parts: list[pa.Array | str] = []
-    for values in columns:
-        text = pc.fill_null(as_arrow(values), scalar(""))
-        quoted = patch(text, rows_with(text, lambda b: b == 0x22), text, lambda v: v.replace('"', '""'))
-        parts += ['","' if parts else '"', quoted]
-    return concat_text(*parts, '"')
+    return csv_rows(columns)
 
 
 def write_ad_csv(ad: pd.DataFrame, path: Path) -> Path:
     """``Export-Csv -NoTypeInformation -Encoding UTF8`` of the selected Get-ADUser properties."""
-    with open(path, "wb") as fh:
-        fh.write(b"\xef\xbb\xbf" + (",".join(f'"{h}"' for h in AD_CSV_HEADERS) + "\r\n").encode("utf-8"))
-        write_chunks(fh, ad, _ad_csv_rows, "\r\n")
-        fh.write(b"\r\n" if len(ad) else b"")
-    return path
+    return write_powershell_csv(ad, path, AD_CSV_HEADERS, _ad_csv_rows)
 
 
 def _ldif_lines(name: str, values: pd.Series | pa.Array, *, binary: bool = False) -> pa.Array:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -147,3 +148,23 @@ def json_obj(**fields: pa.Array | str | list) -> list:
 
 
 CHUNK = 99_900  # rows rendered at a time: a multiple of the Graph page size
+
+
+def csv_rows(columns: tuple[pd.Series | pa.Array, ...]) -> pa.Array:
+    """One Export-Csv line per row: every value double-quoted, quotes doubled, missing values empty."""
+    parts: list[pa.Array | str] = []
+    for values in columns:
+        text = pc.fill_null(as_arrow(values), scalar(""))
+        quoted = patch(text, rows_with(text, lambda b: b == 0x22), text, lambda v: v.replace('"', '""'))
+        parts += ['","' if parts else '"', quoted]
+    return concat_text(*parts, '"')
+
+
+def write_powershell_csv(frame: pd.DataFrame, path: Path, headers: tuple[str, ...],
+                         render: Callable[[pd.DataFrame, int], pa.Array]) -> Path:
+    """A file as ``Export-Csv -NoTypeInformation -Encoding UTF8`` writes it: BOM, quoted header, CRLF lines."""
+    with open(path, "wb") as fh:
+        fh.write(b"\xef\xbb\xbf" + (",".join(f'"{h}"' for h in headers) + "\r\n").encode("utf-8"))
+        write_chunks(fh, frame, render, "\r\n")
+        fh.write(b"\r\n" if len(frame) else b"")
+    return path
