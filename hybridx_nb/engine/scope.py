@@ -55,30 +55,48 @@ def _has(values: pd.Series, pattern: str) -> np.ndarray:
     return pc.match_substring_regex(_arrow(values), pattern).fill_null(False).to_numpy(zero_copy_only=False)
 
 
-def system_object_reason(frame: pd.DataFrame) -> pd.Series:
-    """Per AD object (users, groups, contacts: any frame with ``dn``, optionally ``sam_account_name`` and
-    ``is_critical_system_object``), why the sync leaves it out, or missing when it is in scope."""
+def _masks(frame: pd.DataFrame) -> tuple[list[np.ndarray], pd.Series, np.ndarray]:
+    """The masks of ``system_object_reason``'s cases (deleted, conflict, ``$``, critical, well-known name), in order, with
+    the sAMAccountName column and where the sAMAccountName is the well-known name."""
     dn = frame["dn"]
     sam = frame["sam_account_name"] if "sam_account_name" in frame else pd.Series(pd.NA, index=frame.index,
                                                                                   dtype="str")
     critical = (frame["is_critical_system_object"].fillna(False).to_numpy(dtype=bool)
                 if "is_critical_system_object" in frame else np.zeros(len(frame), dtype=bool))
-    by_sam, by_cn = _has(sam, _NAME_RE), _has(dn, _CN_RE)
-    name = sam.where(by_sam, dn.str.extract(r"^[^=]*=((?:[^,\\]|\\.)*)", expand=False))
-    cases = [
-        (deleted_object_mask(frame), ("a deleted object (tombstone or recycle bin): Entra Connect never "
-                                      "synchronises deleted objects")),
-        (_has(dn, _CONFLICT_RE), "a replication conflict object (\\0ACNF: in its DN)"),
-        (_has(sam, r"\$$") | _has(dn, _DOLLAR_CN_RE), "a computer or managed service account (name ends with $)"),
-        (critical, "a critical system object (isCriticalSystemObject)"),
-        (by_sam | by_cn, None),
-    ]
-    out = pd.Series(pd.NA, index=frame.index, dtype="str")
-    for mask, text in reversed(cases):
-        if text is None:
-            text = "the well-known system account " + name.fillna("") + " (" + _kind(name).fillna("") + ")"
-        out = out.mask(mask, text)
-    return out
+    by_sam = _has(sam, _NAME_RE)
+    cases = [deleted_object_mask(frame), _has(dn, _CONFLICT_RE), _has(sam, r"\$$") | _has(dn, _DOLLAR_CN_RE), critical,
+             by_sam | _has(dn, _CN_RE)]
+    return cases, sam, by_sam
+
+
+_TEXTS = ("a deleted object (tombstone or recycle bin): Entra Connect never synchronises deleted objects",
+          "a replication conflict object (\\0ACNF: in its DN)",
+          "a computer or managed service account (name ends with $)",
+          "a critical system object (isCriticalSystemObject)")
+_NAMED = len(_TEXTS)  # the last case: a well-known account, named in its sentence
+
+
+def system_object_reason(frame: pd.DataFrame) -> pd.Series:
+    """Per AD object (users, groups, contacts: any frame with ``dn``, optionally ``sam_account_name`` and
+    ``is_critical_system_object``), why the sync leaves it out, or missing when it is in scope.
+
+    The names of well-known accounts are read only for the (few) objects that are one: a per-value regular
+    expression over a million DNs would cost seconds."""
+    cases, sam, by_sam = _masks(frame)
+    code = np.full(len(frame), -1, dtype=np.int32)
+    for i in reversed(range(len(cases))):  # the first case that applies wins
+        code[cases[i]] = i
+    texts = list(_TEXTS)
+    named = np.flatnonzero(code == _NAMED)
+    if len(named):
+        dn = frame["dn"].iloc[named]
+        name = sam.iloc[named].where(by_sam[named], dn.str.extract(r"^[^=]*=((?:[^,\\]|\\.)*)", expand=False))
+        texts += ("the well-known system account " + name.fillna("") + " (" + _kind(name).fillna("") + ")").tolist()
+        code[named] = _NAMED + np.arange(len(named))
+    valid = code >= 0
+    arr = pa.DictionaryArray.from_arrays(pa.array(np.where(valid, code, 0), mask=~valid),
+                                         pa.array(texts, pa.large_string())).cast(pa.large_string())
+    return pd.Series(pd.array(arr, dtype="str"), index=frame.index)
 
 
 def deleted_object_mask(frame: pd.DataFrame) -> np.ndarray:
@@ -100,5 +118,6 @@ def _kind(name: pd.Series) -> pd.Series:
 
 
 def system_object_mask(frame: pd.DataFrame) -> np.ndarray:
-    """Where ``system_object_reason`` names a reason."""
-    return system_object_reason(frame).notna().to_numpy(dtype=bool)
+    """Where ``system_object_reason`` names a reason (without building the sentences)."""
+    cases, _, _ = _masks(frame)
+    return np.logical_or.reduce(cases) if len(frame) else np.zeros(0, dtype=bool)

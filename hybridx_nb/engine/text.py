@@ -156,9 +156,20 @@ def _unknown(g: pd.DataFrame, ctx: dict) -> tuple[pd.Series, pd.Series]:
     return reason, action
 
 
-_USED = ["ad_dn", "entra_id", "ad_upn", "ad_mail", "entra_upn", "immutable_id", "expected_immutable_id", "anchor_source",
-         "anchor_kind", "anchor_detail", "match_via", "block_reason", "candidates", "duplicate_upn", "entra_roles",
-         "federated", "_ad_excluded", "_cl_excluded", "_how", "_n_ad", "_n_cloud"]
+class _Rows:
+    """The rows of one category: each column is taken from the findings only when a sentence reads it (the
+    hard matches, most of a tenant, read three columns), so the frame is never reordered as a whole."""
+
+    def __init__(self, f: pd.DataFrame, positions: np.ndarray) -> None:
+        self._f, self._pos, self._cols = f, positions, {}
+        self.index = pd.RangeIndex(len(positions))
+
+    def __getitem__(self, column: str) -> pd.Series:
+        if column not in self._cols:
+            self._cols[column] = take(self._f[column], self._pos)
+        return self._cols[column]
+
+
 _BUILDERS: dict[str, Callable[[pd.DataFrame, dict], tuple[pd.Series, pd.Series]]] = {
     "hard_match": _hard, "soft_match": _soft, "anchor_mismatch": _mismatch, "match_blocked": _blocked,
     "ambiguous": _ambiguous, "new_user": _new, "orphan_anchor": _orphan, "cloud_only": _cloud_only,
@@ -176,11 +187,10 @@ def add_text(f: pd.DataFrame, setting: str, upn_on: bool, sources: dict | None =
            "entra": "the Entra export", "incomplete": None, **(sources or {})}
     codes, names = pd.factorize(f["category"])
     by_category = np.argsort(codes, kind="stable")
-    grouped = f[_USED].take(by_category).reset_index(drop=True)  # one take; each category is then a slice
     bounds = np.searchsorted(codes[by_category], np.arange(len(names) + 1))
     reasons, actions = [pd.Series([], dtype="str")], [pd.Series([], dtype="str")]
     for i, name in enumerate(names):
-        reason, action = _BUILDERS[name](grouped.iloc[bounds[i]:bounds[i + 1]], ctx)
+        reason, action = _BUILDERS[name](_Rows(f, by_category[bounds[i]:bounds[i + 1]]), ctx)  # type: ignore[arg-type]
         reasons.append(reason)
         actions.append(action)
     back = np.empty(len(f), np.int64)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from hybridx_nb.core import columns
 from hybridx_nb.core.errors import HybridxError
@@ -56,7 +58,12 @@ def _flag(frame: pd.DataFrame, column: str) -> pd.Series:
 
 def _has(s: pd.Series, word: str) -> np.ndarray:
     """Whether each value of a ``;``-joined column names ``word``."""
-    return s.fillna("").str.contains(rf"(?:^|;)\s*{word}\s*(?:;|$)", regex=True).to_numpy(dtype=bool)
+    hits = pc.match_substring_regex(_arrow(s), rf"(?:^|;)\s*{word}\s*(?:;|$)")  # Arrow: no Python per value
+    return hits.fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def _arrow(s: pd.Series) -> pa.Array:
+    return pa.array(s.astype("str"), type=pa.large_string(), from_pandas=True)
 
 
 def _tenant(snap: Snapshot, findings: pd.DataFrame) -> TenantState:
@@ -84,8 +91,11 @@ def _federated(findings: pd.DataFrame, snap: Snapshot) -> pd.Series:
     """The engine's ``federated`` flag, filled from the tenant's domains where it is missing."""
     domains = snap["entra_domains"]
     fed_names = domains.loc[domains["authentication_type"].str.lower().eq("federated").fillna(False), "name"]
-    domain = _text(findings, "entra_upn").str.rsplit("@", n=1).str[-1].str.lower()
-    from_domains = pd.Series(columns.isin(domain, fed_names.str.lower()), index=findings.index)
+    upn = _arrow(_text(findings, "entra_upn"))
+    domain = pc.utf8_lower(pc.replace_substring_regex(upn, "^.*@", ""))  # after the last @, in Arrow
+    known = pa.array(fed_names.str.lower().astype("str"), type=pa.large_string(), from_pandas=True)
+    from_domains = pd.Series(pc.is_in(domain, value_set=known).fill_null(False).to_numpy(zero_copy_only=False),
+                             index=findings.index)
     return _flag(findings, "federated").fillna(from_domains).astype(bool)
 
 
