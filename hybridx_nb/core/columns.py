@@ -20,3 +20,11 @@ def isin(values: pd.Series, known: pd.Series | pd.Index) -> np.ndarray:
     value_set = pa.array(as_str(pd.Series(known)).dropna(), type=pa.large_string())
     hits = pc.is_in(pa.array(as_str(values), type=pa.large_string(), from_pandas=True), value_set=value_set)
     return hits.fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def isin_codes(codes: np.ndarray, wanted: list[int]) -> np.ndarray:
+    """Boolean mask of the integer ``codes`` that are one of ``wanted`` (a few values: one comparison each)."""
+    out = np.zeros(len(codes), dtype=bool)
+    for value in wanted:
+        out |= codes == value
+    return out

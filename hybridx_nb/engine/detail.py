@@ -214,9 +214,16 @@ def add_okta_check(f: pd.DataFrame, okta_users: pd.DataFrame, app_users: pd.Data
     apps = app_users.reset_index(drop=True)
     ids = f["entra_id"]
     by_id = _first_app_user(ids, apps["external_id"], apps)
-    by_name = _first_app_user(f["entra_upn"].str.lower(), apps["user_name"].str.lower(), apps)
     first_user, first_imm = take(apps["user_id"], by_id), take(apps["immutable_id"], by_id)
     linked_by_id = first_user.notna().to_numpy()
+    by_name = np.full(len(f), -1)
+    rest = np.flatnonzero(~linked_by_id & ids.notna().to_numpy())  # the UPN is looked up only where the id failed
+    if len(rest):
+        upn = f["entra_upn"].iloc[rest].reset_index(drop=True).str.lower()
+        names = apps["user_name"].str.lower()
+        near = np.flatnonzero(columns.isin(names, upn))  # every app user holding one of those names, in order
+        found = _first_app_user(upn, names.iloc[near].reset_index(drop=True), apps.iloc[near].reset_index(drop=True))
+        by_name[rest] = np.append(near, -1)[found]
     user_id = first_user.where(linked_by_id, take(apps["user_id"], by_name)).where(ids.notna().to_numpy())
     app_imm = first_imm.where(linked_by_id, take(apps["immutable_id"], by_name)).where(user_id.notna())
     f["okta_user_id"] = user_id.set_axis(f.index)

@@ -30,6 +30,7 @@ Left over: AD → ``new_user``; cloud with an ImmutableID → ``orphan_anchor``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,8 +38,9 @@ import pandas as pd
 import pyarrow as pa
 
 from hybridx_nb.core import columns
-from hybridx_nb.core.vocabulary import CATEGORIES, PAIR_CATEGORIES
+from hybridx_nb.core.vocabulary import CATEGORIES
 from hybridx_nb.engine import carried
+from hybridx_nb.engine.conservation import check_conservation, check_rows  # noqa: F401 (check_conservation: public here)
 from hybridx_nb.engine.detail import (
     add_anchor_detail,
     add_okta_check,
@@ -291,8 +293,13 @@ def _assemble(rows: pd.DataFrame, texts: dict, ad: pd.DataFrame, cloud: pd.DataF
     return pd.DataFrame(f)
 
 
-def predict(snap: Snapshot, settings: EngineSettings = EngineSettings()) -> Prediction:
-    """What Entra Connect's first sync will do to every AD user and every Entra user of the snapshot."""
+def predict(snap: Snapshot, settings: EngineSettings = EngineSettings(),
+            on_pairs: Callable[[pd.DataFrame], None] | None = None) -> Prediction:
+    """What Entra Connect's first sync will do to every AD user and every Entra user of the snapshot.
+
+    ``on_pairs``, when given, receives the joined pairs (``ad_dn, entra_id`` of the hard and soft matches, as
+    ``app.assess.matched_pairs`` reads them from the findings) as soon as matching is done, before the sentences
+    are written: the readiness rules, running beside the engine, need nothing else from it."""
     upn_on = (settings.soft_match_upn if settings.soft_match_upn is not None
               else snap.tenant.feature("softMatchOnUpnEnabled"))
     ad = prepare_ad(snap["ad_users"])
@@ -303,6 +310,11 @@ def predict(snap: Snapshot, settings: EngineSettings = EngineSettings()) -> Pred
     cloud = prepare_cloud(snap)
     rows, texts = _match(ad, cloud, snap, upn_on)
     _mark_unknown(rows, carried.unknown_cloud_mask(snap), "entra_users" in snap.coverage.incomplete)
+    check_rows(rows, ad, cloud)
+    if on_pairs is not None:
+        joined = columns.isin_codes(rows["cat"].to_numpy(), [_CAT["hard_match"], _CAT["soft_match"]])
+        on_pairs(pd.DataFrame({"ad_dn": take(ad["dn"], rows["_ad"].to_numpy()[joined]),
+                               "entra_id": take(cloud["id"], rows["_cl"].to_numpy()[joined])}))
     findings = _assemble(rows, texts, ad, cloud)
     add_anchor_detail(findings, ad, snap["okta_users"] if snap.has("okta_users") else None)
     add_okta_check(findings, snap["okta_users"], snap["okta_app_users"] if snap.has("okta_app_users") else None)
@@ -315,7 +327,6 @@ def predict(snap: Snapshot, settings: EngineSettings = EngineSettings()) -> Pred
     findings = findings[list(COLUMNS)]
     for col in _BOOL_COLUMNS:
         findings[col] = findings[col].astype("boolean")
-    check_conservation(snap, findings)
     return Prediction(findings, setting, anchor_reason, assumed + _assumptions(snap, settings, upn_on, ad))
 
 
@@ -352,31 +363,3 @@ def _assumptions(snap: Snapshot, settings: EngineSettings, upn_on: bool, ad: pd.
     if not snap.has("okta_app_users"):
         notes.append("Okta app users were not collected: no Okta cross-check")
     return notes
-
-
-def check_conservation(snap: Snapshot, findings: pd.DataFrame) -> None:
-    """Raise AssertionError naming every AD or cloud row that is missing from the findings or appears twice."""
-    problems = []
-    bad = sorted(set(findings["category"].dropna().unique()) - set(CATEGORIES))
-    if bad or findings["category"].isna().any():
-        problems.append(f"unknown categories: {bad or ['<missing>']}")
-    for side, table, key, col in (("AD", "ad_users", "object_guid", "ad_object_guid"),
-                                  ("cloud", "entra_users", "id", "entra_id")):
-        want, got = snap[table][key], findings[col].dropna()
-        codes, values = factorize(want, got)
-        diff = (np.bincount(codes[len(want):], minlength=len(values))
-                - np.bincount(codes[:len(want)][codes[:len(want)] >= 0], minlength=len(values)))
-        for i in np.flatnonzero(diff)[:20]:
-            problems.append(f"{side} row {values[int(i)].as_py()}: " + (f"appears {diff[i]} extra time(s)"
-                                                                     if diff[i] > 0 else "missing"))
-    has_ad, has_cl = findings["ad_object_guid"].notna(), findings["entra_id"].notna()
-    pair = columns.isin(findings["category"], pd.Series(PAIR_CATEGORIES))
-    unknown = (findings["category"] == "unknown").to_numpy(dtype=bool)
-    wrong = (pair & ~(has_ad & has_cl)) | (~pair & ~unknown & (has_ad == has_cl)) | (unknown & ~(has_ad | has_cl))
-    wrong |= columns.isin(findings["category"], pd.Series(["orphan_anchor", "cloud_only"])) & has_ad
-    wrong |= (findings["category"] == "new_user") & has_cl
-    if wrong.any():
-        problems.append(f"{int(wrong.sum())} row(s) with the wrong sides for their category, e.g. "
-                        f"{findings.loc[wrong, ['category', 'ad_dn', 'entra_id']].head(3).to_dict('records')}")
-    if problems:
-        raise AssertionError("findings do not account for every input row exactly once:\n  " + "\n  ".join(problems))
