@@ -10,6 +10,7 @@ import dataclasses
 import json
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +22,11 @@ import pyarrow.compute as pc
 
 from hybridx_nb import __version__
 from hybridx_nb.app.impact import run_impact, write_impact
+from hybridx_nb.app.outputs import ordered_columns, write_findings_parquet, write_workbook
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.folders import check_replaceable, marker_kind, write_marker
 from hybridx_nb.core.secrets import resolve_secret
-from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHOICES, TARGETS
+from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHOICES, TARGETS, XLSX_FULL
 from hybridx_nb.engine.carried import as_dicts
 from hybridx_nb.engine.groups import group_counts, predict_groups
 from hybridx_nb.engine.match import EngineSettings, Prediction, predict
@@ -79,6 +81,7 @@ class Params:
     previous: str | None = None  # an earlier assessment folder: adds "since the last assessment"
     paper: str | None = None
     backfill: str = "proxyAddresses,mail"
+    xlsx: str = "action"  # findings.xlsx: "action" (categories that need action in full, a count for the rest) | "all"
     out: str = "reports/client"
 
     def public(self) -> dict[str, Any]:
@@ -102,6 +105,8 @@ def validate_params(raw: dict[str, Any]) -> Params:
         raise HybridxError(f"strategy must be one of {', '.join(STRATEGY_CHOICES)}, not {params.strategy!r}")
     if params.allow_partial not in (True, False):
         raise HybridxError(f"allow_partial must be true or false, not {params.allow_partial!r}")
+    if params.xlsx not in XLSX_FULL:
+        raise HybridxError(f"xlsx must be one of {', '.join(XLSX_FULL)}, not {params.xlsx!r}")
     if params.soft_match_upn not in (None, True, False):
         raise HybridxError(f"soft_match_upn must be true, false or empty, not {params.soft_match_upn!r}")
     if not isinstance(params.bulk_threshold, int) or params.bulk_threshold < 1:
@@ -189,24 +194,7 @@ def run(params: Params, snap: Snapshot | None = None) -> Assessment:
     if snap is None:
         with _timed(timings, "load"):
             snap = load_inputs(params)
-    anchor, anchor_reason = engine_anchor(params.target, params.anchor)
-    with _timed(timings, "engine"):
-        prediction = predict(snap, EngineSettings(anchor=anchor, soft_match_upn=params.soft_match_upn))
-        if anchor_reason:
-            prediction = dataclasses.replace(prediction, anchor_reason=anchor_reason)
-        groups = predict_groups(snap)
-    with _timed(timings, "readiness"):
-        readiness = run_rules(snap, pairs=matched_pairs(prediction.findings))
-    with _timed(timings, "plan"):
-        exceeded, unchecked = target_limits(snap, params.target)
-        fixes = fix_pairs(prediction.findings)
-        readiness = mark_resolved_by_fix(readiness, fixes)
-        plan = build_plan(prediction, snap, strategy=params.strategy, bulk_threshold=params.bulk_threshold,
-                          target=params.target, groups=group_counts(groups), limits=exceeded,
-                          readiness_open=len(open_problems(readiness)))
-        if unchecked:
-            plan.notes.append("Cloud Sync limits hybridx cannot check from this data: " + "; ".join(unchecked)
-                              + ".")
+    prediction, readiness, plan, groups = _core(params, snap, timings)
     with _timed(timings, "takeover"):
         impact = run_impact(snap, prediction.findings, plan, params.backfill)
     counts = category_counts(prediction.findings)
@@ -215,6 +203,47 @@ def run(params: Params, snap: Snapshot | None = None) -> Assessment:
         with _timed(timings, "since_previous"):
             since = since_previous(params.previous, prediction.findings, readiness)
     return Assessment(params, snap, prediction, readiness, plan, counts, timings, since, groups, impact)
+
+
+def _core(params: Params, snap: Snapshot, timings: dict[str, float]) -> tuple[Prediction, pd.DataFrame, Plan, Any]:
+    """Engine, readiness and plan, with the readiness rules in a second thread beside the engine.
+
+    The rules need only the joined pairs from the engine, which ``predict`` hands out once matching is done; until
+    then the rules that do not read them run. Arrow and NumPy release the GIL in their kernels, so on two cores the
+    two stages overlap. Each stage's own seconds are recorded, and ``core`` is the wall time of the three."""
+    pairs: Future[pd.DataFrame] = Future()
+    start = time.perf_counter()
+
+    def readiness_stage() -> pd.DataFrame:
+        with _timed(timings, "readiness"):
+            return run_rules(snap, pairs=pairs.result)
+
+    anchor, anchor_reason = engine_anchor(params.target, params.anchor)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybridx-readiness") as pool:
+        rules = pool.submit(readiness_stage)
+        try:
+            with _timed(timings, "engine"):
+                prediction = predict(snap, EngineSettings(anchor=anchor, soft_match_upn=params.soft_match_upn),
+                                     on_pairs=pairs.set_result)
+                if anchor_reason:
+                    prediction = dataclasses.replace(prediction, anchor_reason=anchor_reason)
+                groups = predict_groups(snap)
+        except BaseException as exc:
+            if not pairs.done():
+                pairs.set_exception(exc)  # the rules waiting for the pairs stop too
+            raise
+        with _timed(timings, "plan"):
+            exceeded, unchecked = target_limits(snap, params.target)
+            fixes = fix_pairs(prediction.findings)
+            readiness = mark_resolved_by_fix(rules.result(), fixes)
+            plan = build_plan(prediction, snap, strategy=params.strategy, bulk_threshold=params.bulk_threshold,
+                              target=params.target, groups=group_counts(groups), limits=exceeded,
+                              readiness_open=len(open_problems(readiness)))
+            if unchecked:
+                plan.notes.append("Cloud Sync limits hybridx cannot check from this data: " + "; ".join(unchecked)
+                                  + ".")
+    timings["core"] = round(time.perf_counter() - start, 3)
+    return prediction, readiness, plan, groups
 
 
 def since_previous(previous: str | Path, findings: pd.DataFrame, readiness: pd.DataFrame) -> Any:
@@ -245,8 +274,7 @@ def write_findings_csv(findings: pd.DataFrame, path: Path) -> Path:
     quoted when it holds a comma, a quote or a line break), built with Arrow string kernels a block of rows at a
     time: pandas' row-by-row writer takes 20 s for a million findings.
     """
-    columns = [c for c in FINDINGS_COLUMNS if c in findings.columns]
-    columns += [c for c in findings.columns if c not in columns]
+    columns = ordered_columns(findings, FINDINGS_COLUMNS)
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as fh:
         header = _csv_field(pa.array([str(c) for c in columns], pa.large_string())).to_pylist()
@@ -314,18 +342,26 @@ def summary(a: Assessment) -> dict[str, Any]:
     }
 
 
-def write_outputs(a: Assessment, out: str | Path) -> dict[str, Path]:
-    """Write the machine-readable outputs: findings, readiness, rejected rows, summary, scripts.
+def write_outputs(a: Assessment, out: str | Path, view: Any = None) -> dict[str, Path]:
+    """Write the output files: findings (CSV, Parquet, and the workbook from ``view``, the report's possibly
+    pseudonymised ``ReportData``, when given), readiness, rejected rows, summary, scripts.
 
-    ``out`` is the runner's temporary folder, or (a hand run of the notebook) a folder that is new, empty or a
-    report folder hybridx wrote: files are never written into a folder of someone else's."""
+    findings.parquet and findings.xlsx are written in worker threads while findings.csv is written. ``out`` is the
+    runner's temporary folder, or (a hand run of the notebook) a folder that is new, empty or a report folder
+    hybridx wrote: files are never written into a folder of someone else's."""
     out = Path(out)
     if marker_kind(out) not in ("temporary", "report"):
         check_replaceable(out, "report", option="out")
         out.mkdir(parents=True, exist_ok=True)
         write_marker(out, "report")
     start = time.perf_counter()
-    paths = {"findings.csv": write_findings_csv(a.findings, out / "findings.csv")}
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="hybridx-outputs") as pool:
+        jobs = {"findings.parquet": pool.submit(write_findings_parquet, a.findings, out / "findings.parquet",
+                                                ordered_columns(a.findings, FINDINGS_COLUMNS))}
+        if view is not None:
+            jobs["findings.xlsx"] = pool.submit(write_workbook, view, a.params.xlsx, out / "findings.xlsx")
+        paths = {"findings.csv": write_findings_csv(a.findings, out / "findings.csv")}
+        paths.update({name: job.result() for name, job in jobs.items()})
     to_idfix_csv(a.readiness, out / "readiness.csv")
     paths["readiness.csv"] = out / "readiness.csv"
     if len(a.snapshot.rejected):

@@ -12,6 +12,7 @@ from hybridx_nb.app.cli_okta import add_okta_apply
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.folders import check_apart, check_replaceable
 from hybridx_nb.core.secrets import scrub
+from hybridx_nb.core.vocabulary import XLSX_FULL
 from hybridx_nb.engine import anchor_forms
 
 
@@ -37,7 +38,8 @@ def _cmd_anchor(args: argparse.Namespace) -> int:
 
 def _params_from_args(args: argparse.Namespace) -> dict:
     raw = {"client": args.client, "anchor": args.anchor, "target": args.target, "strategy": args.strategy,
-           "bulk_threshold": args.bulk_threshold, "redact": args.redact, "out": str(args.out)}
+           "bulk_threshold": args.bulk_threshold, "redact": args.redact, "xlsx": args.xlsx,
+           "out": str(args.out)}
     if args.soft_match_upn is not None:
         raw["soft_match_upn"] = args.soft_match_upn == "on"
     if args.redact_key:
@@ -117,7 +119,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return {name: str(path) for name, path in files.items()}
 
     raw = {"client": "Contoso (demo)", "out": str(out), "anchor": args.anchor, "target": args.target,
-           **({"paper": args.paper} if args.paper else {})}
+           "xlsx": args.xlsx, **({"paper": args.paper} if args.paper else {})}
     return _run_report(raw, out, args.quiet, prepare)
 
 
@@ -249,6 +251,10 @@ def _add_assessment_options(p: argparse.ArgumentParser) -> None:
                    help="source anchor Entra Connect will use (default auto: express install's choice)")
     p.add_argument("--paper", choices=("A4", "Letter"),
                    help="paper the printed report is laid out for (default: from the locale, else A4)")
+    p.add_argument("--xlsx", choices=tuple(XLSX_FULL), default="action",
+                   help="what findings.xlsx holds: 'action' (default) the categories that need action in full and a "
+                        "count for the rest; 'all' every category in full (findings.csv and findings.parquet always "
+                        "hold every row)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_target(p)
 
@@ -279,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("assess", help="assess one client from a snapshot or export files; writes the report set",
                        description="Predict the first sync for one client and write assessment.html, "
-                                   "assessment.ipynb, findings.csv/.xlsx, summary.json, readiness.csv, "
+                                   "assessment.ipynb, findings.csv/.parquet/.xlsx, summary.json, readiness.csv, "
                                    "remediation.ps1/.csv and rollback.csv into --out.")
     p.add_argument("--client", required=True, help="client name shown in the report")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder: created, or replaced atomically when it is a report "

@@ -25,6 +25,11 @@ LABELS = {
 #: ``unknown``: the prediction rests on a field the export did not carry for that user (docs/domain.md §8); the
 #: row may join an AD user to a cloud user, or name a cloud user alone.
 
+#: What findings.xlsx holds in full (``--xlsx``): ``action``, the default, the categories that need action (the
+#: others are counted on the summary sheet: a sheet of a million hard matches helps no one in Excel); ``all`` every
+#: category. findings.csv and findings.parquet always hold every row.
+XLSX_FULL = {"action": tuple(c for c in ACTION_ORDER if c not in NO_ACTION), "all": ACTION_ORDER}
+
 #: The source-anchor setting of Entra Connect (``auto``: decided from the data, docs/domain.md §3).
 ANCHOR_SETTINGS = ("auto", "objectGUID", "mS-DS-ConsistencyGuid")
 

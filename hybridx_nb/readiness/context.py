@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -30,13 +30,14 @@ UNIQUE_ATTRIBUTES = (UPN, "mail", PROXY, "mailNickname", "sAMAccountName")
 @dataclass
 class RuleContext:
     """What the checks read: AD users to check (system objects already left out; ``pos`` = row number), groups
-    and contacts with mail, cloud users, matched pairs (``pos, entra_id``; None: guess them), and the routable
+    and contacts with mail, cloud users, matched pairs (``ad_dn, entra_id``, or a function returning them; None:
+    guess them), and the routable
     domains (None: judge by top-level domain) with the one to propose instead of a private one."""
 
     users: pd.DataFrame
     mail_objects: pd.DataFrame
     cloud: pd.DataFrame
-    given_pairs: pd.DataFrame | None = None
+    given_pairs: pd.DataFrame | Callable[[], pd.DataFrame] | None = None
     verified_domains: tuple[str, ...] | None = None
     fix_domain: str | None = None
 
@@ -133,10 +134,11 @@ class RuleContext:
         """Matched AD/cloud pairs as sorted ``pos * len(cloud) + cloud_row``."""
         m = len(self.cloud)
         if self.given_pairs is not None:
-            rows = pc.index_in(views.arrow(self.given_pairs["entra_id"]), value_set=views.arrow(self.cloud["id"]),
+            given = _pair_rows(self.users, self.given_pairs() if callable(self.given_pairs) else self.given_pairs)
+            rows = pc.index_in(views.arrow(given["entra_id"]), value_set=views.arrow(self.cloud["id"]),
                                skip_nulls=True)
             rows = pc.fill_null(rows, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-            pos = self.given_pairs["pos"].to_numpy(dtype=np.int64)
+            pos = given["pos"].to_numpy(dtype=np.int64)
             return np.sort(pd.unique(pos[rows >= 0] * m + rows[rows >= 0]))
         return np.sort(pd.unique(self._guess_pairs() @ np.array([m, 1], dtype=np.int64)))
 
@@ -197,21 +199,32 @@ def _domains(snap: Snapshot, routable_domains: Iterable[str] | None) -> tuple[tu
     return tuple(names), names.iloc[preference[0]]
 
 
-def build_context(snap: Snapshot, *, pairs: pd.DataFrame | None = None,
+def build_context(snap: Snapshot, *, pairs: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
                   routable_domains: Iterable[str] | None = None) -> RuleContext:
-    """The rules' view of a snapshot: system objects left out, pairs mapped to user rows, domains resolved."""
+    """The rules' view of a snapshot: system objects left out, pairs mapped to user rows, domains resolved.
+
+    ``pairs`` may be a function returning them: it is called when a rule first needs the pairs, so the rules
+    that do not can run while the engine is still matching."""
     users = snap["ad_users"]
     users = users[~system_object_mask(users)].reset_index(drop=True)
     mail_objects = snap["ad_mail_objects"]
     mail_objects = mail_objects[~system_object_mask(mail_objects)].reset_index(drop=True)
-    given = None
-    if pairs is not None:
-        missing = {"ad_dn", "entra_id"} - set(pairs.columns)
-        if missing:
-            raise ValueError(f"pairs needs the columns ad_dn and entra_id (missing: {', '.join(sorted(missing))})")
-        row = pc.index_in(views.arrow(pairs["ad_dn"].astype("str")), value_set=views.arrow(users["dn"]))
-        row = pc.fill_null(row, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-        given = pd.DataFrame({"pos": row, "entra_id": pairs["entra_id"].astype("str").array})
-        given = given[given["pos"].to_numpy() >= 0]
+    if isinstance(pairs, pd.DataFrame):
+        _check_pairs(pairs)
     verified, fix_domain = _domains(snap, routable_domains)
-    return RuleContext(users, mail_objects, snap["entra_users"], given, verified, fix_domain)
+    return RuleContext(users, mail_objects, snap["entra_users"], pairs, verified, fix_domain)
+
+
+def _check_pairs(pairs: pd.DataFrame) -> None:
+    missing = {"ad_dn", "entra_id"} - set(pairs.columns)
+    if missing:
+        raise ValueError(f"pairs needs the columns ad_dn and entra_id (missing: {', '.join(sorted(missing))})")
+
+
+def _pair_rows(users: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """The pairs as (``pos``: row of ``users``, ``entra_id``); pairs of users that are not checked are left out."""
+    _check_pairs(pairs)
+    row = pc.index_in(views.arrow(pairs["ad_dn"].astype("str")), value_set=views.arrow(users["dn"]))
+    row = pc.fill_null(row, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    given = pd.DataFrame({"pos": row, "entra_id": pairs["entra_id"].astype("str").array})
+    return given[given["pos"].to_numpy() >= 0]

@@ -136,7 +136,8 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def run_rules(snap: Snapshot, *, pairs: pd.DataFrame | None = None, routable_domains: Iterable[str] | None = None,
+def run_rules(snap: Snapshot, *, pairs: pd.DataFrame | Callable[[], pd.DataFrame] | None = None,
+              routable_domains: Iterable[str] | None = None,
               rules: Iterable[Rule] = RULES, timings: dict[str, float] | None = None) -> pd.DataFrame:
     """The readiness frame: one row per (object, attribute, value, error), in IdFix's layout plus ``rule``,
     ``description`` and ``conflict_with`` (the other holder of a value that must be unique).
@@ -144,7 +145,9 @@ def run_rules(snap: Snapshot, *, pairs: pd.DataFrame | None = None, routable_dom
     ``pairs`` (columns ``ad_dn, entra_id``) are the engine's matched AD/cloud pairs, so that the cloud user an AD
     user will match is not reported as a conflict; without them every cloud user the AD user could match (by
     anchor, primary SMTP address or UPN) is treated as its pair. ``routable_domains`` overrides the tenant's
-    verified domains. ``timings``, when given, receives seconds per rule."""
+    verified domains. ``pairs`` may also be a function returning them, called when a rule first needs them (the
+    rules before it run meanwhile: ``app.assess`` runs them beside the engine). ``timings``, when given, receives
+    seconds per rule."""
     ctx = build_context(snap, pairs=pairs, routable_domains=routable_domains)
     frames = []
     for rule in rules:

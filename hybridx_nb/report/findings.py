@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from IPython.display import HTML
 
-from hybridx_nb.core.vocabulary import ACTION_ORDER, LABELS, NO_ACTION
+from hybridx_nb.core.vocabulary import ACTION_ORDER, LABELS, NO_ACTION, XLSX_FULL
 from hybridx_nb.report.categories import CATEGORY_COLUMNS, COLORS, EXPLAIN, PERSON, WHY_FIX
 from hybridx_nb.report.data import ReportData
 from hybridx_nb.report.groups import groups_section
@@ -60,6 +60,7 @@ def findings_sections(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
     f = d.findings
     keys = _action_keys(f) if len(f) else None
     category = f["category"]
+    in_workbook = XLSX_FULL.get(str(d.parameters.get("xlsx", "all")), ACTION_ORDER)
     for cat in ACTION_ORDER:
         positions = np.flatnonzero((category == cat).to_numpy(dtype=bool, na_value=False)) if len(f) else []
         n = len(positions)
@@ -70,7 +71,8 @@ def findings_sections(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
         cols = {**PERSON, **CATEGORY_COLUMNS.get(cat, {})}
         if cat == "anchor_mismatch":
             frame, cols = frame.assign(okta_note=okta_note(frame)), {**cols, "okta_note": "Okta at sign-in"}
-        more = f"All {n:,} rows: findings.csv, or sheet {cat!r} of findings.xlsx."
+        more = (f"All {n:,} rows: findings.csv, or sheet {cat!r} of findings.xlsx." if cat in in_workbook
+                else f"All {n:,} rows: findings.csv and findings.parquet.")
         if cat in ("new_user", "excluded"):
             cols.pop("entra_upn")
         if cat == "cloud_only":

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
@@ -29,6 +29,8 @@ from hybridx_nb.core.vocabulary import ACTION_ORDER, LABELS, NO_ACTION
 EXCEL_MAX_ROWS = 1_048_576
 EXCEL_MAX_CELL = 32_767
 _CHUNK = 50_000
+#: The summary sheet's note for a category that is counted but has no sheet.
+COUNTED_ONLY = "no sheet: no action needed (every row is in findings.csv and findings.parquet; --xlsx all adds it)"
 _ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]"
 _NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -209,12 +211,15 @@ def _widths(frame: pd.DataFrame) -> list[float]:
 
 def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, categories: Sequence[str] | None = None,
                         summary: Sequence[tuple[str, object]] = (), max_rows: int = EXCEL_MAX_ROWS,
-                        extra: Mapping[str, pd.DataFrame] | None = None) -> Path:
+                        extra: Mapping[str, pd.DataFrame] | None = None,
+                        full: Collection[str] | None = None) -> Path:
     """Write ``findings.xlsx`` atomically; returns its path.
 
     ``summary`` rows (label, value) head the summary sheet, followed by the count per category and the sheet(s)
     holding it. ``max_rows`` (header included) exists so tests can exercise the split without a million rows.
     ``extra`` sheets (name → frame, such as the takeover's changes) follow the categories, split the same way.
+    ``full`` names the categories that get their sheets (None: all); the others are only counted
+    (``core.vocabulary.XLSX_FULL``).
     """
     path = Path(path)
     categories = _ordered(list(categories) if categories is not None
@@ -225,6 +230,9 @@ def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, categories:
     for cat in categories:
         positions = np.flatnonzero((category == cat).to_numpy(dtype=bool, na_value=False))
         n = len(positions)
+        if n and full is not None and cat not in full:
+            lines.append((cat, n, COUNTED_ONLY))
+            continue
         names = _sheet_names(cat, max(1, -(-n // per_sheet))) if n else []
         lines.append((LABELS.get(cat, cat), n, "no" if cat in NO_ACTION else "yes",
                        ", ".join(names) if names else "(no rows)", cat))

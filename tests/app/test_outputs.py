@@ -1,0 +1,106 @@
+"""The assessment's output files and its concurrent core: findings.parquet holds what findings.csv holds,
+findings.xlsx holds the categories that need action in full by default (every category with ``xlsx="all"``), and
+running the readiness rules beside the engine gives exactly the sequential result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from openpyxl import load_workbook
+
+from hybridx_nb import report
+from hybridx_nb.app import assess, cli
+from hybridx_nb.core.errors import HybridxError
+from hybridx_nb.core.vocabulary import NO_ACTION, XLSX_FULL
+from hybridx_nb.demo.tenant import generate
+from hybridx_nb.engine.match import EngineSettings, predict
+from hybridx_nb.readiness.rules import run_rules
+from hybridx_nb.remediation.plan import build_plan
+from hybridx_nb.report.xlsx import COUNTED_ONLY
+
+
+@pytest.fixture(scope="module")
+def demo() -> assess.Assessment:
+    return assess.run(assess.Params(client="Contoso (demo)"), snap=generate(400).snapshot)
+
+
+def _summary_rows(path: Path) -> dict[str, tuple]:
+    rows = load_workbook(path, read_only=True)["Summary"].iter_rows(values_only=True)
+    return {r[0]: r for r in rows if r and r[0] is not None}
+
+
+def test_parquet_holds_every_finding_in_the_csv_column_order(demo, tmp_path: Path) -> None:
+    files = assess.write_outputs(demo, tmp_path)
+    assert files["findings.parquet"] == tmp_path / "findings.parquet"
+    csv = pd.read_csv(tmp_path / "findings.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    table = pq.read_table(tmp_path / "findings.parquet")
+    assert table.column_names == list(csv.columns)
+    assert table.num_rows == len(demo.findings) == len(csv)
+    back = table.to_pandas()
+    expected = demo.findings[list(csv.columns)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(back, expected, check_dtype=False)
+    assert str(back["okta_agrees"].dtype) == "boolean" and back["okta_agrees"].notna().any()
+    # the same values as the CSV, with missing values as nulls instead of empty fields
+    as_text = back.astype("str").where(back.notna(), "")
+    pd.testing.assert_frame_equal(as_text.astype(object), csv.astype(object), check_dtype=False)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_workbook_holds_the_categories_that_need_action_and_counts_the_rest(demo, tmp_path: Path) -> None:
+    view = report.prepare(demo)
+    files = assess.write_outputs(demo, tmp_path, view)
+    wb = load_workbook(files["findings.xlsx"], read_only=True)
+    present = [c for c in XLSX_FULL["action"] if demo.counts[c]]
+    assert wb.sheetnames[1:] == [c for c in demo.counts if c in present]
+    summary = _summary_rows(files["findings.xlsx"])
+    for cat, n in demo.counts.items():
+        assert summary[cat][1] == n
+        if cat in NO_ACTION and n:
+            assert summary[cat][2] == COUNTED_ONLY
+    assert demo.counts["hard_match"] > 0 and "hard_match" not in wb.sheetnames
+    page = report.findings_sections(view).data
+    assert f"All {demo.counts['hard_match']:,} rows: findings.csv and findings.parquet." in page
+
+
+def test_xlsx_all_keeps_a_sheet_per_category(demo, tmp_path: Path) -> None:
+    import dataclasses
+
+    a = dataclasses.replace(demo, params=dataclasses.replace(demo.params, xlsx="all"))
+    files = assess.write_outputs(a, tmp_path, report.prepare(a))
+    wb = load_workbook(files["findings.xlsx"], read_only=True)
+    assert wb.sheetnames[1:] == [c for c, n in demo.counts.items() if n]
+    assert len(list(wb["hard_match"].iter_rows())) == demo.counts["hard_match"] + 1
+    page = report.findings_sections(report.prepare(a)).data
+    assert f"All {demo.counts['hard_match']:,} rows: findings.csv, or sheet 'hard_match' of" in page
+
+
+def test_xlsx_is_a_checked_parameter_and_a_cli_option() -> None:
+    with pytest.raises(HybridxError, match="xlsx must be one of action, all"):
+        assess.validate_params({"snapshot": None, "ad": None, "xlsx": "everything"})
+    args = cli.build_parser().parse_args(["assess", "--client", "C", "--out", "o", "--snapshot", "s", "--xlsx", "all"])
+    assert cli._params_from_args(args)["xlsx"] == "all"
+    args = cli.build_parser().parse_args(["demo"])
+    assert args.xlsx == "action"
+
+
+def test_the_concurrent_core_gives_the_sequential_result(demo) -> None:
+    snap = demo.snapshot
+    prediction = predict(snap, EngineSettings())
+    readiness = run_rules(snap, pairs=assess.matched_pairs(prediction.findings))
+    plan = build_plan(prediction, snap)
+    pd.testing.assert_frame_equal(demo.findings, prediction.findings)
+    pd.testing.assert_frame_equal(demo.readiness, readiness)
+    pd.testing.assert_frame_equal(demo.plan.actions, plan.actions)
+    assert {"engine", "readiness", "plan", "core"} <= set(demo.timings)
+
+
+def test_a_failing_engine_stops_the_readiness_thread_too(monkeypatch) -> None:
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine broke")
+
+    monkeypatch.setattr(assess, "predict", broken)
+    with pytest.raises(RuntimeError, match="engine broke"):
+        assess.run(assess.Params(), snap=generate(100).snapshot)
