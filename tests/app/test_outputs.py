@@ -16,9 +16,11 @@ from hybridx_nb.app import assess, cli
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.vocabulary import NO_ACTION, XLSX_FULL
 from hybridx_nb.demo.tenant import generate
+from hybridx_nb.engine.groups import group_counts, predict_groups
 from hybridx_nb.engine.match import EngineSettings, predict
 from hybridx_nb.readiness.rules import run_rules
 from hybridx_nb.remediation.plan import build_plan
+from hybridx_nb.remediation.resolved import fix_pairs, mark_resolved_by_fix, open_problems
 from hybridx_nb.report.xlsx import COUNTED_ONLY
 
 
@@ -89,11 +91,14 @@ def test_xlsx_is_a_checked_parameter_and_a_cli_option() -> None:
 def test_the_concurrent_core_gives_the_sequential_result(demo) -> None:
     snap = demo.snapshot
     prediction = predict(snap, EngineSettings())
-    readiness = run_rules(snap, pairs=assess.matched_pairs(prediction.findings))
-    plan = build_plan(prediction, snap)
+    readiness = mark_resolved_by_fix(run_rules(snap, pairs=assess.matched_pairs(prediction.findings)),
+                                     fix_pairs(prediction.findings))
+    plan = build_plan(prediction, snap, groups=group_counts(predict_groups(snap)),
+                      readiness_open=len(open_problems(readiness)))
     pd.testing.assert_frame_equal(demo.findings, prediction.findings)
     pd.testing.assert_frame_equal(demo.readiness, readiness)
     pd.testing.assert_frame_equal(demo.plan.actions, plan.actions)
+    assert demo.plan.expected == plan.expected and demo.plan.strategy == plan.strategy
     assert {"engine", "readiness", "plan", "core"} <= set(demo.timings)
 
 
