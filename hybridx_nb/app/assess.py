@@ -24,6 +24,7 @@ from hybridx_nb import __version__
 from hybridx_nb.app.impact import run_impact, write_impact
 from hybridx_nb.app.outputs import ordered_columns, write_findings_parquet, write_workbook
 from hybridx_nb.core.errors import HybridxError
+from hybridx_nb.core.memory import use_jemalloc
 from hybridx_nb.core.folders import check_replaceable, marker_kind, write_marker
 from hybridx_nb.core.secrets import resolve_secret
 from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHOICES, TARGETS, XLSX_FULL
@@ -40,6 +41,8 @@ from hybridx_nb.remediation.scripts import write_scripts
 from hybridx_nb.report.xlsx import arrow_strings, string_bytes
 from hybridx_nb.snapshot.store import Snapshot, load_snapshot
 from hybridx_nb.sources.text import not_a_file
+
+use_jemalloc()  # before the first large allocation (docs in core/memory.py)
 
 EXPORT_INPUTS = ("ad", "entra", "okta", "okta_app_users", "tenant", "entra_groups", "entra_contacts", "exo")
 #: Paper sizes the printed report is laid out for (``paper``; empty: from the locale).
