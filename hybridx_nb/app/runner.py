@@ -16,6 +16,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -74,20 +75,29 @@ def prepare_params(raw: dict[str, Any]) -> dict[str, Any]:
     return {**params.public(), **resolved}
 
 
-def export_html(notebook: Path, html_path: Path) -> Path:
-    """nbconvert without code cells or prompts, without notebook-only cells and stderr noise; self-contained."""
-    import nbformat
+def html_exporter() -> Any:
+    """nbconvert's HTML exporter as the report uses it, its templates loaded (``run_assessment`` builds it in a
+    thread while the kernel runs: importing nbconvert and loading Jinja templates take a second)."""
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
+
+    exporter = HTMLExporter(template_name="lab", template_file=str(template_path()), exclude_input=True,
+                            exclude_input_prompt=True, exclude_output_prompt=True)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={NOTEBOOK_TAG_HIDDEN}, enabled=True),
+                                   enabled=True)
+    _ = exporter.template  # loads the templates now
+    return exporter
+
+
+def export_html(notebook: Path, html_path: Path, exporter: Any = None) -> Path:
+    """nbconvert without code cells or prompts, without notebook-only cells and stderr noise; self-contained."""
+    import nbformat
 
     nb = nbformat.read(notebook, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
-    exporter = HTMLExporter(template_name="lab", template_file=str(template_path()), exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={NOTEBOOK_TAG_HIDDEN}, enabled=True),
-                                   enabled=True)
+    exporter = exporter or html_exporter()
     body, _ = exporter.from_notebook_node(nb, resources={"hybridx_csp": content_security_policy()})
     html_path.write_text(body, encoding="utf-8")
     return html_path
@@ -182,6 +192,9 @@ def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = 
     staging = stage(out)
     tmp = staging.path
     executed = tmp / "assessment.ipynb"
+    warm = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybridx-html")
+    exporter = warm.submit(html_exporter)  # ready when the kernel is done
+    warm.shutdown(wait=False)
     try:
         if prepare is not None:
             raw = prepare_params({**raw, **prepare(tmp)})
@@ -215,7 +228,7 @@ def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = 
     try:
         (tmp / KERNEL_LOG).unlink(missing_ok=True)  # the kernel's own messages matter only for a failed run
         _record_final_folder(tmp, out)
-        html = export_html(executed, tmp / "assessment.html")
+        html = export_html(executed, tmp / "assessment.html", exporter.result())
         counts = json.loads((tmp / "summary.json").read_text(encoding="utf-8")).get("counts", {})
         swap_in(staging, "report")
     except BaseException:
