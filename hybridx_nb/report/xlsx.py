@@ -231,7 +231,7 @@ def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, categories:
         positions = np.flatnonzero((category == cat).to_numpy(dtype=bool, na_value=False))
         n = len(positions)
         if n and full is not None and cat not in full:
-            lines.append((cat, n, COUNTED_ONLY))
+            lines.append((LABELS.get(cat, cat), n, "no" if cat in NO_ACTION else "yes", COUNTED_ONLY, cat))
             continue
         names = _sheet_names(cat, max(1, -(-n // per_sheet))) if n else []
         lines.append((LABELS.get(cat, cat), n, "no" if cat in NO_ACTION else "yes",

@@ -30,8 +30,9 @@ def demo() -> assess.Assessment:
 
 
 def _summary_rows(path: Path) -> dict[str, tuple]:
+    """The summary sheet's category lines by category name (its last column)."""
     rows = load_workbook(path, read_only=True)["Summary"].iter_rows(values_only=True)
-    return {r[0]: r for r in rows if r and r[0] is not None}
+    return {r[4]: r for r in rows if r and len(r) > 4 and r[4] is not None}
 
 
 def test_parquet_holds_every_finding_in_the_csv_column_order(demo, tmp_path: Path) -> None:
@@ -56,13 +57,13 @@ def test_workbook_holds_the_categories_that_need_action_and_counts_the_rest(demo
     files = assess.write_outputs(demo, tmp_path, view)
     wb = load_workbook(files["findings.xlsx"], read_only=True)
     present = [c for c in XLSX_FULL["action"] if demo.counts[c]]
-    assert wb.sheetnames[1:] == [c for c in demo.counts if c in present]
     summary = _summary_rows(files["findings.xlsx"])
+    assert wb.sheetnames[1:] == [summary[c][3] for c in present]  # one sheet each, in the report's order
     for cat, n in demo.counts.items():
         assert summary[cat][1] == n
         if cat in NO_ACTION and n:
-            assert summary[cat][2] == COUNTED_ONLY
-    assert demo.counts["hard_match"] > 0 and "hard_match" not in wb.sheetnames
+            assert summary[cat][2] == "no" and summary[cat][3] == COUNTED_ONLY
+    assert demo.counts["hard_match"] > 0 and len(wb.sheetnames) == 1 + len(present)
     page = report.findings_sections(view).data
     assert f"All {demo.counts['hard_match']:,} rows: findings.csv and findings.parquet." in page
 
@@ -73,8 +74,9 @@ def test_xlsx_all_keeps_a_sheet_per_category(demo, tmp_path: Path) -> None:
     a = dataclasses.replace(demo, params=dataclasses.replace(demo.params, xlsx="all"))
     files = assess.write_outputs(a, tmp_path, report.prepare(a))
     wb = load_workbook(files["findings.xlsx"], read_only=True)
-    assert wb.sheetnames[1:] == [c for c, n in demo.counts.items() if n]
-    assert len(list(wb["hard_match"].iter_rows())) == demo.counts["hard_match"] + 1
+    summary = _summary_rows(files["findings.xlsx"])
+    assert wb.sheetnames[1:] == [summary[c][3] for c in XLSX_FULL["all"] if demo.counts[c]]
+    assert len(list(wb[summary["hard_match"][3]].iter_rows())) == demo.counts["hard_match"] + 1
     page = report.findings_sections(report.prepare(a)).data
     assert f"All {demo.counts['hard_match']:,} rows: findings.csv, or sheet 'hard_match' of" in page
 
