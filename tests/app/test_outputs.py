@@ -111,3 +111,9 @@ def test_a_failing_engine_stops_the_readiness_thread_too(monkeypatch) -> None:
     monkeypatch.setattr(assess, "predict", broken)
     with pytest.raises(RuntimeError, match="engine broke"):
         assess.run(assess.Params(), snap=generate(100).snapshot)
+
+
+def test_findings_csv_built_in_blocks_side_by_side_keeps_the_row_order(demo, tmp_path: Path, monkeypatch) -> None:
+    whole = assess.write_findings_csv(demo.findings, tmp_path / "one-block.csv").read_bytes()
+    monkeypatch.setattr(assess, "_CSV_BLOCK", 7)  # dozens of blocks, built two at a time
+    assert assess.write_findings_csv(demo.findings, tmp_path / "blocks.csv").read_bytes() == whole
