@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from hybridx_nb.sources import common, powershell_csv
 
@@ -70,13 +72,42 @@ def _plans(values: list[object], provisioned: bool) -> list[str | None]:
     return out
 
 
+def _fields(values: list[object], keys: list[str]) -> dict[str, pd.Series] | None:
+    """``_get(value, key)`` for every key over a list of JSON objects (or nulls), read by Arrow in C: the values
+    become one struct array; None when they do not (mixed types), or when a field is not text."""
+    try:
+        arr = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if pa.types.is_null(arr.type):
+        return {k: pd.Series(pd.array(pa.nulls(len(values), pa.string()), dtype="str")) for k in keys}
+    if not pa.types.is_struct(arr.type):
+        return None
+    names = {arr.type.field(i).name: arr.type.field(i).type for i in range(arr.type.num_fields)}
+    out = {}
+    for key in keys:
+        spelled = [k for k in (key, key[:1].upper() + key[1:]) if k in names]
+        if any(not (pa.types.is_string(names[k]) or pa.types.is_null(names[k])) for k in spelled):
+            return None
+        parts = [pc.struct_field(arr, k).cast(pa.string()) for k in spelled]
+        text = pc.coalesce(*parts) if len(parts) > 1 else parts[0] if parts else pa.nulls(len(values), pa.string())
+        out[key] = pd.Series(pd.array(text, dtype="str"))
+    return out
+
+
 def columns(cols: dict[str, list[object]]) -> dict[str, pd.Series]:
-    """The canonical columns from the object-valued JSON fields (one Python pass per field: the objects are
-    small and only these four fields go through Python)."""
+    """The canonical columns from the object-valued JSON fields: extension attributes and the manager read as
+    Arrow structs in C (a Python pass only where the objects are irregular), the Exchange plans and phones in
+    one Python pass each."""
     ext = cols.get("extension_attributes") or []
-    out = {name: common.text_column([_get(e, f"extensionAttribute{i}") for e in ext])
-           for i, name in enumerate(EXTENSIONS, 1)}
-    out["manager_id"] = common.text_column([_get(m, "id") for m in cols.get("manager") or []])
+    keys = [f"extensionAttribute{i}" for i in range(1, 16)]
+    fields = _fields(ext, keys) if ext else None
+    if fields is None:
+        fields = {k: common.text_column([_get(e, k) for e in ext]) for k in keys}
+    out = {name: fields[key] for name, key in zip(EXTENSIONS, keys)}
+    managers = cols.get("manager") or []
+    found = _fields(managers, ["id"]) if managers else None
+    out["manager_id"] = found["id"] if found else common.text_column([_get(m, "id") for m in managers])
     out["exchange_assigned"] = common.text_column(_plans(cols.get("assigned_plans") or [], False))
     out["exchange_provisioned"] = common.text_column(_plans(cols.get("provisioned_plans") or [], True))
     out["business_phone"] = common.text_column([v[0] if isinstance(v, list) and v else None
