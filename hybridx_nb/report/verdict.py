@@ -15,13 +15,19 @@ from hybridx_nb.report.data import ReportData
 from hybridx_nb.report.html import esc, kv, rich
 
 
+def _charted(counts: Mapping[str, int]) -> list[str]:
+    """The categories the chart shows, in report order: every one counted, except ``unknown`` when there is none
+    (a category that only exists when an export was incomplete)."""
+    return [c for c in ACTION_ORDER if c in counts and (c != "unknown" or counts[c])]
+
+
 def chart_png(counts: Mapping[str, int]) -> bytes:
     """Horizontal bar chart of the findings per category, as PNG bytes."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cats = [c for c in ACTION_ORDER if c in counts][::-1]
+    cats = _charted(counts)[::-1]
     values = [counts[c] for c in cats]
     fig, ax = plt.subplots(figsize=(7.5, 3.4), dpi=110)
     bars = ax.barh([LABELS[c] for c in cats], values, color=[COLORS[c] for c in cats])
@@ -43,12 +49,12 @@ def chart_png(counts: Mapping[str, int]) -> bytes:
 def chart(counts: Mapping[str, int]) -> str:
     """The chart as an ``<img>`` with a data URI and alt text that states every number."""
     alt = "Bar chart of identities per category: " + "; ".join(
-        f"{LABELS[c]} {counts.get(c, 0):,}" for c in ACTION_ORDER if c in counts)
+        f"{LABELS[c]} {counts.get(c, 0):,}" for c in _charted(counts))
     data = base64.b64encode(chart_png(counts)).decode("ascii")
     top = max([counts.get(c, 0) for c in ACTION_ORDER] + [1])
     items = "".join(f'<li><span class="hx-dot" style="background:{COLORS[c]}"></span>{esc(LABELS[c])}'
                     f'<span class="hx-bar" style="background:{COLORS[c]};width:{60 * counts.get(c, 0) / top:.0f}px">'
-                    f'</span><span class="hx-v">{counts.get(c, 0):,}</span></li>' for c in ACTION_ORDER if c in counts)
+                    f'</span><span class="hx-v">{counts.get(c, 0):,}</span></li>' for c in _charted(counts))
     return (f'<figure class="hx-chart"><img src="data:image/png;base64,{data}" alt="{esc(alt)}" '
             f'width="825" height="374"><figcaption>Identities per category</figcaption></figure>'
             f'<ul class="hx-chartlist" aria-hidden="true">{items}</ul>')  # the chart as a list on narrow screens
