@@ -44,9 +44,7 @@ def run_impact(snap: Snapshot, findings: Any, plan: Plan, backfill_spec: str | N
     steps = [backfill_step(backfill.backfill_rows(impact.takeover.changes, chosen),
                            impact.takeover.users_losing_addresses, chosen),
              exchange_step({f: int(counts.get(f, 0)) for f in EXCHANGE_FINDINGS})]
-    plan.runbook, glance = insert_steps(list(plan.runbook), steps, list(getattr(plan, "glance", [])))
-    if hasattr(plan, "glance"):
-        plan.glance = glance
+    plan.runbook, plan.glance = insert_steps(list(plan.runbook), steps, list(plan.glance))
     return impact
 
 
