@@ -33,7 +33,7 @@ from hybridx_nb.readiness.rules import run_rules, to_idfix_csv
 from hybridx_nb.remediation.backfill import chosen as chosen_backfill
 from hybridx_nb.remediation.cloud_sync import engine_anchor, target_limits
 from hybridx_nb.remediation.model import Plan
-from hybridx_nb.remediation.plan import build_plan
+from hybridx_nb.remediation.plan import PlanDraft, draft_plan, finish_plan
 from hybridx_nb.remediation.resolved import fix_pairs, mark_resolved_by_fix, open_problems
 from hybridx_nb.remediation.scripts import write_scripts
 from hybridx_nb.snapshot.store import Snapshot, load_snapshot
@@ -194,9 +194,10 @@ def run(params: Params, snap: Snapshot | None = None) -> Assessment:
     if snap is None:
         with _timed(timings, "load"):
             snap = load_inputs(params)
-    prediction, readiness, plan, groups = _core(params, snap, timings)
+    prediction, readiness, draft, groups = _core(params, snap, timings)
     with _timed(timings, "takeover"):
-        impact = run_impact(snap, prediction.findings, plan, params.backfill)
+        impact = run_impact(snap, prediction.findings, params.backfill)
+        plan = finish_plan(draft, impact.runbook_steps())  # the runbook, its extra steps and the glance at once
     counts = category_counts(prediction.findings)
     since = None
     if params.previous:
@@ -205,8 +206,10 @@ def run(params: Params, snap: Snapshot | None = None) -> Assessment:
     return Assessment(params, snap, prediction, readiness, plan, counts, timings, since, groups, impact)
 
 
-def _core(params: Params, snap: Snapshot, timings: dict[str, float]) -> tuple[Prediction, pd.DataFrame, Plan, Any]:
-    """Engine, readiness and plan, with the readiness rules in a second thread beside the engine.
+def _core(params: Params, snap: Snapshot, timings: dict[str, float]
+          ) -> tuple[Prediction, pd.DataFrame, PlanDraft, Any]:
+    """Engine, readiness and plan (decided, its runbook not yet built: ``finish_plan`` does that once the takeover's
+    steps are known), with the readiness rules in a second thread beside the engine.
 
     The rules need only the joined pairs from the engine, which ``predict`` hands out once matching is done; until
     then the rules that do not read them run. Arrow and NumPy release the GIL in their kernels, so on two cores the
@@ -236,14 +239,14 @@ def _core(params: Params, snap: Snapshot, timings: dict[str, float]) -> tuple[Pr
             exceeded, unchecked = target_limits(snap, params.target)
             fixes = fix_pairs(prediction.findings)
             readiness = mark_resolved_by_fix(rules.result(), fixes)
-            plan = build_plan(prediction, snap, strategy=params.strategy, bulk_threshold=params.bulk_threshold,
-                              target=params.target, groups=group_counts(groups), limits=exceeded,
-                              readiness_open=len(open_problems(readiness)))
+            draft = draft_plan(prediction, snap, strategy=params.strategy, bulk_threshold=params.bulk_threshold,
+                               target=params.target, groups=group_counts(groups), limits=exceeded,
+                               readiness_open=len(open_problems(readiness)))
             if unchecked:
-                plan.notes.append("Cloud Sync limits hybridx cannot check from this data: " + "; ".join(unchecked)
-                                  + ".")
+                draft.notes.append("Cloud Sync limits hybridx cannot check from this data: "
+                                   + "; ".join(unchecked) + ".")
     timings["core"] = round(time.perf_counter() - start, 3)
-    return prediction, readiness, plan, groups
+    return prediction, readiness, draft, groups
 
 
 def since_previous(previous: str | Path, findings: pd.DataFrame, readiness: pd.DataFrame) -> Any:

@@ -1,8 +1,9 @@
 """The takeover impact and Hybrid Exchange readiness of one assessment, and the files they write.
 
-``run_impact`` runs after the plan (it needs the predicted pairs) and adds its runbook steps to the plan;
-``write_impact`` writes takeover.csv, the AD backfill (ad-backfill.csv/.ps1 and its rollback file) and the
-Exchange plan (exchange-plan.csv, exchange-fixes.ps1, exchange-rollback.csv).
+``run_impact`` runs once the engine has predicted the pairs, before the plan's runbook is built: its steps
+(``Impact.runbook_steps``) are extra steps of that runbook (``remediation.plan.finish_plan``). ``write_impact``
+writes takeover.csv, the AD backfill (ad-backfill.csv/.ps1 and its rollback file) and the Exchange plan
+(exchange-plan.csv, exchange-fixes.ps1, exchange-rollback.csv).
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from hybridx_nb.core.vocabulary import EXCHANGE_FINDINGS
 from hybridx_nb.engine.takeover import Takeover, takeover_impact
 from hybridx_nb.readiness.exchange import ExchangeReadiness, exchange_readiness
 from hybridx_nb.remediation import backfill, exchange_plan
-from hybridx_nb.remediation.model import Plan
-from hybridx_nb.remediation.takeover_steps import backfill_step, exchange_step, insert_steps
+from hybridx_nb.remediation.runbook import ExtraStep
+from hybridx_nb.remediation.takeover_steps import takeover_steps
 from hybridx_nb.snapshot.store import Snapshot
 
 TAKEOVER_CSV = "takeover.csv"
@@ -35,17 +36,18 @@ class Impact:
         return {"takeover": {**self.takeover.summary(), "backfill": list(self.backfill)},
                 "exchange": self.exchange.summary()}
 
+    def runbook_steps(self) -> tuple[ExtraStep, ...]:
+        """The backfill and Hybrid Exchange steps, for the plan's runbook (before leaving staging mode)."""
+        counts = self.exchange.findings["finding"].value_counts()
+        return takeover_steps(backfill.backfill_rows(self.takeover.changes, self.backfill),
+                              self.takeover.users_losing_addresses, self.backfill,
+                              {f: int(counts.get(f, 0)) for f in EXCHANGE_FINDINGS})
 
-def run_impact(snap: Snapshot, findings: Any, plan: Plan, backfill_spec: str | None) -> Impact:
-    """Takeover diff and Exchange readiness for the matched pairs; the plan's runbook gains their steps."""
+
+def run_impact(snap: Snapshot, findings: Any, backfill_spec: str | None) -> Impact:
+    """Takeover diff and Exchange readiness for the matched pairs, with the backfill's attributes."""
     chosen = backfill.chosen(backfill_spec)
-    impact = Impact(takeover_impact(snap, findings), exchange_readiness(snap, findings), chosen)
-    counts = impact.exchange.findings["finding"].value_counts()
-    steps = [backfill_step(backfill.backfill_rows(impact.takeover.changes, chosen),
-                           impact.takeover.users_losing_addresses, chosen),
-             exchange_step({f: int(counts.get(f, 0)) for f in EXCHANGE_FINDINGS})]
-    plan.runbook, plan.glance = insert_steps(list(plan.runbook), steps, list(plan.glance))
-    return impact
+    return Impact(takeover_impact(snap, findings), exchange_readiness(snap, findings), chosen)
 
 
 def write_impact(impact: Impact, out: Path, write_csv: Any) -> dict[str, Path]:

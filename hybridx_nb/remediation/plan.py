@@ -3,6 +3,9 @@
 The field report's value is the *order* of the steps (back up, switch Okta provisioning off without deactivating
 anyone, fix the anchors, Entra Connect in staging mode, compare its pending exports with these numbers, leave
 staging, verify). ``build_plan`` makes that order specific to one client: who does what, with which counts.
+It runs in two parts: ``draft_plan`` decides (strategy, actions, numbers) and ``finish_plan`` builds the runbook
+and the plan at a glance from the draft in one pass, with any extra steps (``runbook.ExtraStep``) known only later,
+such as the takeover's (app/impact.py).
 
 Strategies (docs/domain.md §5):
 - ``prestamp``: write the expected anchor on each cloud user before the first sync (preferred).
@@ -14,6 +17,9 @@ Strategies (docs/domain.md §5):
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -35,11 +41,22 @@ from hybridx_nb.remediation.model import (
     TenantState,
 )
 from hybridx_nb.remediation.okta_plan import okta_actions
-from hybridx_nb.remediation.runbook import build_runbook
+from hybridx_nb.remediation.runbook import ExtraStep, build_runbook
 from hybridx_nb.remediation.steps_common import RunbookContext
 from hybridx_nb.snapshot.store import Snapshot
 
-__all__ = ["Plan", "RunbookStep", "build_plan", "STRATEGIES"]
+__all__ = ["Plan", "PlanDraft", "RunbookStep", "build_plan", "draft_plan", "finish_plan", "STRATEGIES"]
+
+
+@dataclass
+class PlanDraft:
+    """A plan decided but without its runbook: what ``finish_plan`` needs to build the runbook and the glance."""
+
+    ctx: RunbookContext
+    strategy_reason: str
+    notes: list[str]  # caveats the report shows next to the plan (the caller may add its own)
+    duplicated: int  # users the first sync would duplicate (for the glance's risks)
+    readiness_open: int
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -142,13 +159,33 @@ def _rows(f: pd.DataFrame, mask: np.ndarray, step: str, strategy: str, note: str
 
 def build_plan(prediction: Prediction, snap: Snapshot, *, strategy: str = "auto", bulk_threshold: int = 50,
                target: str = "connect", groups: dict[str, int] | None = None, limits: list[str] | None = None,
-               readiness_open: int = 0) -> Plan:
+               readiness_open: int = 0, extra: Sequence[ExtraStep] = ()) -> Plan:
     """The ordered remediation for one client from the engine's ``Prediction`` and the snapshot's tenant facts.
 
     ``target`` is the sync engine that takes over (docs/domain.md §10); ``groups`` the group/contact outcome
     counts (§11); ``limits`` the target's limits the tenant exceeds; ``readiness_open`` the readiness problems
-    the anchor fix does not resolve (for the plan at a glance).
+    the anchor fix does not resolve (for the plan at a glance); ``extra`` runbook steps besides the standard ones.
     """
+    return finish_plan(draft_plan(prediction, snap, strategy=strategy, bulk_threshold=bulk_threshold,
+                                  target=target, groups=groups, limits=limits, readiness_open=readiness_open), extra)
+
+
+def finish_plan(draft: PlanDraft, extra: Sequence[ExtraStep] = ()) -> Plan:
+    """The plan with its runbook (the standard steps and ``extra``, numbered and cross-referenced once, over the
+    final list) and the plan at a glance built from that same runbook."""
+    ctx = draft.ctx
+    steps, numbers = build_runbook(ctx, extra)
+    glance = plan_at_a_glance(ctx, steps, numbers, duplicated=draft.duplicated,
+                              readiness_open=draft.readiness_open)
+    return Plan(ctx.chosen, draft.strategy_reason, ctx.actions, steps, ctx.e, list(draft.notes), ctx.okta, glance,
+                ctx.target, ctx.sync_switch_off, ctx.t.tenant_id)
+
+
+def draft_plan(prediction: Prediction, snap: Snapshot, *, strategy: str = "auto", bulk_threshold: int = 50,
+               target: str = "connect", groups: dict[str, int] | None = None, limits: list[str] | None = None,
+               readiness_open: int = 0) -> PlanDraft:
+    """Everything ``build_plan`` decides (strategy, actions, expected numbers, the Okta side), without the
+    runbook, which ``finish_plan`` builds once every extra step is known (the arguments as for ``build_plan``)."""
     if target not in TARGETS:
         raise HybridxError(f"unknown target {target!r}: use {' or '.join(TARGETS)}")
     sync_target = target
@@ -236,11 +273,7 @@ def build_plan(prediction: Prediction, snap: Snapshot, *, strategy: str = "auto"
     ctx = RunbookContext(chosen, actions, expected, flags, t, prediction.anchor_setting,
                          getattr(prediction, "anchor_reason", ""), sync_target, okta, _pilot(actions, okta),
                          _federated_names(snap), dict(groups or {}), list(limits or []))
-    steps, numbers = build_runbook(ctx)
-    glance = plan_at_a_glance(ctx, steps, numbers, duplicated=int(cat.eq("anchor_mismatch").sum()),
-                              readiness_open=readiness_open)
-    return Plan(chosen, reason, actions, steps, expected, notes, okta, glance, sync_target, ctx.sync_switch_off,
-                t.tenant_id)
+    return PlanDraft(ctx, reason, notes, int(cat.eq("anchor_mismatch").sum()), readiness_open)
 
 
 def _pilot(actions: pd.DataFrame, okta: pd.DataFrame) -> str | None:

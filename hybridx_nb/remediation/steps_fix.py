@@ -138,4 +138,4 @@ def groups(c: RunbookContext) -> RunbookStep | None:
                 "back to the old one as long as it is not deleted.")
 
 
-STEPS = [("fix", fix), ("groups", groups)]
+STEPS = (("fix", fix), ("groups", groups))

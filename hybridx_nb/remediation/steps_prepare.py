@@ -122,4 +122,4 @@ def set_aside(c: RunbookContext) -> RunbookStep | None:
                 undo or "Nothing to roll back: the cleared values are in the snapshot.")
 
 
-STEPS = [("backup", backup), ("okta_off", okta_off), ("sync_off", sync_off), ("set_aside", set_aside)]
+STEPS = (("backup", backup), ("okta_off", okta_off), ("sync_off", sync_off), ("set_aside", set_aside))

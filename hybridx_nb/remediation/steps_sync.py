@@ -153,6 +153,6 @@ def restore(c: RunbookContext) -> RunbookStep:
                 "Nothing to roll back: this step restores the state from before the cut-over.")
 
 
-STEPS = [("staging", staging), ("staging_check", staging_check), ("leave_staging", leave_staging),
+STEPS = (("staging", staging), ("staging_check", staging_check), ("leave_staging", leave_staging),
          ("cloud_agents", cloud_agents), ("cloud_pilot", cloud_pilot), ("cloud_enable", cloud_enable),
-         ("verify", verify), ("restore", restore)]
+         ("verify", verify), ("restore", restore))

@@ -1,19 +1,18 @@
 """The runbook steps of the takeover backfill and the Hybrid Exchange fixes (docs/domain.md §14, §15).
 
-Kept apart from ``runbook.py``: ``insert_steps`` adds them to a built runbook, before leaving staging mode, so the
-main runbook needs no change to carry them.
+Kept apart from ``runbook.py``: ``takeover_steps`` hands them to ``build_runbook`` as extra steps, before leaving
+staging mode, so the main list of steps needs no change to carry them and they are numbered with the rest.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import pandas as pd
 
 from hybridx_nb.remediation.model import RunbookStep
+from hybridx_nb.remediation.runbook import ExtraStep
 
-#: The step the new steps go before (runbook's "Leave staging mode").
-BEFORE, BEFORE_KEY = "Leave staging mode", "leave_staging"
+#: The step the takeover steps go before (the runbook's "Leave staging mode"; at the end when it does not apply).
+BEFORE_KEY = "leave_staging"
 
 
 def backfill_step(rows: pd.DataFrame, losing: int, attributes: tuple[str, ...]) -> RunbookStep:
@@ -63,25 +62,9 @@ def exchange_step(counts: dict[str, int]) -> RunbookStep:
                        "changes; clearing a cloud mailbox cannot be undone.", "exchange_fixes")
 
 
-def insert_steps(runbook: list[RunbookStep], steps: list[RunbookStep],
-                 glance: list[tuple[str, str]] | None = None) -> tuple[list[RunbookStep], list[tuple[str, str]]]:
-    """``runbook`` with ``steps`` placed before leaving staging mode (at the end when that step is missing),
-    renumbered by position, with every resolved "step N (Title)" reference (in the steps and in the plan at a
-    glance) following its step to its new number."""
-    at = next((i for i, s in enumerate(runbook) if s.key == BEFORE_KEY or s.title == BEFORE), len(runbook))
-    merged = [*runbook[:at], *steps, *runbook[at:]]
-    moves = {f"step {s.number} ({s.title})": f"step {i} ({s.title})" for i, s in enumerate(merged, 1)
-             if s in runbook and s.number != i}
-
-    def move(text: str) -> str:
-        tokens = {old: f"\x00{k}\x00" for k, old in enumerate(moves)}  # two passes: no chained renumbering
-        for old, token in tokens.items():
-            text = text.replace(old, token)
-        for old, token in tokens.items():
-            text = text.replace(token, moves[old])
-        return text
-
-    fields = ("title", "who", "where", "do", "verify", "rollback")
-    out = [dataclasses.replace(s, number=i, **{f: move(getattr(s, f)) for f in fields})
-           for i, s in enumerate(merged, 1)]
-    return out, [(label, move(text)) for label, text in (glance or [])]
+def takeover_steps(rows: pd.DataFrame, losing: int, attributes: tuple[str, ...],
+                   exchange_counts: dict[str, int]) -> tuple[ExtraStep, ...]:
+    """The backfill step (``rows``: the backfill's rows; ``losing``: users who would lose addresses) and the
+    Hybrid Exchange step (findings per kind), as extra steps for ``build_runbook``, both before leaving staging."""
+    return (ExtraStep("takeover_backfill", lambda _c: backfill_step(rows, losing, attributes), before=BEFORE_KEY),
+            ExtraStep("exchange_fixes", lambda _c: exchange_step(exchange_counts), before=BEFORE_KEY))

@@ -87,10 +87,10 @@ def snapshot(findings: pd.DataFrame, *, extra_upns: tuple[str, ...] = (), federa
 
 
 def plan_for(rows: list[dict], *, strategy: str = "auto", bulk_threshold: int = 50, snap_kw: dict | None = None,
-             target: str = "connect", **tenant) -> Plan:
+             target: str = "connect", extra: tuple | list = (), **tenant) -> Plan:
     findings = frame(rows)
     return build_plan(FakePrediction(findings), snapshot(findings, **(snap_kw or {}), **tenant),
-                      strategy=strategy, bulk_threshold=bulk_threshold, target=target)
+                      strategy=strategy, bulk_threshold=bulk_threshold, target=target, extra=extra)
 
 
 def rb(plan: Plan, key: str) -> str:

@@ -1,10 +1,12 @@
-"""The runbook holds together: numbers from the page position, every reference names the step it points to, the
-Okta side of a federated fix, the plan at a glance, and the Cloud Sync variant."""
+"""The runbook holds together: numbers from the page position, every reference names the step it points to, extra
+steps passed as data (none left behind for the next plan), the Okta side of a federated fix, the plan at a glance,
+and the Cloud Sync variant."""
 
 from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 from test_plan import plan_for, rb, row, seed_client
 
@@ -12,6 +14,7 @@ from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.remediation import runbook
 from hybridx_nb.remediation.model import Plan
 from hybridx_nb.remediation.steps_common import step
+from hybridx_nb.remediation.takeover_steps import takeover_steps
 
 FED = {"federated": ("contoso.com",)}
 
@@ -70,17 +73,67 @@ def test_the_reference_check_catches_a_wrong_number() -> None:
         runbook.resolve_references("see {step:no_such_step}", numbers)
 
 
-def test_a_step_can_be_inserted_without_touching_the_others(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runbook, "STEPS", list(runbook.STEPS))
-    runbook.insert_step("extra", lambda c: step("extra", "An inserted step", "Someone", "Somewhere",
-                                                "Do it before {step:staging}.", "Checked.", "Undo it."),
-                        after="fix")
-    plan = plan_for(seed_client())
+def extra_step(key: str, text: str = "Checked.", **where: str) -> runbook.ExtraStep:
+    return runbook.ExtraStep(key, lambda c: step(key, f"Extra {key}", "Someone", "Somewhere", text, "Checked.",
+                                                 "Undo it."), **where)
+
+
+def test_extra_steps_are_data_placed_and_numbered_with_the_others() -> None:
+    base = plan_for(seed_client())
+    extra = [extra_step("extra", "Do it before {step:staging}; {step:extra_last} comes last.", after="fix"),
+             extra_step("extra_2", after="fix"), extra_step("extra_0", before="fix"), extra_step("extra_last")]
+    plan = plan_for(seed_client(), extra=extra)
     keys = [s.key for s in plan.runbook]
-    assert keys.index("extra") == keys.index("fix") + 1
-    extra = plan.runbook[keys.index("extra")]
+    base_keys = [s.key for s in base.runbook]
+    fix = base_keys.index("fix")
+    assert keys == [*base_keys[:fix], "extra_0", "fix", "extra", "extra_2", *base_keys[fix + 1:], "extra_last"]
+    assert [s.number for s in plan.runbook] == list(range(1, len(keys) + 1))
     staging = plan.runbook[keys.index("staging")]
-    assert extra.do == f"Do it before step {staging.number} ({staging.title})."
+    assert plan.runbook[keys.index("extra")].do == (f"Do it before step {staging.number} ({staging.title}); "
+                                                    f"step {len(keys)} (Extra extra_last) comes last.")
+    assert staging.number == base_keys.index("staging") + 1 + 3  # three extra steps before it
+    timeline = dict(plan.glance)["Timeline"]  # the glance numbers the final runbook too
+    assert f"step {staging.number} ({staging.title})" in timeline
+    assert "Someone" in dict(plan.glance)["Roles needed"]  # ... and names the extra steps' roles
+
+
+def test_building_twice_in_one_process_leaks_no_step() -> None:
+    steps = runbook.STEPS
+    assert isinstance(steps, tuple)
+    first = [s.key for s in plan_for(seed_client()).runbook]
+    with_extra = [s.key for s in plan_for(seed_client(), extra=[extra_step("extra", after="fix")]).runbook]
+    again = plan_for(seed_client())
+    assert "extra" in with_extra and [s.key for s in again.runbook] == first
+    assert runbook.STEPS is steps and [k for k, _ in runbook.STEPS] == [k for k, _ in steps]
+    assert "insert_step" not in dir(runbook)
+
+
+def test_an_extra_step_missing_its_place_goes_last_and_wrong_extras_are_refused() -> None:
+    plan = VARIANTS["cloud_sync"]()  # no staging mode: "before leave_staging" has no step to go before
+    moved = plan_for(federated_client(), snap_kw=FED, target="cloud-sync", okta_provisioning_mode="user_sync",
+                     org_sync_enabled=True, extra=[extra_step("extra", before="leave_staging")])
+    assert [s.key for s in moved.runbook] == [s.key for s in plan.runbook] + ["extra"]
+    skipped = runbook.ExtraStep("none", lambda c: None, before="fix")  # a builder may find nothing to do
+    assert [s.key for s in plan_for(seed_client(), extra=[skipped]).runbook] == \
+        [s.key for s in plan_for(seed_client()).runbook]
+    for bad, message in ((extra_step("fix"), "exists already"), (extra_step("x", before="no_such"), "no runbook"),
+                         (extra_step("x", before="fix", after="fix"), "not both"),
+                         (runbook.ExtraStep("x", lambda c: step("y", "T", "W", "W", "D", "V", "R")), "keyed 'y'")):
+        with pytest.raises(ValueError, match=message):
+            plan_for(seed_client(), extra=[bad])
+
+
+def test_takeover_steps_go_before_leaving_staging() -> None:
+    rows = pd.DataFrame({"operation": ["AddProxyAddress", "AddProxyAddress", "SetAttribute"]})
+    extra = takeover_steps(rows, 2, ("proxyAddresses", "mail"), {"mailbox_both_sides": 1})
+    plan = plan_for(seed_client(), extra=extra)
+    keys = [s.key for s in plan.runbook]
+    assert keys[keys.index("leave_staging") - 2:keys.index("leave_staging")] == ["takeover_backfill",
+                                                                                 "exchange_fixes"]
+    assert "2 proxy address(es) of 2 user(s) and 1 empty AD value(s)" in rb(plan, "takeover_backfill")
+    assert "mailbox both sides: 1" in rb(plan, "exchange_fixes")
+    roles = dict(plan.glance)["Roles needed"]
+    assert "AD administrator" in roles and "Exchange administrator" in roles
 
 
 def test_federated_anchor_writes_get_their_okta_side_and_a_pilot() -> None:
