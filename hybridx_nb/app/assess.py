@@ -22,8 +22,8 @@ from hybridx_nb.app import outputs
 from hybridx_nb.app.impact import run_impact, write_impact
 from hybridx_nb.app.outputs import ordered_columns, write_findings_parquet, write_workbook
 from hybridx_nb.core.errors import HybridxError
-from hybridx_nb.core.memory import use_jemalloc
 from hybridx_nb.core.folders import check_replaceable, marker_kind, write_marker
+from hybridx_nb.core.memory import use_jemalloc
 from hybridx_nb.core.secrets import resolve_secret
 from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHOICES, TARGETS, XLSX_FULL
 from hybridx_nb.engine.carried import as_dicts

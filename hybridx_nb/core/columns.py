@@ -13,6 +13,11 @@ def as_str(s: pd.Series) -> pd.Series:
     return s.astype("str") if s.dtype != "str" else s
 
 
+def arrow_text(s: pd.Series) -> pa.ChunkedArray:
+    """The column's Arrow strings without a copy (the column is converted to the str dtype first if needed)."""
+    return pa.chunked_array(as_str(s).array.__arrow_array__())
+
+
 def isin(values: pd.Series, known: pd.Series | pd.Index) -> np.ndarray:
     """Boolean mask of ``values`` found in ``known``, hashed in Arrow (pandas' str ``isin`` loops in Python)."""
     if len(values) == 0:

@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+
+from hybridx_nb.core.columns import arrow_text
 
 LIST_DTYPE = pd.ArrowDtype(pa.list_(pa.string()))
 _DTYPES = {"str": "str", "bool": "boolean", "list": LIST_DTYPE, "int": "Int64"}
@@ -238,8 +241,11 @@ def _list_column(values: pd.Series) -> pd.Series:
 def _str_column(values: pd.Series, canonical: bool = False) -> pd.Series:
     if canonical and values.dtype == "str":
         return values
-    s = values.astype("str") if values.dtype != "str" else values
-    return s.replace("", np.nan)  # values exactly as the directory holds them: a leading tab is data
+    arr = arrow_text(values)
+    blank = pc.equal(arr, "")  # only "" is missing: values exactly as the directory holds them (a tab is data)
+    if pc.any(blank).as_py():
+        arr = pc.if_else(blank, pa.scalar(None, arr.type), arr)
+    return pd.Series(pd.array(arr, dtype="str"), index=values.index)
 
 
 def _bool_column(values: pd.Series, table: str, column: str) -> pd.Series:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from hybridx_nb.core.errors import InputError
@@ -37,13 +38,17 @@ class Csv:
 
 
 def read_powershell_csv(doc: Text) -> Csv:
-    """Parse an ``Export-Csv`` file: optional ``#TYPE`` line, any delimiter of ``, ; TAB``, quoted newlines."""
-    text = doc.text
-    type_line = text.startswith("#TYPE")
-    if type_line:
-        text = text.split("\n", 1)[1] if "\n" in text else ""
+    """Parse an ``Export-Csv`` file: optional ``#TYPE`` line, any delimiter of ``, ; TAB``, quoted newlines.
+
+    Arrow parses the file's bytes in place (CRLF or LF line ends); CRLF inside a quoted value becomes LF, as in
+    ``Text.text``.
+    """
+    data = doc.utf8()
+    type_line = data.startswith(b"#TYPE")
+    start = (data.find(b"\n") + 1 or len(data)) if type_line else 0
     first_offset = int(type_line)
-    header_text = text.split("\n", 1)[0]
+    end = data.find(b"\n", start)
+    header_text = data[start:end if end >= 0 else len(data)].decode("utf-8").removesuffix("\r")
     try:
         delimiter = max(",;\t", key=lambda d: len(next(csv.reader([header_text], delimiter=d))))
         headers = next(csv.reader([header_text], delimiter=delimiter)) if header_text.strip() else []
@@ -59,27 +64,36 @@ def read_powershell_csv(doc: Text) -> Csv:
         dup = sorted({h for h in headers if headers.count(h) > 1})
         raise InputError(doc.path, f"the header has empty or repeated column names ({blank or dup})",
                          line=1 + first_offset, fix="export each property once, with a name")
-    data = text.encode("utf-8") if type_line else doc.utf8()
+    body = pa.py_buffer(data)[start:]  # no copy
     try:
         table = pacsv.read_csv(
-            io.BytesIO(data),
+            pa.BufferReader(body),
             read_options=pacsv.ReadOptions(block_size=1 << 26),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in headers},
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
     except pa.ArrowInvalid as exc:
-        raise _malformed(doc, text, delimiter, first_offset, str(exc)) from None
+        raise _malformed(doc, delimiter, first_offset, str(exc)) from None
+    lines = _record_lines(data, start, table.num_rows) + first_offset
+    if len(lines) != table.num_rows + 1:
+        raise _malformed(doc, delimiter, first_offset, f"found {len(lines) - 1} records but parsed "
+                         f"{table.num_rows} rows")
+    if len(lines) > 1 and lines[-1] - lines[0] != len(lines) - 1:  # some value spans lines: CRLF in it → LF
+        table = pa.table({h: _lf(table.column(h)) for h in table.column_names})
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
-    lines = _record_lines(data) + first_offset
-    if len(lines) != len(frame) + 1:
-        raise _malformed(doc, text, delimiter, first_offset, f"found {len(lines) - 1} records but parsed "
-                         f"{len(frame)} rows")
     return Csv(frame, lines[1:], headers, type_line)
 
 
-def _malformed(doc: Text, text: str, delimiter: str, offset: int, detail: str) -> InputError:
+def _lf(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """CRLF inside values as LF (only a column that has one is rewritten)."""
+    has = pc.any(pc.match_substring(values, "\r\n")).as_py()
+    return pc.replace_substring(values, "\r\n", "\n") if has else values
+
+
+def _malformed(doc: Text, delimiter: str, offset: int, detail: str) -> InputError:
     """The error for a CSV file Arrow could not parse, naming the line where it goes wrong (a stray quote opens
     a field that swallows the lines after it): found by reading it again with the csv module, record by record."""
+    text = doc.text.split("\n", 1)[1] if offset else doc.text
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     width, start = None, 1
     try:
@@ -100,15 +114,21 @@ def _malformed(doc: Text, text: str, delimiter: str, offset: int, detail: str) -
                       fix="re-run the export; do not edit the file in Excel")
 
 
-def _record_lines(data: bytes) -> np.ndarray:
-    """1-based physical line on which each non-empty CSV record starts (newlines inside quotes do not count)."""
-    buf = np.frombuffer(data, dtype=np.uint8)
+def _record_lines(data: bytes, start: int, records: int) -> np.ndarray:
+    """1-based physical line (counted from ``start``) on which each non-empty CSV record starts, the header
+    first; newlines inside quotes do not count.
+
+    When the file has exactly one line per record (the usual case, told by counting newlines), no scan is needed.
+    """
+    if data.count(b"\n", start) + (not data.endswith(b"\n")) == records + 1:  # no blank line, no value on two
+        return np.arange(1, records + 2, dtype=np.int64)
+    buf = np.frombuffer(data, dtype=np.uint8)[start:]
     newlines = np.flatnonzero(buf == 10)
     quotes = np.flatnonzero(buf == 34)
     outside = np.searchsorted(quotes, newlines) % 2 == 0  # an even number of quotes before it: a record ends
     ends = np.append(newlines[outside], len(buf))
     starts = np.insert(ends[:-1] + 1, 0, 0)
-    nonempty = ends > starts
+    nonempty = ends > starts + (buf[np.minimum(starts, len(buf) - 1)] == 13)  # a blank CRLF line is empty too
     line_of = np.searchsorted(newlines, starts[nonempty]) + 1
     return line_of.astype(np.int64)
 

@@ -10,13 +10,14 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from functools import cached_property
 from itertools import chain
 from pathlib import Path
 
 import msgspec
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot import schema
@@ -29,22 +30,36 @@ REENCODE_FIX = ("re-export as UTF-8: Windows PowerShell 5.1 `Export-Csv ... -Enc
                 "for UTF-16), PowerShell 7 writes UTF-8 by default; for JSON `Set-Content -Encoding UTF8`")
 
 
-@dataclass
 class Text:
-    """A decoded export file: its text, the encoding found, and its path for messages."""
+    """An export file's content: its bytes as UTF-8 (BOM removed), the encoding found, and its path for messages.
 
-    path: Path
-    text: str
-    encoding: str
-    data: bytes | None = None  # ``text`` as UTF-8, when the file held exactly that (spares encoding it again)
+    The big readers parse the bytes; ``text`` (line ends as LF) is decoded only when a reader asks for it, since a
+    gigabyte export as a Python string costs seconds and gigabytes.
+    """
+
+    def __init__(self, path: Path, text: str | None, encoding: str, data: bytes | None = None) -> None:
+        self.path, self.encoding = Path(path), encoding
+        self._data = data if data is not None else (text or "").encode("utf-8")
+        if text is not None:
+            self.__dict__["text"] = text
 
     @property
     def name(self) -> str:
         return self.path.name
 
+    @cached_property
+    def text(self) -> str:
+        """The decoded text, CRLF line ends as LF (a lone CR inside a value is data and stays)."""
+        decoded = self._data.decode("utf-8")
+        return decoded.replace("\r\n", "\n") if "\r" in decoded else decoded
+
     def utf8(self) -> bytes:
-        """The text as UTF-8 bytes."""
-        return self.data if self.data is not None else self.text.encode("utf-8")
+        """The content as UTF-8 bytes, line ends as written."""
+        return self._data
+
+    def head(self, size: int = 1 << 16) -> str:
+        """The first ``size`` bytes as text (enough to tell the format)."""
+        return self._data[:size].decode("utf-8", errors="ignore").replace("\r\n", "\n")
 
 
 def not_a_file(path: str | Path) -> str | None:
@@ -74,17 +89,21 @@ def read_text(path: str | Path) -> Text:
     if problem is not None:
         raise InputError(path, problem, fix="give the path of the export file itself")
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:  # a BOM is skipped while reading: slicing it off would copy the file
+            skip = 3 if fh.read(3) == codecs.BOM_UTF8 else 0
+            fh.seek(skip)
+            data = fh.read()
     except OSError as exc:
         raise InputError(path, f"cannot read the file ({exc.strerror or exc})") from None
-    return decode_bytes(path, data)
+    return decode_bytes(path, data, "UTF-8 with BOM" if skip else None)
 
 
-def decode_bytes(path: Path, data: bytes) -> Text:
-    """The text of ``data``: BOM first, then UTF-16 without BOM (NUL bytes), then strict UTF-8."""
+def decode_bytes(path: Path, data: bytes, utf8_bom: str | None = None) -> Text:
+    """The text of ``data``: BOM first, then UTF-16 without BOM (NUL bytes), then strict UTF-8 (``utf8_bom``: the
+    label of a UTF-8 BOM the caller already removed)."""
     boms = ((codecs.BOM_UTF8, "utf-8-sig", "UTF-8 with BOM"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16 LE"),
             (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE"))
-    codec, label, body = "utf-8", "UTF-8", data
+    codec, label, body = "utf-8", utf8_bom or "UTF-8", data
     for bom, name, text_label in boms:
         if data.startswith(bom):
             codec, label, body = name, text_label, data[len(bom):]
@@ -94,6 +113,10 @@ def decode_bytes(path: Path, data: bytes) -> Text:
         if len(head) >= 4 and head.count(0) * 3 > len(head):  # UTF-16 text of ASCII has every other byte NUL
             little = head[1::2].count(0) > head[0::2].count(0)
             codec, label = ("utf-16-le", "UTF-16 LE, no BOM") if little else ("utf-16-be", "UTF-16 BE, no BOM")
+    if codec.startswith("utf-8") and _valid_utf8(body):  # the usual case: no decoding, no copy
+        if not body or body.isspace():
+            raise InputError(path, "the file is empty", fix=f"re-run the export (see {EXPORTS_DOC})")
+        return Text(path, None, label, data=body)
     try:
         text = body.decode(codec)
     except UnicodeDecodeError as exc:
@@ -103,9 +126,17 @@ def decode_bytes(path: Path, data: bytes) -> Text:
                          line=line, fix=REENCODE_FIX) from None
     if not text or text.isspace():  # text.strip() would copy the whole file
         raise InputError(path, "the file is empty", fix=f"re-run the export (see {EXPORTS_DOC})")
-    if "\r\n" in text:  # line ends only: a lone CR inside a value is data and stays
-        return Text(path, text.replace("\r\n", "\n"), label)
-    return Text(path, text, label, data=body if codec.startswith("utf-8") else None)
+    return Text(path, text.replace("\r\n", "\n"), label)
+
+
+def _valid_utf8(data: bytes) -> bool:
+    """Whether ``data`` is valid UTF-8, checked by Arrow (SIMD) without building a string."""
+    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
+    try:
+        pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(data)).validate(full=True)
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 _LDIF_LINE = re.compile(r"(?i)(?:version|dn)::? ?")
@@ -131,7 +162,7 @@ def sniff(text: str) -> str:
 def load_json_documents(doc: Text) -> list[object]:
     """Every JSON value in the file: one, or several written one after another (pages appended by a loop)."""
     with gc_paused():
-        fast = _fast_values(doc.text, doc.data)
+        fast = _fast_values(doc.utf8())
         if fast is not None:
             return fast
         decoder = json.JSONDecoder()
@@ -154,10 +185,10 @@ def load_json_documents(doc: Text) -> list[object]:
             values.append(value)
 
 
-def _fast_values(text: str, raw: bytes | None = None) -> list[object] | None:
-    """The values in ``text`` read by msgspec (C, several times faster), or None when only the standard library
+def _fast_values(raw: bytes) -> list[object] | None:
+    """The values in ``raw`` read by msgspec (C, several times faster), or None when only the standard library
     can tell (NaN, 1e400, invalid JSON: the standard library's error names the line)."""
-    data = memoryview(raw if raw is not None else text.encode("utf-8"))
+    data = memoryview(raw)
     values: list[object] = []
     try:
         pos = json_columns.skip_separators(data, 0)

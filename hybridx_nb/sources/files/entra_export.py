@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from hybridx_nb.core import anchors
 from hybridx_nb.core.errors import InputError
@@ -16,7 +13,7 @@ from hybridx_nb.snapshot import schema
 from hybridx_nb.snapshot.coverage import MISSING, Coverage
 from hybridx_nb.sources import common, json_columns, powershell_csv, presence, text
 from hybridx_nb.sources.common import ReadResult
-from hybridx_nb.sources.files import entra_objects
+from hybridx_nb.sources.files import entra_arrow, entra_objects
 from hybridx_nb.sources.text import Text
 
 #: The Get-MgUser export README.md (Export files) explains; quoted by errors about placeholders and missing columns.
@@ -108,31 +105,21 @@ def read_entra(path: str | Path, doc: Text | None = None, *, allow_partial: bool
     read and recorded as incomplete, and the engine marks what depends on the missing users as unknown.
     """
     doc = doc or text.read_text(path)
-    return _read_json(doc, allow_partial) if text.sniff(doc.text) == "json" else _read_csv(doc)
+    return _read_json(doc, allow_partial) if text.sniff(doc.head()) == "json" else _read_csv(doc)
 
 
 def _read_json(doc: Text, allow_partial: bool = False) -> ReadResult:
     source = f"{doc.name} (Graph /users JSON, {doc.encoding})"
-    with text.gc_paused():
-        fast = _fast_columns(doc)
-        if fast is not None:
-            cols, present = fast
-            rej, numbers = schema.empty("rejected"), None
-        else:
-            cols, present, numbers, rej = _general_columns(doc, source)
-        n = len(cols["id"])
-        present = entra_objects.expand_presence(present, _SPARSE)
-        coverage, not_exported = presence.coverage_of("entra_users", source, present, n)
-        wrong = presence.wrong_types(cols, _TYPES, _NAMES, n)
-        frame = pd.DataFrame({f: common.text_column(v) for f, v in cols.items()
-                              if f not in _LISTS and f not in _OBJECTS})
-        frame["proxy_addresses"] = common.lists_from_python(cols["proxy_addresses"])
-        frame["assigned_licenses"] = _sku_ids(cols["assigned_licenses"])
-        for name, values in entra_objects.columns(cols).items():
-            frame[name] = values
-        frame["not_exported"] = not_exported
-        del cols
-    link = presence.next_link(doc.utf8())
+    arrow = entra_arrow.read(doc.utf8(), ENTRA_FIELDS, _field_kind)
+    if arrow is not None:
+        frame, present, last_page = arrow
+        n, rej, numbers, wrong = len(frame), schema.empty("rejected"), None, None
+    else:
+        frame, present, numbers, rej, wrong = _python_frame(doc, source)
+        n, last_page = len(frame), doc.utf8()
+    present = entra_objects.expand_presence(present, _SPARSE)
+    coverage, frame["not_exported"] = presence.coverage_of("entra_users", source, present, n)
+    link = presence.next_link(last_page)
     if link is not None:
         if not allow_partial:
             raise InputError(doc.path, f"the export is incomplete: its last page still links to the next one "
@@ -146,6 +133,40 @@ def _read_json(doc: Text, allow_partial: bool = False) -> ReadResult:
     _refuse_missing(doc.path, coverage, ENTRA_JSON_COMMAND, "Graph returns the onPremises* properties only when "
                     "$select names them")
     return _finish(doc.path, source, frame, lines, rej, wrong, coverage)
+
+
+def _python_frame(doc: Text, source: str) -> tuple[pd.DataFrame, dict[str, np.ndarray], np.ndarray | None,
+                                                    pd.DataFrame, pd.Series]:
+    """The columns decoded into Python values (msgspec structs, or dicts for any other shape), their presence,
+    record numbers, rejected records and values of the wrong JSON type."""
+    with text.gc_paused():
+        fast = _fast_columns(doc)
+        if fast is not None:
+            cols, present = fast
+            rej, numbers = schema.empty("rejected"), None
+        else:
+            cols, present, numbers, rej = _general_columns(doc, source)
+        n = len(cols["id"])
+        wrong = presence.wrong_types(cols, _TYPES, _NAMES, n)
+        frame = pd.DataFrame({f: common.text_column(v) for f, v in cols.items()
+                              if f not in _LISTS and f not in _OBJECTS})
+        frame["proxy_addresses"] = common.lists_from_python(cols["proxy_addresses"])
+        frame["assigned_licenses"] = entra_objects.sku_ids(cols["assigned_licenses"])
+        for name, values in entra_objects.columns(cols).items():
+            frame[name] = values
+        del cols
+    return frame, present, numbers, rej, wrong
+
+
+def _field_kind(field: str) -> str:
+    """How a reader field is typed: ``text``, ``bool``, ``list`` (of text), ``object`` or ``json`` (kept as text)."""
+    if field in _BOOLS:
+        return "bool"
+    if field in _OBJECTS or field == "assigned_licenses":
+        return "object"
+    if field == "proxy_addresses":
+        return "list"
+    return "json" if field.endswith("provisioning_errors") else "text"
 
 
 def _general_columns(doc: Text, source: str) -> tuple[dict[str, list[object]], dict[str, np.ndarray], np.ndarray,
@@ -197,24 +218,6 @@ def _fast_columns(doc: Text) -> tuple[dict[str, list[object]], dict[str, np.ndar
         cols[f] = [None if v is json_columns.UNSET else v for v in cols[f]]
     n = len(cols["id"])
     return cols, {f: np.full(n, f in seen) for f in ENTRA_FIELDS if f != "id"}
-
-
-def _sku_ids(values: list[object]) -> pd.Series:
-    """assignedLicenses as a list of skuIds: Graph's ``[{"skuId": ...}]`` objects, or plain ids."""
-    with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        arr = pa.array(values)  # Graph's shape becomes list<struct<skuId, ...>> in C, without a loop here
-        if pa.types.is_list(arr.type) and pa.types.is_string(arr.type.value_type):
-            return common.lists_from_python(arr)
-        if pa.types.is_list(arr.type) and pa.types.is_struct(arr.type.value_type):
-            items = arr.flatten()
-            ids = (pc.struct_field(items, "skuId") if items.type.get_field_index("skuId") >= 0
-                   else pa.nulls(len(items), pa.string()))
-            if pa.types.is_string(ids.type) or pa.types.is_null(ids.type):
-                offsets = pc.subtract(arr.offsets, arr.offsets[0])
-                return common.lists_from_python(pa.ListArray.from_arrays(offsets, ids.cast(pa.string())))
-    return common.lists_from_python(
-        [[lic.get("skuId") if isinstance(lic, dict) else lic for lic in v] if isinstance(v, list) else None
-         for v in values])
 
 
 def _read_csv(doc: Text) -> ReadResult:

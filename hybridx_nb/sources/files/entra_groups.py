@@ -48,7 +48,7 @@ def read_entra_contacts(path: str | Path, doc: Text | None = None) -> ReadResult
 def _read(path: str | Path, doc: Text | None, table: str, fields: dict[str, tuple[str, ...]],
           what: str) -> ReadResult:
     doc = doc or text.read_text(path)
-    if text.sniff(doc.text) != "json":
+    if text.sniff(doc.head()) != "json":
         raise InputError(doc.path, f"not JSON: expected a {what} export", fix=f"export with {_COMMANDS[table]} "
                          "and ConvertTo-Json -Depth 10, or give the file to the right option")
     source = f"{doc.name} ({what}, {doc.encoding})"

@@ -9,6 +9,8 @@ calculated columns README.md (Export files) shows: ``extensionAttribute1``…, `
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -53,22 +55,112 @@ def _get(obj: object, key: str) -> object:
     return obj.get(key[:1].upper() + key[1:]) if value is None else value
 
 
-def _plans(values: list[object], provisioned: bool) -> list[str | None]:
+def _pascal(key: str) -> str:
+    return key[:1].upper() + key[1:]
+
+
+def _either(keys: list[str]) -> pa.StructType:
+    """A struct of text fields in both spellings (``_get`` reads camelCase first, then PascalCase)."""
+    return pa.struct([(k, pa.string()) for k in keys] + [(_pascal(k), pa.string()) for k in keys])
+
+
+_PLAN_KEYS = ["service", "capabilityStatus", "provisioningStatus"]
+#: How Arrow reads each object-valued property on the fast path (``entra_arrow``); other JSON types are refused.
+ARROW_TYPES = {"assigned_licenses": pa.list_(_either(["skuId"])),
+               "extension_attributes": _either([f"extensionAttribute{i}" for i in range(1, 16)]),
+               "manager": _either(["id"]), "assigned_plans": pa.list_(_either(_PLAN_KEYS)),
+               "provisioned_plans": pa.list_(_either(_PLAN_KEYS)), "business_phone": pa.list_(pa.string())}
+
+
+def _field(items: pa.Array, key: str) -> pa.Array:
+    """``_get(item, key)`` over a struct array: the camelCase value, else the PascalCase one."""
+    parts = [pc.struct_field(items, k) for k in (key, _pascal(key)) if items.type.get_field_index(k) >= 0]
+    if not parts:
+        return pa.nulls(len(items), pa.string())
+    return pc.coalesce(*parts) if len(parts) > 1 else parts[0]
+
+
+def _first_where(mask: np.ndarray, parent: np.ndarray, n: int) -> np.ndarray:
+    """Per list, the index of its first item where ``mask`` holds (-1 for none)."""
+    idx = np.flatnonzero(mask)
+    owner = parent[idx]
+    first = np.ones(len(idx), dtype=bool)
+    first[1:] = owner[1:] != owner[:-1]
+    out = np.full(n, -1, dtype=np.int64)
+    out[owner[first]] = idx[first]
+    return out
+
+
+def _plan_state(plans: pa.ListArray, provisioned: bool) -> pd.Series:
     """Per user, the Exchange Online plan state: ``Enabled`` when an assigned exchange plan is enabled (else the
-    status of the first one); for provisioned plans the provisioningStatus of an enabled one."""
-    out: list[str | None] = []
-    for plans in values:
-        state = None
-        if isinstance(plans, list):
-            mine = [p for p in plans if str(_get(p, "service") or "").lower() == EXCHANGE_SERVICE]
-            enabled = [p for p in mine if str(_get(p, "capabilityStatus") or "") == "Enabled"]
-            if provisioned:
-                pick = enabled or mine
-                state = str(_get(pick[0], "provisioningStatus") or "") or None if pick else None
-            else:
-                status = _get(mine[0], "capabilityStatus") if mine else None
-                state = "Enabled" if enabled else (str(status) if status else None)
-        out.append(state)
+    status of the first one); for provisioned plans the provisioningStatus of an enabled one (else of the first)."""
+    n = len(plans)
+    items = plans.flatten()
+    parent = pc.list_parent_indices(plans).to_numpy()
+    status = _field(items, "capabilityStatus")
+    mine = pc.equal(pc.utf8_lower(_field(items, "service")), EXCHANGE_SERVICE).fill_null(False).to_numpy(
+        zero_copy_only=False)
+    enabled = _first_where(mine & pc.equal(status, "Enabled").fill_null(False).to_numpy(zero_copy_only=False),
+                           parent, n)
+    first = _first_where(mine, parent, n)
+    if provisioned:
+        pick, values = np.where(enabled >= 0, enabled, first), _field(items, "provisioningStatus")
+    else:
+        pick, values = first, status
+    state = pc.take(values, pa.array(pick, mask=pick < 0))
+    if not provisioned:
+        state = pc.if_else(pa.array(enabled >= 0), "Enabled", state)
+    state = pc.if_else(pc.equal(state, ""), pa.scalar(None, pa.string()), state)
+    return pd.Series(pd.array(state, dtype="str"))
+
+
+def _plans(values: list[object], provisioned: bool) -> pd.Series:
+    """``plan_state`` of plan lists given as Python objects (irregular JSON, or a CSV's calculated column)."""
+    def text(v: object) -> str | None:
+        return str(v) if v else None
+
+    rows = [[{k: text(_get(p, k)) for k in _PLAN_KEYS} for p in plans] if isinstance(plans, list) else None
+            for plans in values]
+    return _plan_state(pa.array(rows, type=pa.list_(pa.struct([(k, pa.string()) for k in _PLAN_KEYS]))),
+                      provisioned)
+
+
+def _first_item(lists: pa.ListArray) -> pd.Series:
+    """The first item of each list (businessPhones: Entra holds one), missing for an empty or null list."""
+    offsets = lists.offsets.to_numpy()
+    has = (offsets[1:] > offsets[:-1]) & lists.is_valid().to_numpy(zero_copy_only=False)
+    return pd.Series(pd.array(pc.take(lists.values, pa.array(offsets[:-1], mask=~has)), dtype="str"))
+
+
+def sku_ids(values: list[object] | pa.Array) -> pd.Series:
+    """assignedLicenses as a list of skuIds: Graph's ``[{"skuId": ...}]`` objects, or plain ids."""
+    with contextlib.suppress(pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        arr = values if isinstance(values, pa.Array) else pa.array(values)  # list<struct<skuId, ...>>, in C
+        if pa.types.is_list(arr.type) and pa.types.is_string(arr.type.value_type):
+            return common.lists_from_python(arr)
+        if pa.types.is_list(arr.type) and pa.types.is_struct(arr.type.value_type):
+            items = arr.flatten()
+            ids = _field(items, "skuId")
+            if pa.types.is_string(ids.type) or pa.types.is_null(ids.type):
+                offsets = pc.subtract(arr.offsets, arr.offsets[0])
+                return common.lists_from_python(pa.ListArray.from_arrays(offsets, ids.cast(pa.string())))
+    return common.lists_from_python(
+        [[_get(lic, "skuId") if isinstance(lic, dict) else lic for lic in v] if isinstance(v, list) else None
+         for v in values])
+
+
+def arrow_columns(users: pa.StructArray, keys: dict[str, str]) -> dict[str, pd.Series]:
+    """The canonical columns from the object-valued properties read by Arrow (``keys``: field → JSON key)."""
+    def get(field: str) -> pa.Array:
+        return users.field(keys[field])
+
+    ext = get("extension_attributes")
+    out = {name: pd.Series(pd.array(_field(ext, f"extensionAttribute{i}"), dtype="str"))
+           for i, name in enumerate(EXTENSIONS, 1)}
+    out["manager_id"] = pd.Series(pd.array(_field(get("manager"), "id"), dtype="str"))
+    out["exchange_assigned"] = _plan_state(get("assigned_plans"), False)
+    out["exchange_provisioned"] = _plan_state(get("provisioned_plans"), True)
+    out["business_phone"] = _first_item(get("business_phone"))
     return out
 
 
@@ -108,8 +200,8 @@ def columns(cols: dict[str, list[object]]) -> dict[str, pd.Series]:
     managers = cols.get("manager") or []
     found = _fields(managers, ["id"]) if managers else None
     out["manager_id"] = found["id"] if found else common.text_column([_get(m, "id") for m in managers])
-    out["exchange_assigned"] = common.text_column(_plans(cols.get("assigned_plans") or [], False))
-    out["exchange_provisioned"] = common.text_column(_plans(cols.get("provisioned_plans") or [], True))
+    out["exchange_assigned"] = _plans(cols.get("assigned_plans") or [], False)
+    out["exchange_provisioned"] = _plans(cols.get("provisioned_plans") or [], True)
     out["business_phone"] = common.text_column([v[0] if isinstance(v, list) and v else None
                                                 for v in cols.get("business_phone") or []])
     n = len(cols["id"])
@@ -121,7 +213,7 @@ def _csv_plans(values: pd.Series, provisioned: bool) -> pd.Series:
     plans = [[{"service": p[0].strip(), "capabilityStatus": p[1].strip() if len(p) > 1 else None,
                "provisioningStatus": p[2].strip() if len(p) > 2 else None} for p in v] if v is not None else None
              for v in parts]
-    return common.text_column(_plans(plans, provisioned), values.index)
+    return _plans(plans, provisioned).set_axis(values.index)
 
 
 def csv_columns(raw: pd.DataFrame, headers: list[str]) -> dict[str, pd.Series]:

@@ -45,7 +45,7 @@ _EMPTY_GUID = "00000000-0000-0000-0000-000000000000"
 def read_exo(path: str | Path, doc: Text | None = None) -> ReadResult:
     """Exchange Online mailboxes from a Get-EXOMailbox CSV; rows without an object id go to ``rejected``."""
     doc = doc or text.read_text(path)
-    if text.sniff(doc.text) in ("json", "ldif"):
+    if text.sniff(doc.head()) in ("json", "ldif"):
         raise InputError(doc.path, "is not a CSV file, but --exo reads a Get-EXOMailbox Export-Csv",
                          fix=f"export with: {EXO_EXPORT_COMMAND}")
     parsed = powershell_csv.read_powershell_csv(doc)

@@ -24,7 +24,7 @@ from hybridx_nb.sources.files.tenant_export import read_tenant
 def read_ad(path: str | Path) -> ReadResult:
     """AD objects from a PowerShell CSV or an LDIF file (told apart by content, not extension)."""
     doc = text.read_text(path)
-    kind = text.sniff(doc.text)
+    kind = text.sniff(doc.head())
     if kind == "json":
         raise InputError(doc.path, "is JSON, but AD is read from a Get-ADUser CSV or an LDIF export",
                          fix="pass the AD export with --ad and the Graph/Okta files with --entra/--okta")
@@ -34,7 +34,7 @@ def read_ad(path: str | Path) -> ReadResult:
 def _read_json_only(path: str | Path, what: str, reader: Callable[..., ReadResult], **options: object
                     ) -> ReadResult:
     doc = text.read_text(path)
-    if text.sniff(doc.text) != "json":
+    if text.sniff(doc.head()) != "json":
         raise InputError(doc.path, f"{what} is read from JSON, and this file is not JSON",
                          fix=f"save the API responses as JSON, as shown in {text.EXPORTS_DOC}")
     return reader(path, doc, **options)

@@ -91,7 +91,7 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     tool = "ldifde" if "changetype" in attr_names.to_pylist() else "LDIF"
     source = f"{doc.name} ({tool}, {doc.encoding})"
     carried = np.bincount(field[record >= 0], minlength=len(_NAMES)) > 0 if len(field) else np.zeros(len(_NAMES), bool)
-    requested = protocol.requested_attributes(doc.text)
+    requested = protocol.requested_attributes(doc.head())
     coverage = protocol.ldif_coverage(source, {f: bool(carried[i]) or protocol.was_requested(requested, _FIELDS[f])
                                                for i, f in enumerate(_NAMES) if f not in ("dn", "dn_attr")})
     if not coverage.attributes["ad_users"].get("object_class") == "exported":
@@ -106,7 +106,8 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
 def _logical_lines(doc: Text) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The file's bytes unfolded, and where each line that is not a comment or the ``version:`` line begins and
     ends in them, with the physical line it starts on."""
-    raw = np.frombuffer(doc.utf8(), np.uint8)
+    data = doc.utf8()
+    raw = np.frombuffer(data.replace(b"\r\n", b"\n") if b"\r\n" in data else data, np.uint8)
     begins = np.concatenate([[0], np.flatnonzero(raw == ord("\n")) + 1])
     cont = np.zeros(len(begins), dtype=bool)
     cont[1:] = raw[np.minimum(begins[1:], len(raw) - 1)] == ord(" ")

@@ -1,0 +1,78 @@
+"""Graph ``/users`` pages read by Arrow: the fast path of ``entra_export`` for the usual big export.
+
+Taken only when the file is plain pages, one per line, whose first records spell every property as Graph does
+and carry no property kept as JSON text; a property absent from those first records must then be null everywhere
+(else the exact path decides which records carried it). Anything else gives None and the exact path reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from hybridx_nb.sources import common, json_arrow, json_columns, text
+from hybridx_nb.sources.files import entra_objects
+
+_KIND_TYPES = {"text": pa.string(), "bool": pa.bool_(), "list": pa.list_(pa.string()), "json": pa.string()}
+#: Graph leaves ``manager`` out of users without one (docs/domain.md §14): never required, carried when seen.
+_SPARSE = ("manager",)
+
+
+def read(raw: bytes, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str], str]
+         ) -> tuple[pd.DataFrame, dict[str, np.ndarray], bytes] | None:
+    """The users frame (object-valued properties taken apart), per-column presence, and the last page's text."""
+    first = json_columns.sample(raw)
+    if not first:
+        return None
+    keys = text.key_finder(first)
+    seen, unseen = {}, {}
+    for field, names in fields.items():
+        spelled = [keys[n.lower()] for n in names if n.lower() in keys]
+        if not spelled:
+            unseen[field] = names
+        elif spelled != [names[0]] or kind(field) == "json":
+            return None  # another spelling, or a property kept as JSON text: the exact path
+        else:
+            seen[field] = names[0]
+    columns = [(key, _type(field, kind)) for field, key in seen.items()]
+    columns += [(name, _type(field, kind)) for field, names in unseen.items() for name in names]
+    pages = json_arrow.read_pages(raw, pa.struct(columns), [k for f, k in seen.items() if f not in _SPARSE])
+    if pages is None:
+        return None
+    users = pages.records
+    for field, names in unseen.items():
+        if field not in _SPARSE and any(users.field(name).null_count < len(users) for name in names):
+            return None  # a property the first records lacked turns up later: which records carried it?
+    found = dict(seen)
+    for field in _SPARSE:
+        if field not in found and users.field(fields[field][0]).null_count < len(users):
+            found[field] = fields[field][0]
+    nulls = pa.nulls(len(users), pa.string())
+    frame = pd.DataFrame({f: _text(users.field(found[f]) if f in found else nulls) for f in fields
+                          if kind(f) in ("text", "bool", "json")})
+    frame["proxy_addresses"] = _lists(users, found.get("proxy_addresses"))
+    frame["assigned_licenses"] = entra_objects.sku_ids(users.field(found.get("assigned_licenses",
+                                                                               fields["assigned_licenses"][0])))
+    keys_of = {f: found.get(f, fields[f][0]) for f in entra_objects.ARROW_TYPES}
+    for name, values in entra_objects.arrow_columns(users, keys_of).items():
+        frame[name] = values
+    present = {f: np.full(len(users), f in found) for f in fields if f != "id"}
+    return frame, present, pages.last_page
+
+
+def _type(field: str, kind: Callable[[str], str]) -> pa.DataType:
+    return entra_objects.ARROW_TYPES[field] if kind(field) == "object" else _KIND_TYPES[kind(field)]
+
+
+def _text(values: pa.Array) -> pd.Series:
+    """Text as pandas' str; true/false as the text the Python path gives (``_finish`` reads both alike)."""
+    return pd.Series(pd.array(values.cast(pa.string()), dtype="str"))
+
+
+def _lists(users: pa.StructArray, key: str | None) -> pd.Series:
+    if key is None:
+        return common.lists_from_python(pa.nulls(len(users), pa.list_(pa.string())))
+    return common.lists_from_python(users.field(key))
