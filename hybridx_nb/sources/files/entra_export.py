@@ -43,9 +43,10 @@ ENTRA_JSON_COMMAND = (
     "onPremisesImmutableId,onPremisesSyncEnabled,accountEnabled,userType,displayName,mailNickname,assignedLicenses,"
     "creationType,givenName,surname,jobTitle,department,companyName,officeLocation,streetAddress,city,state,"
     "postalCode,usageLocation,country,businessPhones,mobilePhone,faxNumber,employeeId,showInAddressList,"
-    "onPremisesExtensionAttributes,assignedPlans,provisionedPlans&$expand=manager($select=id)&$top=999'; $pages = while ($uri) { $page = Invoke-MgGraphRequest -Method GET -Uri $uri; $page; "
-    "$uri = $page.'@odata.nextLink' }; $pages | ConvertTo-Json -Depth 10 | Set-Content -Path entra.json "
-    "-Encoding UTF8")
+    "onPremisesExtensionAttributes,assignedPlans,provisionedPlans&$expand=manager($select=id)&$top=999'; "
+    "Set-Content -Path entra.json -Value $null -Encoding UTF8; while ($uri) { $page = Invoke-MgGraphRequest "
+    "-Method GET -Uri $uri; $page | ConvertTo-Json -Depth 10 -Compress | Add-Content -Path entra.json -Encoding UTF8; "
+    "$uri = $page.'@odata.nextLink' }")
 
 #: The properties the takeover comparison and the Exchange checks read (docs/domain.md §14, §15), in ``$select``.
 TAKEOVER_SELECT = ("givenName", "surname", "jobTitle", "department", "companyName", "officeLocation",
