@@ -18,8 +18,9 @@ import uuid
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from hybridx_nb.core.columns import as_str
+from hybridx_nb.core.columns import arrow_text, as_str
 
 # Byte positions that turn the 16 bytes of a GUID in text (big-endian) order into AD order and back.
 # The permutation is its own inverse.
@@ -130,6 +131,9 @@ def ascii_rows_to_series(chars: np.ndarray, width: int, valid: np.ndarray, index
     return pd.Series(pd.array(arr, dtype="str"), index=index)
 
 
+_CANONICAL_GUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
 def guid_to_bytes_array(guids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(n, 16) uint8 array of AD-order bytes for a column of GUID strings, and a mask of the valid rows."""
     s = as_str(guids)
@@ -197,5 +201,8 @@ def swap_immutable_id_series(values: pd.Series) -> pd.Series:
 
 def normalize_guid_series(guids: pd.Series) -> pd.Series:
     """Canonical lower-case 8-4-4-4-12 form of each GUID string; missing where not a GUID."""
+    text = arrow_text(guids)
+    if pc.all(pc.match_substring_regex(text, _CANONICAL_GUID)).as_py() is not False:
+        return pd.Series(pd.array(text, dtype="str"), index=guids.index)  # already canonical (Graph ids, [guid])
     raw, valid = guid_to_bytes_array(guids)
     return ascii_rows_to_series(_guid_text_rows(raw), 36, valid, guids.index)

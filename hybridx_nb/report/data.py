@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
@@ -29,22 +27,10 @@ def _file_name(value: object) -> object:
     return str(value).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] if value else value
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _with_file_hashes(manifest: dict[str, Any], sources: dict[str, str], params: Any) -> dict[str, Any]:
+def _with_file_hashes(manifest: dict[str, Any], sources: dict[str, str], files: dict[str, str]) -> dict[str, Any]:
     """The manifest with a SHA-256 for every table: the snapshot's own (Parquet file), else that of the export file
-    the table was read from (a source text starts with the file's name), so the appendix proves what was read."""
-    files = {}
-    for name in ("ad", "entra", "okta", "okta_app_users", "tenant"):
-        value = getattr(params, name, None)
-        if value and Path(value).is_file():
-            files[Path(value).name] = _sha256(Path(value))
+    the table was read from (a source text starts with the file's name; the hash is of the bytes the reader read),
+    so the appendix proves what was read."""
     tables = {k: dict(v) for k, v in manifest.get("tables", {}).items()}
     for table, source in sources.items():
         digest = files.get(str(source).split(" (", 1)[0])
@@ -117,7 +103,7 @@ def prepare(a: Assessed, redactor: Redactor | None = None) -> ReportData:
     groups = a.groups
     glance = list(plan.glance)
     tenant, sources = snap.tenant, dict(snap.sources)
-    manifest = _with_file_hashes(dict(snap.manifest or {}), sources, params)
+    manifest = _with_file_hashes(dict(snap.manifest or {}), sources, snap.files)
     if redactor is not None:
         from hybridx_nb.engine.scope import system_object_mask
 

@@ -67,6 +67,7 @@ class Snapshot:
     sources: dict[str, str] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
     coverage: Coverage = field(default_factory=Coverage)  # which attributes the exports carried
+    files: dict[str, str] = field(default_factory=dict)  # the export files read: name → SHA-256 of their bytes
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         """The table, or an empty canonical frame when the snapshot has none."""

@@ -42,6 +42,7 @@ class ReadResult:
     tenant: TenantFacts | None = None
     sources: dict[str, str] = field(default_factory=dict)  # per table, when it differs from ``source``
     coverage: Coverage = field(default_factory=Coverage)  # which attributes the export carried
+    files: dict[str, str] = field(default_factory=dict)  # export file name → SHA-256 of what was read
 
 
 # ---------------------------------------------------------------------------------------------------------------

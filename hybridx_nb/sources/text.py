@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import gc
+import hashlib
 import json
 import os
 import re
@@ -37,8 +38,9 @@ class Text:
     gigabyte export as a Python string costs seconds and gigabytes.
     """
 
-    def __init__(self, path: Path, text: str | None, encoding: str, data: bytes | None = None) -> None:
-        self.path, self.encoding = Path(path), encoding
+    def __init__(self, path: Path, text: str | None, encoding: str, data: bytes | None = None,
+                 sha256: str | None = None) -> None:
+        self.path, self.encoding, self.sha256 = Path(path), encoding, sha256  # sha256: of the file as read
         self._data = data if data is not None else (text or "").encode("utf-8")
         if text is not None:
             self.__dict__["text"] = text
@@ -95,7 +97,11 @@ def read_text(path: str | Path) -> Text:
             data = fh.read()
     except OSError as exc:
         raise InputError(path, f"cannot read the file ({exc.strerror or exc})") from None
-    return decode_bytes(path, data, "UTF-8 with BOM" if skip else None)
+    digest = hashlib.sha256(codecs.BOM_UTF8[:skip])
+    digest.update(data)  # the bytes that were read, for the report's appendix (not a second read of the file)
+    doc = decode_bytes(path, data, "UTF-8 with BOM" if skip else None)
+    doc.sha256 = digest.hexdigest()
+    return doc
 
 
 def decode_bytes(path: Path, data: bytes, utf8_bom: str | None = None) -> Text:

@@ -49,3 +49,19 @@ def test_wrong_kind_of_file_for_a_slot(tmp_path: Path) -> None:
         read_exports(DATA / "entra.json", DATA / "entra.json")
     with pytest.raises(InputError, match="Okta is read from JSON"):
         read_exports(DATA / "ad.csv", DATA / "entra.json", okta=DATA / "ad.csv")
+
+
+def test_each_file_is_hashed_as_read_and_the_report_shows_that_hash(tmp_path: Path) -> None:
+    import codecs
+    import hashlib
+
+    from hybridx_nb.report.data import _with_file_hashes
+
+    ad = tmp_path / "ad.csv"
+    ad.write_bytes(codecs.BOM_UTF8 + (DATA / "ad.csv").read_bytes().removeprefix(codecs.BOM_UTF8))
+    snap = read_exports(ad, DATA / "entra.json")
+    expected = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (ad, DATA / "entra.json")}
+    assert snap.files == expected  # the BOM is part of the file's hash
+    tables = _with_file_hashes({}, snap.sources, snap.files)["tables"]
+    assert tables["ad_users"]["sha256"] == expected["ad.csv"]
+    assert tables["entra_users"]["sha256"] == expected["entra.json"]
