@@ -230,7 +230,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (AD_USERS, AD_MAIL_OBJECTS, ENTRA
 
 def _list_column(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_list(values.dtype.pyarrow_dtype):
-        arr = pa.chunked_array(values.array._pa_array).cast(pa.list_(pa.string()))
+        arr = _one_chunk(pa.chunked_array(values.array._pa_array).cast(pa.list_(pa.string())))
     else:
         arr = pa.array([v if isinstance(v, (list, tuple, np.ndarray)) else [] for v in values],
                        type=pa.list_(pa.string()))
@@ -238,10 +238,17 @@ def _list_column(values: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=values.index)
 
 
+def _one_chunk(arr: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
+    """The column as one Arrow array: readers and Parquet give many chunks, and every ``take`` on a chunked
+    column (the engine, readiness and takeover joins do hundreds) is several times slower than on one array."""
+    return arr.combine_chunks() if arr.num_chunks > 1 else arr
+
+
 def _str_column(values: pd.Series, canonical: bool = False) -> pd.Series:
-    if canonical and values.dtype == "str":
-        return values
     arr = arrow_text(values)
+    if canonical and values.dtype == "str":
+        return values if arr.num_chunks <= 1 else pd.Series(pd.array(_one_chunk(arr), dtype="str"), index=values.index)
+    arr = _one_chunk(arr)
     blank = pc.equal(arr, "")  # only "" is missing: values exactly as the directory holds them (a tab is data)
     if pc.any(blank).as_py():
         arr = pc.if_else(blank, pa.scalar(None, arr.type), arr)
