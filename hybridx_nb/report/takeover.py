@@ -7,9 +7,13 @@ AD before leaving staging mode.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from IPython.display import HTML
 
+from hybridx_nb.core.columns import arrow_text
 from hybridx_nb.core.vocabulary import TAKEOVER_STATUSES
 from hybridx_nb.report.data import ReportData
 from hybridx_nb.report.html import ROW_LIMIT, esc, table
@@ -26,13 +30,22 @@ def _per_attribute(counts: dict[str, dict[str, int]]) -> pd.DataFrame:
 
 
 def losing_users(changes: pd.DataFrame) -> pd.DataFrame:
-    """One row per user who loses addresses: the addresses, and whether the primary SMTP address changes."""
-    lost = changes[changes["status"].eq("lost").to_numpy()]
+    """One row per user who loses addresses: the addresses (in the order of ``changes``) and how many; most first.
+
+    Grouped by array arithmetic (a Python join per user took seconds at a million users)."""
+    lost = changes[changes["status"].eq("lost").to_numpy() & changes["entra_upn"].notna().to_numpy()]
     if not len(lost):
         return pd.DataFrame(columns=["entra_upn", "ad_dn", "lost", "addresses"])
-    grouped = lost.groupby("entra_upn", sort=False).agg(ad_dn=("ad_dn", "first"), lost=("cloud_value", "size"),
-                                                        addresses=("cloud_value", lambda v: "; ".join(v.astype(str))))
-    return grouped.reset_index().sort_values(["lost", "entra_upn"], ascending=[False, True])
+    codes, upns = pd.factorize(lost["entra_upn"])
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    values = arrow_text(lost["cloud_value"]).combine_chunks().take(pa.array(order)).fill_null("")
+    addresses = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), values.cast(pa.large_string())),
+                               pa.scalar("; ", pa.large_string()))
+    grouped = pd.DataFrame({"entra_upn": upns, "ad_dn": lost["ad_dn"].to_numpy()[order[offsets[:-1]]],
+                            "lost": counts, "addresses": pd.array(addresses, dtype="str")})
+    return grouped.sort_values(["lost", "entra_upn"], ascending=[False, True])
 
 
 def takeover_section(d: ReportData, limit: int = ROW_LIMIT) -> HTML:
