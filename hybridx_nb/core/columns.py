@@ -33,3 +33,30 @@ def isin_codes(codes: np.ndarray, wanted: list[int]) -> np.ndarray:
     for value in wanted:
         out |= codes == value
     return out
+
+
+def arrow_strings(values: pd.Series) -> pa.Array:
+    """The column as one Arrow ``large_string`` array (nulls stay null); lists joined with ``;``."""
+    if isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_list(values.dtype.pyarrow_dtype):
+        arr = pc.binary_join(pa.array(values.array), ";")
+    elif values.dtype == "str":
+        arr = pa.array(values.array)
+    else:
+        arr = pa.array(values.astype("str").to_numpy(dtype=object, na_value=None))
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.large_string())
+
+
+def string_offsets(arr: pa.Array) -> np.ndarray:
+    """The ``len + 1`` value offsets of a ``large_string`` array, into its data buffer."""
+    return np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+
+
+def string_bytes(arr: pa.Array) -> np.ndarray:
+    """The bytes of every value of a ``large_string`` array, back to back (a view, no copy)."""
+    off = string_offsets(arr)
+    data = arr.buffers()[2]
+    if data is None or off[-1] == off[0]:
+        return np.zeros(0, dtype=np.uint8)
+    return np.frombuffer(data, dtype=np.uint8)[off[0]:off[-1]]

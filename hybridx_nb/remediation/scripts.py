@@ -13,12 +13,12 @@ files in a text editor rather than Excel, or import them as text (see docs/remed
 
 from __future__ import annotations
 
-import csv
 from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
+from hybridx_nb.core import csv_file
 from hybridx_nb.remediation.model import Plan
 
 SCRIPT = "remediation.ps1"
@@ -54,13 +54,11 @@ def script_text() -> bytes:
 
 
 def _write_csv(path: Path, rows: pd.DataFrame, columns: dict[str, str]) -> Path:
-    """UTF-8 with BOM, CRLF, minimal quoting; missing values as empty cells; values otherwise untouched."""
+    """The ``columns`` (CSV header → column of ``rows``) as a CSV file: UTF-8 with BOM, CRLF, minimal quoting;
+    missing values as empty cells; values otherwise untouched (``core.csv_file``)."""
     frame = rows.reindex(columns=list(columns.values()))
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(columns)
-        writer.writerows(frame.astype(object).where(frame.notna(), "").itertuples(index=False, name=None))
-    return path
+    frame.columns = list(columns)
+    return csv_file.write_csv(frame, path)
 
 
 def write_scripts(plan: Plan, folder: str | Path) -> dict[str, Path]:

@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hybridx_nb.core.columns import arrow_strings, string_bytes, string_offsets
 from hybridx_nb.core.vocabulary import ACTION_ORDER, LABELS, NO_ACTION
 
 #: Rows per sheet including the header row (Excel's limit).
@@ -72,33 +73,6 @@ def _ordered(categories: Sequence[str]) -> list[str]:
     return sorted(categories, key=lambda c: rank.get(c, len(rank)))
 
 
-def arrow_strings(values: pd.Series) -> pa.Array:
-    """The column as one Arrow ``large_string`` array (nulls stay null); lists joined with ``;``."""
-    if isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_list(values.dtype.pyarrow_dtype):
-        arr = pc.binary_join(pa.array(values.array), ";")
-    elif values.dtype == "str":
-        arr = pa.array(values.array)
-    else:
-        arr = pa.array(values.astype("str").to_numpy(dtype=object, na_value=None))
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return arr.cast(pa.large_string())
-
-
-def _offsets(arr: pa.Array) -> np.ndarray:
-    """The ``len + 1`` value offsets of a ``large_string`` array, into its data buffer."""
-    return np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
-
-
-def string_bytes(arr: pa.Array) -> np.ndarray:
-    """The bytes of every value of a ``large_string`` array, back to back (a view, no copy)."""
-    off = _offsets(arr)
-    data = arr.buffers()[2]
-    if data is None or off[-1] == off[0]:
-        return np.zeros(0, dtype=np.uint8)
-    return np.frombuffer(data, dtype=np.uint8)[off[0]:off[-1]]
-
-
 def _contains(data: np.ndarray, chars: bytes) -> bool:
     return any(bool((data == ch).any()) for ch in chars)
 
@@ -113,7 +87,7 @@ def _text_array(values: pd.Series) -> tuple[pa.Array, bool]:
     data = string_bytes(arr)
     if bool((data < 0x20).any()) or _contains(data, b"\xef"):  # control characters, or maybe U+FFFE/U+FFFF
         arr = pc.replace_substring_regex(arr, _ILLEGAL, "")
-    if len(arr) and int(np.diff(_offsets(arr)).max()) > EXCEL_MAX_CELL:
+    if len(arr) and int(np.diff(string_offsets(arr)).max()) > EXCEL_MAX_CELL:
         arr = pc.utf8_slice_codeunits(arr, 0, EXCEL_MAX_CELL)
     for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):  # XML reads a raw CR as LF
         if _contains(string_bytes(arr), raw.encode()):
@@ -123,7 +97,7 @@ def _text_array(values: pd.Series) -> tuple[pa.Array, bool]:
 
 def _edge_space(arr: pa.Array) -> bool:
     """Whether any value starts or ends with XML white space (such cells need ``xml:space="preserve"``)."""
-    off = _offsets(arr)
+    off = string_offsets(arr)
     full = np.flatnonzero(off[1:] > off[:-1])
     if not len(full):
         return False

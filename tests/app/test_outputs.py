@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 
 from hybridx_nb import report
 from hybridx_nb.app import assess, cli, outputs
+from hybridx_nb.core import csv_file
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.vocabulary import NO_ACTION, XLSX_FULL
 from hybridx_nb.demo.tenant import generate
@@ -117,5 +118,5 @@ def test_a_failing_engine_stops_the_readiness_thread_too(monkeypatch) -> None:
 
 def test_findings_csv_built_in_blocks_side_by_side_keeps_the_row_order(demo, tmp_path: Path, monkeypatch) -> None:
     whole = assess.write_findings_csv(demo.findings, tmp_path / "one-block.csv").read_bytes()
-    monkeypatch.setattr(outputs, "_CSV_BLOCK", 7)  # dozens of blocks, built two at a time
+    monkeypatch.setattr(csv_file, "_CSV_BLOCK", 7)  # dozens of blocks, built two at a time
     assert assess.write_findings_csv(demo.findings, tmp_path / "blocks.csv").read_bytes() == whole
