@@ -1,6 +1,6 @@
 """CSV files for Excel users, built with Arrow string kernels: the findings, the takeover's changes, the plans.
 
-One writer for every CSV hybridx writes, so they all quote, encode and end lines alike (the csv module's minimal
+One writer for the bulk CSV files, so they all quote, encode and end lines alike (the csv module's minimal
 quoting, UTF-8 with BOM, CRLF) and a million rows take seconds, not the minutes of a row-by-row writer.
 """
 
