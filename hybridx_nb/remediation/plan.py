@@ -98,7 +98,9 @@ def _tenant(snap: Snapshot, findings: pd.DataFrame) -> TenantState:
     domains = snap["entra_domains"]
     initial = domains.loc[domains["is_initial"].fillna(False).astype(bool), "name"].str.lower().tolist()
     if not initial:  # no /domains export: the tenant's own .onmicrosoft.com name, as the UPNs show it
-        suffix = snap["entra_users"]["upn"].str.lower().str.extract(r"@([^@]+\.onmicrosoft\.com)$", expand=False)
+        upns = pc.utf8_lower(columns.arrow_text(snap["entra_users"]["upn"]))
+        suffix = pc.struct_field(pc.extract_regex(upns, r"@(?P<d>[^@]+\.onmicrosoft\.com)$"), [0])  # Arrow: C speed
+        suffix = pd.Series(pd.array(suffix, dtype="str"))
         initial = suffix[~suffix.str.endswith(".mail.onmicrosoft.com", na=True)].value_counts().index.tolist()
     return TenantState(read_only, why, bool(tenant.org_sync_enabled), tenant.feature(HARD_MATCH_FLAG),
                    tenant.feature(SOFT_MATCH_FLAG), initial[0] if initial else None, tenant.tenant_id, mode)
