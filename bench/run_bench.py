@@ -210,17 +210,18 @@ def run_part(part: str, users: int, work: Path, reference: bool) -> dict[str, ob
 
 def run_size(users: int, notebook: bool, reference: bool) -> dict[str, object]:
     """Every part of one size, each in a child process so that each peak memory is that part's own."""
-    work = Path(tempfile.mkdtemp(prefix=f"hybridx-bench-{users}-"))
     merged: dict[str, object] = {"users": users, "timings": {}}
-    for part in ("prep", "core") + (("job_snapshot", "job_exports") if notebook else ()):
-        cmd = [sys.executable, __file__, "--part", part, "--one", str(users), "--work", str(work)]
-        cmd += ["--no-reference"] * (not reference)
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{part} at {users:,} users failed:\n{proc.stderr[-4000:]}")
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
-        merged["timings"].update(result.pop("timings"))  # type: ignore[union-attr]
-        merged.update(result)
+    with tempfile.TemporaryDirectory(prefix=f"hybridx-bench-{users}-") as folder:  # gigabytes at 1M: removed after
+        work = Path(folder)
+        for part in ("prep", "core") + (("job_snapshot", "job_exports") if notebook else ()):
+            cmd = [sys.executable, __file__, "--part", part, "--one", str(users), "--work", str(work)]
+            cmd += ["--no-reference"] * (not reference)
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{part} at {users:,} users failed:\n{proc.stderr[-4000:]}")
+            result = json.loads(proc.stdout.strip().splitlines()[-1])
+            merged["timings"].update(result.pop("timings"))  # type: ignore[union-attr]
+            merged.update(result)
     t = merged["timings"]
     if "reference_engine" in t:  # type: ignore[operator]
         ref = t["reference_engine"]  # type: ignore[index]

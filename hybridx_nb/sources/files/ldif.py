@@ -68,19 +68,19 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     keep = np.flatnonzero((field >= 0) & (record >= 0))
     field, record, sep = field[keep], record[keep], sep[keep]
     value = _decode_values(value_at(keep), sep, field, pc.take(names, pa.array(keep)), record, reason)
-    present = {_NAMES[i] for i in np.unique(field)}
-    columns = {f: _first_per_record(value, field == _NAMES.index(f), record, n) if f in present
+    at = _lines_by_field(field)
+    columns = {f: _first_per_record(value, at(_NAMES.index(f)), record, n) if len(at(_NAMES.index(f)))
                else pa.nulls(n, pa.large_string()) for f in _NAMES if f not in _MULTI}
     frame = pd.DataFrame({f: pd.Series(pd.array(col, dtype="str")) for f, col in columns.items()})
     frame["dn"] = frame["dn"].fillna(frame.pop("dn_attr"))
-    guid_is_b64 = _first_per_record(pa.array(sep == _B64), field == _NAMES.index("object_guid"), record, n)
+    guid_is_b64 = _first_per_record(pa.array(sep == _B64), at(_NAMES.index("object_guid")), record, n)
     converted = anchors.immutable_id_to_guid_series(frame["object_guid"])
     frame["object_guid"] = frame["object_guid"].mask(
         guid_is_b64.fill_null(False).to_numpy(zero_copy_only=False) & converted.notna().to_numpy(), converted)
     frame["proxy_addresses"] = pd.Series(pd.arrays.ArrowExtensionArray(
-        _lists_per_record(value, field == _NAMES.index("proxy_addresses"), record, n)))
+        _lists_per_record(value, at(_NAMES.index("proxy_addresses")), record, n)))
     frame["object_class"] = _most_specific(
-        _lists_per_record(value, field == _NAMES.index("object_class"), record, n))
+        _lists_per_record(value, at(_NAMES.index("object_class")), record, n))
     frame["enabled"] = common.enabled_from_uac(frame.pop("user_account_control"))
     frame["is_critical_system_object"] = common.bool_text(frame["is_critical_system_object"])
     frame["is_deleted"] = common.bool_text(frame["is_deleted"])
@@ -90,7 +90,7 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     frame["source_line"] = numbers[starts]
     tool = "ldifde" if "changetype" in attr_names.to_pylist() else "LDIF"
     source = f"{doc.name} ({tool}, {doc.encoding})"
-    carried = np.bincount(field[record >= 0], minlength=len(_NAMES)) > 0 if len(field) else np.zeros(len(_NAMES), bool)
+    carried = [len(at(i)) > 0 for i in range(len(_NAMES))]
     requested = protocol.requested_attributes(doc.head())
     coverage = protocol.ldif_coverage(source, {f: bool(carried[i]) or protocol.was_requested(requested, _FIELDS[f])
                                                for i, f in enumerate(_NAMES) if f not in ("dn", "dn_attr")})
@@ -193,20 +193,28 @@ def _decode_values(value: pa.Array, sep: np.ndarray, field: np.ndarray, names: p
     return pc.replace_with_mask(value, pa.array(mask), pa.array([replaced[j] for j in order], pa.large_string()))
 
 
-def _first_per_record(value: pa.Array, mask: np.ndarray, record: np.ndarray, n: int) -> pa.Array:
-    """The first value of one attribute in each record, null where the record lacks it."""
-    positions = np.flatnonzero(mask & (record >= 0))
-    recs, first = np.unique(record[positions], return_index=True)
+def _lines_by_field(field: np.ndarray) -> Callable[[int], np.ndarray]:
+    """The lines of each field (``field`` code per line), in file order: one stable sort of the small codes
+    (radix, linear) instead of a scan of every line per field."""
+    order = np.argsort(field, kind="stable")
+    bounds = np.searchsorted(field[order], np.arange(len(_NAMES) + 1))
+    return lambda i: order[bounds[i]:bounds[i + 1]]
+
+
+def _first_per_record(value: pa.Array, lines: np.ndarray, record: np.ndarray, n: int) -> pa.Array:
+    """The first value of one attribute (its ``lines``, in file order) in each record, null where it lacks it."""
+    recs = record[lines]
+    first = np.ones(len(recs), dtype=bool)
+    first[1:] = recs[1:] != recs[:-1]  # records are contiguous: a record's first line of the field
     index = np.full(n, -1, dtype=np.int64)
-    index[recs] = positions[first]
+    index[recs[first]] = lines[first]
     return pc.take(value, pa.array(index, mask=index < 0))
 
 
-def _lists_per_record(value: pa.Array, mask: np.ndarray, record: np.ndarray, n: int) -> pa.Array:
-    """Every value of a multi-valued attribute per record, in file order (records are contiguous)."""
-    positions = np.flatnonzero(mask & (record >= 0))
-    offsets = np.concatenate([[0], np.cumsum(np.bincount(record[positions], minlength=n))]).astype(np.int32)
-    return pa.ListArray.from_arrays(pa.array(offsets), pc.take(value, pa.array(positions)).cast(pa.string()))
+def _lists_per_record(value: pa.Array, lines: np.ndarray, record: np.ndarray, n: int) -> pa.Array:
+    """Every value of a multi-valued attribute (its ``lines``) per record, in file order."""
+    offsets = np.concatenate([[0], np.cumsum(np.bincount(record[lines], minlength=n))]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pc.take(value, pa.array(lines)).cast(pa.string()))
 
 
 def _most_specific(classes: pa.ListArray) -> pd.Series:
