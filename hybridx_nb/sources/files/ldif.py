@@ -105,21 +105,36 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
 
 def _logical_lines(doc: Text) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The file's bytes unfolded, and where each line that is not a comment or the ``version:`` line begins and
-    ends in them, with the physical line it starts on."""
-    data = doc.utf8()
-    raw = np.frombuffer(data.replace(b"\r\n", b"\n") if b"\r\n" in data else data, np.uint8)
-    begins = np.concatenate([[0], np.flatnonzero(raw == ord("\n")) + 1])
-    cont = np.zeros(len(begins), dtype=bool)
-    cont[1:] = raw[np.minimum(begins[1:], len(raw) - 1)] == ord(" ")
-    cont[1:] &= begins[1:] < len(raw)
-    heads = np.flatnonzero(~cont)
+    ends in them, with the physical line it starts on.
+
+    Line ends may be LF or CRLF; a fold (a line starting with a space continues the one before) is joined by
+    cutting the line end and the space out of the buffer: the only copy, and only when the file has folds."""
+    raw = np.frombuffer(doc.utf8(), np.uint8)
+    size = len(raw)
+    newline = np.flatnonzero(raw == ord("\n"))
+    begin = np.concatenate([[0], newline + 1])
+    end = np.append(newline, size)
+    end[:-1] -= raw[np.maximum(newline - 1, 0)] == ord("\r")  # a CR right before the LF ends the line too
+    end = np.maximum(end, begin)
+    cont = np.zeros(len(begin), dtype=bool)
+    cont[1:] = (begin[1:] < size) & (raw[np.minimum(begin[1:], size - 1)] == ord(" "))
+    folds = np.flatnonzero(cont)
     data = raw
-    if cont.any():  # drop the newline and the space of each fold
-        drop = np.ones(len(raw), dtype=bool)
-        drop[begins[cont] - 1] = drop[begins[cont]] = False
-        data = raw[drop]
-    begin = begins[heads] - 2 * np.cumsum(cont)[heads]
-    end = np.append(begin[1:] - 1, len(data))
+    shift = np.zeros(len(begin), dtype=np.int64)
+    if len(folds):  # cut [end of the line before, the space] out, once per fold: one Arrow take of what is kept
+        cut_from, cut_to = end[folds - 1], begin[folds] + 1
+        bounds = np.empty(2 * len(folds) + 2, dtype=np.int64)
+        bounds[0], bounds[-1], bounds[1:-1:2], bounds[2:-1:2] = 0, size, cut_from, cut_to
+        pieces = pa.Array.from_buffers(pa.large_binary(), len(bounds) - 1,
+                                       [None, pa.py_buffer(bounds), pa.py_buffer(raw)])
+        kept = pc.take(pieces, pa.array(np.arange(0, len(bounds) - 1, 2)))
+        offsets = np.frombuffer(kept.buffers()[1], np.int64)
+        data = np.frombuffer(kept.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
+        shift[folds] = cut_to - cut_from
+        shift = np.cumsum(shift)
+    heads = np.flatnonzero(~cont)
+    last = np.append(heads[1:] - 1, len(begin) - 1)  # the last physical line of each logical line
+    begin, end = begin[heads] - shift[heads], end[last] - shift[last]
     keep = (begin == end) | (data[np.minimum(begin, len(data) - 1)] != ord("#"))
     content = np.flatnonzero(keep & (begin != end))
     if len(content) and re.match(rb"(?i)version:", data[begin[content[0]]:end[content[0]]].tobytes()):

@@ -130,3 +130,27 @@ def test_synthetic_file_matches_its_generator(tmp_path: Path) -> None:
     assert users["proxy_addresses"].list.len().eq(2).all()
     assert users.loc[0, "surname"] == "Müller0" and pd.notna(users.loc[0, "consistency_guid"])
     assert users["source_line"].is_monotonic_increasing
+
+
+_FOLDED = ["version: 1", "", "# a comment that is", " folded", "dn: CN=Ada Lovelace,OU=Mathematicians,OU=Staff,DC=cont",
+           " oso,DC=com", "objectClass: user", "objectGUID:: BpazOkLGm0iEtljAONPvOQ==",
+           "userPrincipalName: ada@contoso.com", "proxyAddresses: SMTP:ada@contoso.com", "proxyAddresses: smtp:ada",
+           " @contoso.onmicrosoft.com", "", "dn: CN=Bob,DC=contoso,DC=com", "objectClass: user",
+           "objectGUID:: 2IM5HbKbUUqIEYp6uAqDnQ==", "mail: bob", " @contoso", " .com"]
+
+
+@pytest.mark.parametrize("ends", ["\n", "\r\n", "mixed"])
+def test_folds_join_the_same_whatever_the_line_ends(tmp_path: Path, ends: str) -> None:
+    path = tmp_path / "folded.ldf"
+    if ends == "mixed":
+        body = "".join(line + ("\r\n" if i % 2 else "\n") for i, line in enumerate(_FOLDED))
+    else:
+        body = ends.join(_FOLDED) + ends
+    path.write_bytes(body.encode("utf-8"))
+    users = read_ldif(path).tables["ad_users"].set_index("upn", drop=False)
+    ada = users.loc["ada@contoso.com"]
+    assert ada.dn == "CN=Ada Lovelace,OU=Mathematicians,OU=Staff,DC=contoso,DC=com"
+    assert list(ada.proxy_addresses) == ["SMTP:ada@contoso.com", "smtp:ada@contoso.onmicrosoft.com"]
+    assert ada.source_line == 5  # the physical line its dn starts on
+    bob = users[users["dn"] == "CN=Bob,DC=contoso,DC=com"].iloc[0]
+    assert bob.mail == "bob@contoso.com" and bob.source_line == 14
