@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from hybridx_nb import report
-from hybridx_nb.app import assess, cli, outputs
+from hybridx_nb.app import assess, cli
 from hybridx_nb.core import csv_file
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.vocabulary import NO_ACTION, XLSX_FULL
