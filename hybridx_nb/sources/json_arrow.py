@@ -26,15 +26,16 @@ _BLOCK = 1 << 25
 
 @dataclass
 class Pages:
-    """The records of every page, and the last page's own text (to see whether it links to a next one)."""
+    """The records of every page (in chunks, as Arrow parsed them), and the last page's own text (to see whether
+    it links to a next one)."""
 
-    records: pa.StructArray
+    records: pa.ChunkedArray
     last_page: bytes
 
 
 def read_pages(raw: bytes, record: pa.StructType, required: Sequence[str], *, page_key: str = "value"
                ) -> Pages | None:
-    """The records of a file of page objects, one per line, as one struct array of type ``record``; or None."""
+    """The records of a file of page objects, one per line, as struct arrays of type ``record``; or None."""
     start = len(raw) - len(raw.lstrip()) if raw[:1].isspace() else 0
     if raw[start:start + 1] != b"{":
         return None
@@ -50,10 +51,11 @@ def read_pages(raw: bytes, record: pa.StructType, required: Sequence[str], *, pa
         counted = checked.result()
     if table is None or counted is None:
         return None
-    pages = table.column(page_key).combine_chunks()
-    if pages.null_count or len(pages.flatten()) != counted[0]:
+    pages = table.column(page_key)
+    records = pa.chunked_array([chunk.flatten() for chunk in pages.chunks], record)
+    if pages.null_count or len(records) != counted[0]:
         return None
-    return Pages(pages.flatten(), counted[1])
+    return Pages(records, counted[1])
 
 
 def _count_complete(raw: bytes, required: Sequence[str], page_key: str) -> tuple[int, bytes] | None:

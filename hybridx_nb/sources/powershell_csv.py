@@ -80,6 +80,8 @@ def read_powershell_csv(doc: Text) -> Csv:
                          f"{table.num_rows} rows")
     if len(lines) > 1 and lines[-1] - lines[0] != len(lines) - 1:  # some value spans lines: CRLF in it → LF
         table = pa.table({h: _lf(table.column(h)) for h in table.column_names})
+    del data, body
+    doc.release()  # the table holds the values: the file's bytes go before the columns are built
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
     return Csv(frame, lines[1:], headers, type_line)
 

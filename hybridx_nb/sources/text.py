@@ -41,7 +41,7 @@ class Text:
     def __init__(self, path: Path, text: str | None, encoding: str, data: bytes | None = None,
                  sha256: str | None = None) -> None:
         self.path, self.encoding, self.sha256 = Path(path), encoding, sha256  # sha256: of the file as read
-        self._data = data if data is not None else (text or "").encode("utf-8")
+        self._data: bytes | None = data if data is not None else (text or "").encode("utf-8")
         if text is not None:
             self.__dict__["text"] = text
 
@@ -52,16 +52,24 @@ class Text:
     @cached_property
     def text(self) -> str:
         """The decoded text, CRLF line ends as LF (a lone CR inside a value is data and stays)."""
-        decoded = self._data.decode("utf-8")
+        decoded = self.utf8().decode("utf-8")
         return decoded.replace("\r\n", "\n") if "\r" in decoded else decoded
 
     def utf8(self) -> bytes:
         """The content as UTF-8 bytes, line ends as written."""
+        if self._data is None:
+            raise RuntimeError(f"{self.name}: its bytes were released after parsing")
         return self._data
+
+    def release(self) -> None:
+        """Drop the bytes and the text once a reader has parsed them: at a million users an export is gigabytes,
+        and only the frames built from it are needed after. Path, encoding and hash stay."""
+        self._data = None
+        self.__dict__.pop("text", None)
 
     def head(self, size: int = 1 << 16) -> str:
         """The first ``size`` bytes as text (enough to tell the format)."""
-        return self._data[:size].decode("utf-8", errors="ignore").replace("\r\n", "\n")
+        return self.utf8()[:size].decode("utf-8", errors="ignore").replace("\r\n", "\n")
 
 
 def not_a_file(path: str | Path) -> str | None:

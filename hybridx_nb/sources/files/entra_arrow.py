@@ -15,15 +15,20 @@ import pyarrow as pa
 
 from hybridx_nb.sources import common, json_arrow, json_columns, text
 from hybridx_nb.sources.files import entra_objects
+from hybridx_nb.sources.text import Text
 
 _KIND_TYPES = {"text": pa.string(), "bool": pa.bool_(), "list": pa.list_(pa.string()), "json": pa.string()}
 #: Graph leaves ``manager`` out of users without one (docs/domain.md §14): never required, carried when seen.
 _SPARSE = ("manager",)
 
 
-def read(raw: bytes, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str], str]
+def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str], str]
          ) -> tuple[pd.DataFrame, dict[str, np.ndarray], bytes] | None:
-    """The users frame (object-valued properties taken apart), per-column presence, and the last page's text."""
+    """The users frame (object-valued properties taken apart), per-column presence, and the last page's text.
+
+    On success the file's bytes are released before the columns are built (at a million users they are
+    gigabytes)."""
+    raw = doc.utf8()
     first = json_columns.sample(raw)
     if not first:
         return None
@@ -42,10 +47,16 @@ def read(raw: bytes, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str]
     pages = json_arrow.read_pages(raw, pa.struct(columns), [k for f, k in seen.items() if f not in _SPARSE])
     if pages is None:
         return None
-    users = pages.records
+
+    def carried(name: str) -> bool:  # by a record of any chunk
+        return any(chunk.field(name).null_count < len(chunk) for chunk in pages.records.chunks)
+
     for field, names in unseen.items():
-        if field not in _SPARSE and any(users.field(name).null_count < len(users) for name in names):
+        if field not in _SPARSE and any(carried(name) for name in names):
             return None  # a property the first records lacked turns up later: which records carried it?
+    del raw
+    doc.release()  # nothing can send the file to the exact path any more
+    users = pages.records.combine_chunks()
     found = dict(seen)
     for field in _SPARSE:
         if field not in found and users.field(fields[field][0]).null_count < len(users):

@@ -111,7 +111,7 @@ def read_entra(path: str | Path, doc: Text | None = None, *, allow_partial: bool
 
 def _read_json(doc: Text, allow_partial: bool = False) -> ReadResult:
     source = f"{doc.name} (Graph /users JSON, {doc.encoding})"
-    arrow = entra_arrow.read(doc.utf8(), ENTRA_FIELDS, _field_kind)
+    arrow = entra_arrow.read(doc, ENTRA_FIELDS, _field_kind)
     if arrow is not None:
         frame, present, last_page = arrow
         n, rej, numbers, wrong = len(frame), schema.empty("rejected"), None, None

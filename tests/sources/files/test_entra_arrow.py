@@ -31,7 +31,7 @@ def _write(path: Path, pages: list[dict]) -> Path:
 
 
 def _arrow_taken(path: Path) -> bool:
-    return entra_arrow.read(text.read_text(path).utf8(), ENTRA_FIELDS, entra_export._field_kind) is not None
+    return entra_arrow.read(text.read_text(path), ENTRA_FIELDS, entra_export._field_kind) is not None
 
 
 def _exact(path: Path, monkeypatch: pytest.MonkeyPatch, **kw: bool):
