@@ -128,7 +128,8 @@ def take_text(values: pd.Series, rows: np.ndarray) -> pd.Series:
 
 
 def _pairs(findings: pd.DataFrame, ad: pd.DataFrame, cloud: pd.DataFrame) -> pd.DataFrame:
-    joined = findings[findings["category"].isin(["hard_match", "soft_match"]).to_numpy()]
+    joined = findings.loc[findings["category"].isin(["hard_match", "soft_match"]).to_numpy(),
+                          ["ad_object_guid", "entra_id", "category"]]  # three columns, not every finding
     out = pd.DataFrame({"ai": index_in(joined["ad_object_guid"], ad["object_guid"]),
                         "ci": index_in(joined["entra_id"], cloud["id"]),
                         "category": joined["category"].to_numpy()})

@@ -94,7 +94,8 @@ EXPLAIN = {
 def exchange_readiness(snap: Snapshot, findings: pd.DataFrame) -> ExchangeReadiness:
     """The Hybrid Exchange findings of every hard and soft match in ``findings``."""
     ad, cloud, exo = snap["ad_users"], snap["entra_users"], snap["exo_mailboxes"]
-    joined = findings[findings["category"].isin(["hard_match", "soft_match"]).to_numpy()]
+    joined = findings.loc[findings["category"].isin(["hard_match", "soft_match"]).to_numpy(),
+                          ["ad_object_guid", "entra_id"]]  # two columns, not a copy of every finding
     ai = index_in(joined["ad_object_guid"], ad["object_guid"])
     ci = index_in(joined["entra_id"], cloud["id"])
     ok = (ai >= 0) & (ci >= 0)
@@ -161,11 +162,15 @@ def exchange_readiness(snap: Snapshot, findings: pd.DataFrame) -> ExchangeReadin
 
 
 def _has_x500(ad: pd.DataFrame, ai: np.ndarray, legacy: pd.Series) -> np.ndarray:
-    """Whether ``X500:<legacy>`` is among the AD user's proxy addresses (case-insensitive), per pair."""
+    """Whether ``X500:<legacy>`` is among the AD user's proxy addresses (case-insensitive), per pair. Only the
+    X500 addresses are hashed: they are few beside the SMTP ones."""
     lists = pc.take(pa.chunked_array(ad["proxy_addresses"].array.__arrow_array__()), pa.array(ai)).combine_chunks()
     parents = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
-    flat = pc.utf8_lower(pc.list_flatten(lists).cast(_STR))
-    wanted = pc.utf8_lower(pa.array(("X500:" + legacy).to_numpy(dtype=object, na_value=None), _STR))
+    flat = pc.list_flatten(lists).cast(_STR)
+    x500 = pc.equal(pc.utf8_lower(pc.utf8_slice_codeunits(flat, 0, 5)), "x500:").fill_null(False)
+    flat, parents = pc.utf8_lower(flat.filter(x500)), parents[x500.to_numpy(zero_copy_only=False)]
+    legacy_text = pa.array(legacy.array.__arrow_array__()).cast(_STR) if len(legacy) else pa.array([], _STR)
+    wanted = pc.utf8_lower(pc.binary_join_element_wise(pa.scalar("X500:", _STR), legacy_text, pa.scalar("", _STR)))
     codes = pc.dictionary_encode(pa.concat_arrays([flat, wanted])).indices.fill_null(0).to_numpy(
         zero_copy_only=False).astype(np.int64)
     width = int(codes.max()) + 1 if len(codes) else 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from support.system_objects import SYSTEM  # one list for the engine and the readiness rules
 
 from hybridx_nb.readiness import rules
 from hybridx_nb.snapshot.store import build_snapshot
@@ -160,7 +161,6 @@ def test_large_object(count, expected):
         assert frame.loc[frame["ERROR"] == "LargeObject", "VALUE"].item() == "301 proxy addresses"
 
 
-from test_scope import SYSTEM  # noqa: E402  (one list of system objects for the engine and the readiness rules)
 
 
 def test_system_accounts_are_skipped():
