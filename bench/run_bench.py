@@ -154,11 +154,11 @@ def _core(work: Path, t: dict[str, float], reference: bool) -> dict[str, object]
     from hybridx_nb.readiness.exchange import exchange_readiness
 
     with timed(t, "takeover"):
-        takeover = takeover_impact(snap, prediction.findings)
+        takeover = takeover_impact(snap, prediction.findings, prediction.rows)
     with timed(t, "takeover_csv"):
         assess.write_findings_csv(takeover.changes, work / "takeover.csv")
     with timed(t, "exchange"):
-        exchange_readiness(snap, prediction.findings)
+        exchange_readiness(snap, prediction.findings, prediction.rows)
     result.update(takeover_pairs=takeover.pairs, takeover_changes=len(takeover.changes))
     # What --redact adds (issue 14): the report's frames pseudonymised, against the same without.
     a = assess.Assessment(assess.Params(client="bench"), snap, prediction, readiness, plan,

@@ -196,7 +196,7 @@ def run(params: Params, snap: Snapshot | None = None) -> Assessment:
             snap = load_inputs(params)
     prediction, readiness, draft, groups = _core(params, snap, timings)
     with _timed(timings, "takeover"):
-        impact = run_impact(snap, prediction.findings, params.backfill)
+        impact = run_impact(snap, prediction.findings, params.backfill, prediction.rows)
         plan = finish_plan(draft, impact.runbook_steps())  # the runbook, its extra steps and the glance at once
     counts = category_counts(prediction.findings)
     since = None

@@ -44,10 +44,11 @@ class Impact:
                               {f: int(counts.get(f, 0)) for f in EXCHANGE_FINDINGS})
 
 
-def run_impact(snap: Snapshot, findings: Any, backfill_spec: str | None) -> Impact:
-    """Takeover diff and Exchange readiness for the matched pairs, with the backfill's attributes."""
+def run_impact(snap: Snapshot, findings: Any, backfill_spec: str | None, rows: Any = None) -> Impact:
+    """Takeover diff and Exchange readiness for the matched pairs, with the backfill's attributes (``rows``: the
+    engine's snapshot rows of each finding, ``Prediction.rows``)."""
     chosen = backfill.chosen(backfill_spec)
-    return Impact(takeover_impact(snap, findings), exchange_readiness(snap, findings), chosen)
+    return Impact(takeover_impact(snap, findings, rows), exchange_readiness(snap, findings, rows), chosen)
 
 
 def write_impact(impact: Impact, out: Path, write_csv: Any) -> dict[str, Path]:

@@ -76,6 +76,7 @@ class Prediction:
     anchor_setting: str     # resolved: "objectGUID" or "mS-DS-ConsistencyGuid"
     anchor_reason: str      # why this anchor, in plain words
     assumptions: list[str] = field(default_factory=list)
+    rows: pd.DataFrame | None = None  # per finding, its AD and cloud snapshot row (``ad_row``, ``cloud_row``; -1: none)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -327,7 +328,8 @@ def predict(snap: Snapshot, settings: EngineSettings = EngineSettings(),
     findings = findings[list(COLUMNS)]
     for col in _BOOL_COLUMNS:
         findings[col] = findings[col].astype("boolean")
-    return Prediction(findings, setting, anchor_reason, assumed + _assumptions(snap, settings, upn_on, ad))
+    positions = pd.DataFrame({"ad_row": rows["_ad"].to_numpy(), "cloud_row": rows["_cl"].to_numpy()})
+    return Prediction(findings, setting, anchor_reason, assumed + _assumptions(snap, settings, upn_on, ad), positions)
 
 
 def _mark_unknown(rows: pd.DataFrame, cloud_unknown: np.ndarray, entra_incomplete: bool) -> None:

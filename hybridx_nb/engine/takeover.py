@@ -127,12 +127,18 @@ def take_text(values: pd.Series, rows: np.ndarray) -> pd.Series:
     return pd.Series(pd.array(_text(values, pa.array(rows)), dtype="str"))
 
 
-def _pairs(findings: pd.DataFrame, ad: pd.DataFrame, cloud: pd.DataFrame) -> pd.DataFrame:
-    joined = findings.loc[findings["category"].isin(["hard_match", "soft_match"]).to_numpy(),
-                          ["ad_object_guid", "entra_id", "category"]]  # three columns, not every finding
-    out = pd.DataFrame({"ai": index_in(joined["ad_object_guid"], ad["object_guid"]),
-                        "ci": index_in(joined["entra_id"], cloud["id"]),
-                        "category": joined["category"].to_numpy()})
+def matched_rows(findings: pd.DataFrame, ad: pd.DataFrame, cloud: pd.DataFrame,
+                 rows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The AD row ``ai``, cloud row ``ci`` and category of every hard and soft match: from the engine's ``rows``
+    (``Prediction.rows``) when given, else looked up by objectGUID and id (both unique in a snapshot)."""
+    joined = findings["category"].isin(["hard_match", "soft_match"]).to_numpy()
+    if rows is not None:
+        out = pd.DataFrame({"ai": rows["ad_row"].to_numpy()[joined], "ci": rows["cloud_row"].to_numpy()[joined],
+                            "category": findings["category"].to_numpy()[joined]})
+    else:
+        picked = findings.loc[joined, ["ad_object_guid", "entra_id", "category"]]  # not a copy of every finding
+        out = pd.DataFrame({"ai": index_in(picked["ad_object_guid"], ad["object_guid"]),
+                            "ci": index_in(picked["entra_id"], cloud["id"]), "category": picked["category"].to_numpy()})
     return out[(out["ai"] >= 0).to_numpy() & (out["ci"] >= 0).to_numpy()].reset_index(drop=True)
 
 
@@ -218,10 +224,11 @@ def _proxies(ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad: pa.Array, rows_clou
     return out, counts
 
 
-def takeover_impact(snap: Snapshot, findings: pd.DataFrame) -> Takeover:
-    """The takeover's changes for every hard and soft match of ``findings`` (see the module docstring)."""
+def takeover_impact(snap: Snapshot, findings: pd.DataFrame, rows: pd.DataFrame | None = None) -> Takeover:
+    """The takeover's changes for every hard and soft match of ``findings`` (see the module docstring); ``rows``:
+    the engine's rows of each finding (``Prediction.rows``), spares looking the pairs up."""
     ad, cloud = snap["ad_users"], snap["entra_users"]
-    pairs = _pairs(findings, ad, cloud)
+    pairs = matched_rows(findings, ad, cloud, rows)
     rows_ad, rows_cloud = pa.array(pairs["ai"].to_numpy()), pa.array(pairs["ci"].to_numpy())
     have_ad, have_cloud = carried_columns(snap, "ad_users"), carried_columns(snap, "entra_users")
     parts: list[tuple[np.ndarray, str, str, pa.Array, pa.Array]] = []

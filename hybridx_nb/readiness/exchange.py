@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from hybridx_nb.core.vocabulary import EXCHANGE_FINDINGS
 from hybridx_nb.engine.detail import initial_domain
-from hybridx_nb.engine.takeover import index_in, member, take_text
+from hybridx_nb.engine.takeover import index_in, matched_rows, member, take_text
 from hybridx_nb.snapshot.carried import carried_columns
 from hybridx_nb.snapshot.store import Snapshot
 
@@ -91,15 +91,13 @@ EXPLAIN = {
 }
 
 
-def exchange_readiness(snap: Snapshot, findings: pd.DataFrame) -> ExchangeReadiness:
-    """The Hybrid Exchange findings of every hard and soft match in ``findings``."""
+def exchange_readiness(snap: Snapshot, findings: pd.DataFrame, rows: pd.DataFrame | None = None
+                       ) -> ExchangeReadiness:
+    """The Hybrid Exchange findings of every hard and soft match in ``findings`` (``rows``: the engine's rows of
+    each finding, ``Prediction.rows``, which spare looking the pairs up)."""
     ad, cloud, exo = snap["ad_users"], snap["entra_users"], snap["exo_mailboxes"]
-    joined = findings.loc[findings["category"].isin(["hard_match", "soft_match"]).to_numpy(),
-                          ["ad_object_guid", "entra_id"]]  # two columns, not a copy of every finding
-    ai = index_in(joined["ad_object_guid"], ad["object_guid"])
-    ci = index_in(joined["entra_id"], cloud["id"])
-    ok = (ai >= 0) & (ci >= 0)
-    ai, ci = ai[ok], ci[ok]
+    pairs = matched_rows(findings, ad, cloud, rows)
+    ai, ci = pairs["ai"].to_numpy(), pairs["ci"].to_numpy()
     notes: list[str] = []
     have_ad = carried_columns(snap, "ad_users")
     exchange_ad = bool({"recipient_type_details", "home_mdb"} & have_ad)

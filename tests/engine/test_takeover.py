@@ -109,3 +109,20 @@ def test_an_attribute_not_exported_is_not_compared() -> None:
     assert not result.changes["attribute"].eq("jobTitle").any()
     snap, findings = _pair_snapshot({}, {"job_title": "Counsel"}, ALL)  # exported and empty: cleared
     assert takeover_impact(snap, findings).changes.set_index("attribute").loc["jobTitle", "status"] == "cleared"
+
+
+def test_the_engines_rows_give_the_pairs_the_lookup_gives(demo) -> None:
+    from hybridx_nb.engine.takeover import matched_rows
+    from hybridx_nb.readiness.exchange import exchange_readiness
+
+    tenant, _, looked_up = demo
+    prediction = predict(tenant.snapshot, EngineSettings())
+    snap = tenant.snapshot
+    by_rows = matched_rows(prediction.findings, snap["ad_users"], snap["entra_users"], prediction.rows)
+    by_lookup = matched_rows(prediction.findings, snap["ad_users"], snap["entra_users"])
+    assert len(by_rows) > 400
+    pd.testing.assert_frame_equal(by_rows, by_lookup)
+    pd.testing.assert_frame_equal(takeover_impact(snap, prediction.findings, prediction.rows).changes,
+                                  looked_up.changes)
+    pd.testing.assert_frame_equal(exchange_readiness(snap, prediction.findings, prediction.rows).findings,
+                                  exchange_readiness(snap, prediction.findings).findings)
