@@ -299,8 +299,9 @@ def predict(snap: Snapshot, settings: EngineSettings = EngineSettings(),
     """What Entra Connect's first sync will do to every AD user and every Entra user of the snapshot.
 
     ``on_pairs``, when given, receives the joined pairs (``ad_dn, entra_id`` of the hard and soft matches, as
-    ``app.assess.matched_pairs`` reads them from the findings) as soon as matching is done, before the sentences
-    are written: the readiness rules, running beside the engine, need nothing else from it."""
+    ``app.assess.matched_pairs`` reads them from the findings, with their snapshot rows ``ad_row, cloud_row``) as
+    soon as matching is done, before the sentences are written: the readiness rules, running beside the engine,
+    need nothing else from it."""
     upn_on = (settings.soft_match_upn if settings.soft_match_upn is not None
               else snap.tenant.feature("softMatchOnUpnEnabled"))
     ad = prepare_ad(snap["ad_users"])
@@ -314,8 +315,9 @@ def predict(snap: Snapshot, settings: EngineSettings = EngineSettings(),
     check_rows(rows, ad, cloud)
     if on_pairs is not None:
         joined = columns.isin_codes(rows["cat"].to_numpy(), [_CAT["hard_match"], _CAT["soft_match"]])
-        on_pairs(pd.DataFrame({"ad_dn": take(ad["dn"], rows["_ad"].to_numpy()[joined]),
-                               "entra_id": take(cloud["id"], rows["_cl"].to_numpy()[joined])}))
+        ia, ic = rows["_ad"].to_numpy()[joined], rows["_cl"].to_numpy()[joined]
+        on_pairs(pd.DataFrame({"ad_dn": take(ad["dn"], ia), "entra_id": take(cloud["id"], ic),
+                               "ad_row": ia, "cloud_row": ic}))  # the rows spare the rules a lookup
     findings = _assemble(rows, texts, ad, cloud)
     add_anchor_detail(findings, ad, snap["okta_users"] if snap.has("okta_users") else None)
     add_okta_check(findings, snap["okta_users"], snap["okta_app_users"] if snap.has("okta_app_users") else None)

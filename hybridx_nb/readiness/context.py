@@ -30,9 +30,9 @@ UNIQUE_ATTRIBUTES = (UPN, "mail", PROXY, "mailNickname", "sAMAccountName")
 @dataclass
 class RuleContext:
     """What the checks read: AD users to check (system objects already left out; ``pos`` = row number), groups
-    and contacts with mail, cloud users, matched pairs (``ad_dn, entra_id``, or a function returning them; None:
-    guess them), and the routable
-    domains (None: judge by top-level domain) with the one to propose instead of a private one."""
+    and contacts with mail, cloud users, matched pairs (``ad_dn, entra_id``, optionally with their snapshot rows
+    ``ad_row, cloud_row``; or a function returning them; None: guess them), and the routable domains (None: judge
+    by top-level domain) with the one to propose instead of a private one."""
 
     users: pd.DataFrame
     mail_objects: pd.DataFrame
@@ -40,6 +40,7 @@ class RuleContext:
     given_pairs: pd.DataFrame | Callable[[], pd.DataFrame] | None = None
     verified_domains: tuple[str, ...] | None = None
     fix_domain: str | None = None
+    user_rows: np.ndarray | None = None  # per snapshot AD row, its row in ``users`` (-1: left out)
 
     def view(self, attribute: str) -> views.View:
         if attribute == "proxyAddresses":
@@ -134,11 +135,16 @@ class RuleContext:
         """Matched AD/cloud pairs as sorted ``pos * len(cloud) + cloud_row``."""
         m = len(self.cloud)
         if self.given_pairs is not None:
-            given = _pair_rows(self.users, self.given_pairs() if callable(self.given_pairs) else self.given_pairs)
-            rows = pc.index_in(views.arrow(given["entra_id"]), value_set=views.arrow(self.cloud["id"]),
-                               skip_nulls=True)
-            rows = pc.fill_null(rows, -1).to_numpy(zero_copy_only=False).astype(np.int64)
-            pos = given["pos"].to_numpy(dtype=np.int64)
+            given = self.given_pairs() if callable(self.given_pairs) else self.given_pairs
+            if {"ad_row", "cloud_row"} <= set(given.columns) and self.user_rows is not None:  # the engine's rows
+                pos = self.user_rows[given["ad_row"].to_numpy(dtype=np.int64)]
+                rows = np.where(pos >= 0, given["cloud_row"].to_numpy(dtype=np.int64), -1)
+            else:
+                given = _pair_rows(self.users, given)
+                rows = pc.index_in(views.arrow(given["entra_id"]), value_set=views.arrow(self.cloud["id"]),
+                                   skip_nulls=True)
+                rows = pc.fill_null(rows, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+                pos = given["pos"].to_numpy(dtype=np.int64)
             return np.sort(pd.unique(pos[rows >= 0] * m + rows[rows >= 0]))
         return np.sort(pd.unique(self._guess_pairs() @ np.array([m, 1], dtype=np.int64)))
 
@@ -206,13 +212,15 @@ def build_context(snap: Snapshot, *, pairs: pd.DataFrame | Callable[[], pd.DataF
     ``pairs`` may be a function returning them: it is called when a rule first needs the pairs, so the rules
     that do not can run while the engine is still matching."""
     users = snap["ad_users"]
-    users = users[~system_object_mask(users)].reset_index(drop=True)
+    system = system_object_mask(users)
+    user_rows = np.where(system, -1, np.cumsum(~system) - 1)
+    users = users[~system].reset_index(drop=True)
     mail_objects = snap["ad_mail_objects"]
     mail_objects = mail_objects[~system_object_mask(mail_objects)].reset_index(drop=True)
     if isinstance(pairs, pd.DataFrame):
         _check_pairs(pairs)
     verified, fix_domain = _domains(snap, routable_domains)
-    return RuleContext(users, mail_objects, snap["entra_users"], pairs, verified, fix_domain)
+    return RuleContext(users, mail_objects, snap["entra_users"], pairs, verified, fix_domain, user_rows)
 
 
 def _check_pairs(pairs: pd.DataFrame) -> None:
