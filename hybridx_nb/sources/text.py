@@ -38,9 +38,9 @@ class Text:
     gigabyte export as a Python string costs seconds and gigabytes.
     """
 
-    def __init__(self, path: Path, text: str | None, encoding: str, data: bytes | None = None,
-                 sha256: str | None = None) -> None:
-        self.path, self.encoding, self.sha256 = Path(path), encoding, sha256  # sha256: of the file as read
+    def __init__(self, path: Path, text: str | None, encoding: str, data: bytes | None = None) -> None:
+        self.path, self.encoding = Path(path), encoding
+        self.sha256: str | None = None  # of the file's bytes as read (``read_text``)
         self._data: bytes | None = data if data is not None else (text or "").encode("utf-8")
         if text is not None:
             self.__dict__["text"] = text

@@ -18,8 +18,7 @@ from hybridx_nb.sources.files import entra_objects
 from hybridx_nb.sources.text import Text
 
 _KIND_TYPES = {"text": pa.string(), "bool": pa.bool_(), "list": pa.list_(pa.string()), "json": pa.string()}
-#: Graph leaves ``manager`` out of users without one (docs/domain.md §14): never required, carried when seen.
-_SPARSE = ("manager",)
+_SPARSE = entra_objects.SPARSE
 
 
 def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str], str]

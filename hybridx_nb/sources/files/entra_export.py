@@ -88,7 +88,7 @@ _LISTS = ("proxy_addresses", "assigned_licenses")
 #: Object-valued properties taken apart by ``entra_objects`` (docs/domain.md §14, §15); businessPhones keeps its
 #: first value; Graph leaves ``manager`` out of users without one.
 _OBJECTS = ("extension_attributes", "manager", "assigned_plans", "provisioned_plans", "business_phone")
-_SPARSE = ("manager",)
+_SPARSE = entra_objects.SPARSE
 #: Graph's JSON type of the properties checked (the provisioning-error arrays are kept as JSON text, unchecked).
 _TEXT = ("id", "upn", "mail", "immutable_id", "on_prem_object_identifier", "user_type", "display_name",
          "mail_nickname", "creation_type", "on_prem_last_sync")

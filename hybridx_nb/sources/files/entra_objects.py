@@ -22,6 +22,8 @@ EXTENSIONS = tuple(f"extension_attribute_{i}" for i in range(1, 16))
 #: Reader field → the canonical columns it fills.
 _EXPANDS = {"extension_attributes": EXTENSIONS, "manager": ("manager_id",),
             "assigned_plans": ("exchange_assigned",), "provisioned_plans": ("exchange_provisioned",)}
+#: Graph leaves ``$expand=manager`` out of users without a manager: never required, carried once any record has it.
+SPARSE = ("manager",)
 #: The service name Graph gives Exchange Online's plans.
 EXCHANGE_SERVICE = "exchange"
 
