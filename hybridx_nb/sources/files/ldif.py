@@ -12,6 +12,8 @@ import base64
 import binascii
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,13 +39,81 @@ _TEXT, _B64, _URL = range(3)
 
 
 def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
-    """AD users, groups and contacts from an LDIF export; computers and other classes go to ``rejected``."""
+    """AD users, groups and contacts from an LDIF export; computers and other classes go to ``rejected``.
+
+    A big file is read in two halves side by side (cut after a blank line, which always ends a record): the work
+    is numpy and Arrow, which release the GIL."""
     doc = doc or text.read_text(path)
-    data, begin, end, numbers = _logical_lines(doc)
+    parts = _parts(doc)
+    doc.release()
+    n = sum(len(p.frame) for p in parts)
+    if not n:
+        raise InputError(doc.path, "the file holds no LDIF records", fix="check the search base and filter")
+    frames = [p.frame for p in parts if len(p.frame)]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    reason = np.concatenate([p.reason for p in parts])
+    carried = np.logical_or.reduce([p.carried for p in parts])
+    tool = "ldifde" if any(p.changetype for p in parts) else "LDIF"
+    source = f"{doc.name} ({tool}, {doc.encoding})"
+    requested = protocol.requested_attributes(parts[0].head)
+    coverage = protocol.ldif_coverage(source, {f: bool(carried[i]) or protocol.was_requested(requested, _FIELDS[f])
+                                               for i, f in enumerate(_NAMES) if f not in ("dn", "dn_attr")})
+    if not coverage.attributes["ad_users"].get("object_class") == "exported":
+        raise InputError(doc.path, f"no record of the {n:,} has objectClass: the search did not ask for it, so "
+                         "users cannot be told from computers, groups and other objects",
+                         fix="add objectClass to the attributes the search returns, as in README.md (Export files)")
+    result = common.finish_ad_objects(doc.path, source, frame, pd.Series(reason, dtype="str"), class_exported=True)
+    result.coverage = coverage
+    return result
+
+
+def _parts(doc: Text) -> list[_Part]:
+    """The records of the file, in one part or two read side by side."""
+    raw = doc.utf8()
+    cut = _split_point(raw)
+    halves = [(0, cut, 1), (cut, len(raw), 1 + raw.count(b"\n", 0, cut))] if cut else [(0, len(raw), 1)]
+    with ThreadPoolExecutor(max_workers=len(halves), thread_name_prefix="hybridx-ldif") as pool:
+        return list(pool.map(lambda half: _records(doc, raw, *half), halves))
+
+
+#: Files smaller than this are read in one piece.
+_SPLIT_FROM = 64 << 20
+
+
+def _split_point(raw: bytes) -> int:
+    """Where a second reader can start: just after a blank line near the middle, before a line that does not
+    continue it; 0 for a small file or when there is none."""
+    pos = len(raw) // 2
+    while len(raw) >= _SPLIT_FROM:
+        hits = [(i, i + len(sep)) for sep in (b"\n\n", b"\n\r\n") if (i := raw.find(sep, pos)) >= 0]
+        if not hits:
+            return 0
+        cut = min(hits)[1]
+        if cut < len(raw) and raw[cut:cut + 1] != b" ":
+            return cut
+        pos = cut
+    return 0
+
+
+@dataclass
+class _Part:
+    """The records of one part of the file: the frame before routing, reasons, which fields it carried."""
+
+    frame: pd.DataFrame
+    reason: np.ndarray
+    carried: np.ndarray
+    changetype: bool
+    head: str
+
+
+def _records(doc: Text, raw: bytes, first: int, stop: int, first_line: int) -> _Part:
+    """One row per LDIF record of ``raw[first:stop]`` (whose first line is physical line ``first_line``)."""
+    data, begin, end, numbers = _logical_lines(np.frombuffer(memoryview(raw)[first:stop], np.uint8))
+    numbers = numbers + (first_line - 1)
     blank, bad, names, sep, value_at = _split_lines(data, begin, end)
     if len(bad):
         line = data[begin[bad[0]]:end[bad[0]]].tobytes().decode("utf-8", "replace")
-        if bad[0] == 0 and line.startswith(" "):
+        if bad[0] == 0 and first == 0 and line.startswith(" "):
             raise InputError(doc.path, "the file starts with a continuation line (a line beginning with a space "
                              "continues the line before it): its first lines are missing", line=int(numbers[0]),
                              fix="export again, or copy the file whole; do not cut it")
@@ -57,12 +127,15 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     starts = np.flatnonzero(start)
     record, starts = protocol.drop_protocol_records(doc, attr_names, attr, record, starts, value_at)
     n = len(starts)
+    changetype = "changetype" in attr_names.to_pylist()
+    head = bytes(raw[first:first + 65536]).decode("utf-8", errors="ignore")
     if not n:
-        raise InputError(doc.path, "the file holds no LDIF records", fix="check the search base and filter")
+        return _Part(pd.DataFrame(), np.full(0, None, dtype=object), np.zeros(len(_NAMES), bool), changetype, head)
     reason = np.full(n, None, dtype=object)
     reason[attr_names.to_numpy(zero_copy_only=False)[attr[starts]] != "dn"] = \
         "LDIF record without a dn (a search reference?)"
-    norm = {powershell_csv.normalise_name(name): _NAMES.index(field) for field, names in _FIELDS.items() for name in names}
+    norm = {powershell_csv.normalise_name(name): _NAMES.index(field)
+            for field, names in _FIELDS.items() for name in names}
     code = pc.index_in(attr_names, value_set=pa.array(list(norm))).fill_null(-1).to_numpy(zero_copy_only=False)
     field = np.array(list(norm.values()) + [-1], dtype=np.int8)[code][attr]
     keep = np.flatnonzero((field >= 0) & (record >= 0))
@@ -88,28 +161,16 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     for f in common.AD_GUID_FIELDS:
         frame[f] = common.guid_text(frame[f])
     frame["source_line"] = numbers[starts]
-    tool = "ldifde" if "changetype" in attr_names.to_pylist() else "LDIF"
-    source = f"{doc.name} ({tool}, {doc.encoding})"
-    carried = [len(at(i)) > 0 for i in range(len(_NAMES))]
-    requested = protocol.requested_attributes(doc.head())
-    coverage = protocol.ldif_coverage(source, {f: bool(carried[i]) or protocol.was_requested(requested, _FIELDS[f])
-                                               for i, f in enumerate(_NAMES) if f not in ("dn", "dn_attr")})
-    if not coverage.attributes["ad_users"].get("object_class") == "exported":
-        raise InputError(doc.path, f"no record of the {n:,} has objectClass: the search did not ask for it, so "
-                         "users cannot be told from computers, groups and other objects",
-                         fix="add objectClass to the attributes the search returns, as in README.md (Export files)")
-    result = common.finish_ad_objects(doc.path, source, frame, pd.Series(reason, dtype="str"), class_exported=True)
-    result.coverage = coverage
-    return result
+    carried = np.array([len(at(i)) > 0 for i in range(len(_NAMES))])
+    return _Part(frame, reason, carried, changetype, head)
 
 
-def _logical_lines(doc: Text) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _logical_lines(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The file's bytes unfolded, and where each line that is not a comment or the ``version:`` line begins and
     ends in them, with the physical line it starts on.
 
     Line ends may be LF or CRLF; a fold (a line starting with a space continues the one before) is joined by
     cutting the line end and the space out of the buffer: the only copy, and only when the file has folds."""
-    raw = np.frombuffer(doc.utf8(), np.uint8)
     size = len(raw)
     newline = np.flatnonzero(raw == ord("\n"))
     begin = np.concatenate([[0], newline + 1])

@@ -154,3 +154,41 @@ def test_folds_join_the_same_whatever_the_line_ends(tmp_path: Path, ends: str) -
     assert ada.source_line == 5  # the physical line its dn starts on
     bob = users[users["dn"] == "CN=Bob,DC=contoso,DC=com"].iloc[0]
     assert bob.mail == "bob@contoso.com" and bob.source_line == 14
+
+
+@pytest.fixture(scope="module")
+def demo_ldif(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from hybridx_nb.demo.tenant import generate, write_exports
+
+    return Path(write_exports(generate(users=1500, seed=5), tmp_path_factory.mktemp("ldif"), ad_format="ldif")["ad"])
+
+
+def test_a_big_file_read_in_two_halves_gives_what_one_piece_gives(demo_ldif: Path, monkeypatch) -> None:
+    from hybridx_nb.sources.files import ldif
+
+    whole = read_ldif(demo_ldif)
+    monkeypatch.setattr(ldif, "_SPLIT_FROM", 1)
+    assert 0 < ldif._split_point(demo_ldif.read_bytes()) < demo_ldif.stat().st_size
+    halves = read_ldif(demo_ldif)
+    for name in whole.tables:
+        pd.testing.assert_frame_equal(halves.tables[name], whole.tables[name])
+    pd.testing.assert_frame_equal(halves.rejected, whole.rejected)
+    assert halves.coverage == whole.coverage and halves.source == whole.source
+
+
+def test_a_bad_line_in_the_second_half_names_its_physical_line(demo_ldif: Path, tmp_path: Path,
+                                                               monkeypatch) -> None:
+    from hybridx_nb.sources.files import ldif
+
+    lines = demo_ldif.read_bytes().split(b"\r\n")
+    bad = len(lines) * 3 // 4
+    while not lines[bad].startswith(b"mail: "):
+        bad += 1
+    lines[bad] = b"this line has no colon"
+    path = tmp_path / "bad.ldf"
+    path.write_bytes(b"\r\n".join(lines))
+    monkeypatch.setattr(ldif, "_SPLIT_FROM", 1)
+    assert ldif._split_point(path.read_bytes()) < sum(len(x) + 2 for x in lines[:bad])
+    with pytest.raises(InputError) as err:
+        read_ldif(path)
+    assert err.value.line == bad + 1
