@@ -215,6 +215,8 @@ def guid_text(values: pd.Series) -> pd.Series:
     from hybridx_nb.core import anchors
 
     text = values.str.strip()
+    if not text.notna().any():  # no mailbox GUIDs in this export: nothing to convert
+        return text.astype("str")
     as_guid = anchors.normalize_guid_series(text)
     from_b64 = anchors.immutable_id_to_guid_series(text.where(as_guid.isna()))
     return as_guid.fillna(from_b64)
