@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from IPython.display import HTML
 
-from hybridx_nb.core.columns import arrow_text
+from hybridx_nb.core.columns import arrow_strings
 from hybridx_nb.core.vocabulary import TAKEOVER_STATUSES
 from hybridx_nb.report.data import ReportData
 from hybridx_nb.report.html import ROW_LIMIT, esc, table
@@ -40,8 +40,8 @@ def losing_users(changes: pd.DataFrame) -> pd.DataFrame:
     order = np.argsort(codes, kind="stable")
     counts = np.bincount(codes)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    values = arrow_text(lost["cloud_value"]).combine_chunks().take(pa.array(order)).fill_null("")
-    addresses = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), values.cast(pa.large_string())),
+    values = arrow_strings(lost["cloud_value"]).take(pa.array(order)).fill_null("")
+    addresses = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), values),
                                pa.scalar("; ", pa.large_string()))
     grouped = pd.DataFrame({"entra_upn": upns, "ad_dn": lost["ad_dn"].to_numpy()[order[offsets[:-1]]],
                             "lost": counts, "addresses": pd.array(addresses, dtype="str")})

@@ -44,6 +44,7 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     A big file is read in two halves side by side (cut after a blank line, which always ends a record): the work
     is numpy and Arrow, which release the GIL."""
     doc = doc or text.read_text(path)
+    requested = protocol.requested_attributes(doc.head())
     parts = _parts(doc)
     doc.release()
     n = sum(len(p.frame) for p in parts)
@@ -55,7 +56,6 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     carried = np.logical_or.reduce([p.carried for p in parts])
     tool = "ldifde" if any(p.changetype for p in parts) else "LDIF"
     source = f"{doc.name} ({tool}, {doc.encoding})"
-    requested = protocol.requested_attributes(parts[0].head)
     coverage = protocol.ldif_coverage(source, {f: bool(carried[i]) or protocol.was_requested(requested, _FIELDS[f])
                                                for i, f in enumerate(_NAMES) if f not in ("dn", "dn_attr")})
     if not coverage.attributes["ad_users"].get("object_class") == "exported":
@@ -103,7 +103,6 @@ class _Part:
     reason: np.ndarray
     carried: np.ndarray
     changetype: bool
-    head: str
 
 
 def _records(doc: Text, raw: bytes, first: int, stop: int, first_line: int) -> _Part:
@@ -128,9 +127,8 @@ def _records(doc: Text, raw: bytes, first: int, stop: int, first_line: int) -> _
     record, starts = protocol.drop_protocol_records(doc, attr_names, attr, record, starts, value_at)
     n = len(starts)
     changetype = "changetype" in attr_names.to_pylist()
-    head = bytes(raw[first:first + 65536]).decode("utf-8", errors="ignore")
     if not n:
-        return _Part(pd.DataFrame(), np.full(0, None, dtype=object), np.zeros(len(_NAMES), bool), changetype, head)
+        return _Part(pd.DataFrame(), np.full(0, None, dtype=object), np.zeros(len(_NAMES), bool), changetype)
     reason = np.full(n, None, dtype=object)
     reason[attr_names.to_numpy(zero_copy_only=False)[attr[starts]] != "dn"] = \
         "LDIF record without a dn (a search reference?)"
@@ -162,7 +160,7 @@ def _records(doc: Text, raw: bytes, first: int, stop: int, first_line: int) -> _
         frame[f] = common.guid_text(frame[f])
     frame["source_line"] = numbers[starts]
     carried = np.array([len(at(i)) > 0 for i in range(len(_NAMES))])
-    return _Part(frame, reason, carried, changetype, head)
+    return _Part(frame, reason, carried, changetype)
 
 
 def _logical_lines(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
