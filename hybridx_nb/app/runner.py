@@ -30,17 +30,17 @@ from hybridx_nb.core.folders import Staging, check_apart, check_replaceable, rem
 from hybridx_nb.core.secrets import scrub
 from hybridx_nb.report.page import content_security_policy
 
-NOTEBOOK_TAG_HIDDEN = "notebook-only"
 KERNEL = "python3"
+
+# jsonschema checks the "iri" format with rfc3987_syntax when that is installed (jupyter-events brings it), and
+# importing it builds a Lark grammar: a second of every run's start, spent while papermill and nbconvert import
+# nbformat. No notebook schema uses the format, so this process imports jsonschema without it.
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[assignment]
 
 
 def notebook_path() -> Path:
     """The one notebook (package data; ``notebooks/assessment.ipynb`` in the repository links to it)."""
     return Path(str(resources.files("hybridx_nb") / "notebooks" / "assessment.ipynb"))
-
-
-def template_path() -> Path:
-    return Path(str(resources.files("hybridx_nb.report") / "templates" / "report.html.j2"))
 
 
 @dataclass
@@ -75,32 +75,16 @@ def prepare_params(raw: dict[str, Any]) -> dict[str, Any]:
     return {**params.public(), **resolved}
 
 
-def html_exporter() -> Any:
-    """nbconvert's HTML exporter as the report uses it, its templates loaded (``run_assessment`` builds it in a
-    thread while the kernel runs: importing nbconvert and loading Jinja templates take a second)."""
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import TagRemovePreprocessor
+def _html_exporter() -> Any:
+    from hybridx_nb.app.html_export import html_exporter
 
-    exporter = HTMLExporter(template_name="lab", template_file=str(template_path()), exclude_input=True,
-                            exclude_input_prompt=True, exclude_output_prompt=True)
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={NOTEBOOK_TAG_HIDDEN}, enabled=True),
-                                   enabled=True)
-    _ = exporter.template  # loads the templates now
-    return exporter
+    return html_exporter()
 
 
-def export_html(notebook: Path, html_path: Path, exporter: Any = None) -> Path:
-    """nbconvert without code cells or prompts, without notebook-only cells and stderr noise; self-contained."""
-    import nbformat
+def _export_html(notebook: Path, html_path: Path, exporter: Any = None) -> Path:
+    from hybridx_nb.app.html_export import export_html
 
-    nb = nbformat.read(notebook, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [o for o in cell.outputs if not (o.output_type == "stream" and o.name == "stderr")]
-    exporter = exporter or html_exporter()
-    body, _ = exporter.from_notebook_node(nb, resources={"hybridx_csp": content_security_policy()})
-    html_path.write_text(body, encoding="utf-8")
-    return html_path
+    return export_html(notebook, html_path, content_security_policy(), exporter)
 
 
 def _heading(source: str) -> str:
@@ -193,7 +177,7 @@ def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = 
     tmp = staging.path
     executed = tmp / "assessment.ipynb"
     warm = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybridx-html")
-    exporter = warm.submit(html_exporter)  # ready when the kernel is done
+    exporter = warm.submit(_html_exporter)  # ready when the kernel is done
     warm.shutdown(wait=False)
     try:
         if prepare is not None:
@@ -212,7 +196,7 @@ def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = 
             (tmp / "error.txt").write_text(f"{cell}\n{getattr(exc, 'ename', '')}: {message}\n", encoding="utf-8")
             if executed.is_file():
                 _record_final_folder(tmp, out.with_name(out.name + ".failed"))
-                export_html(executed, tmp / "assessment.html")
+                _export_html(executed, tmp / "assessment.html")
             failed = _keep_failed_run(staging, out)
         except BaseException:
             staging.discard()
@@ -228,7 +212,7 @@ def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = 
     try:
         (tmp / KERNEL_LOG).unlink(missing_ok=True)  # the kernel's own messages matter only for a failed run
         _record_final_folder(tmp, out)
-        html = export_html(executed, tmp / "assessment.html", exporter.result())
+        html = _export_html(executed, tmp / "assessment.html", exporter.result())
         counts = json.loads((tmp / "summary.json").read_text(encoding="utf-8")).get("counts", {})
         swap_in(staging, "report")
     except BaseException:
