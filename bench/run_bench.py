@@ -143,7 +143,8 @@ def _core(work: Path, t: dict[str, float], reference: bool) -> dict[str, object]
     with timed(t, "snapshot_load"):
         snap = load_snapshot(work / "snapshot")
     stages: dict[str, float] = {}
-    prediction, readiness, draft, groups = assess._core(assess.Params(snapshot=str(work / "snapshot")), snap, stages)
+    prediction, readiness, draft, groups, _ = assess._core(assess.Params(snapshot=str(work / "snapshot")), snap,
+                                                           stages, impact=False)
     plan = finish_plan(draft)  # its runbook without the takeover steps (their stages are timed below)
     t.update({k: stages[k] for k in ("engine", "readiness", "plan")})  # each its own seconds (they overlap)
     t["assess_core"] = round(time.perf_counter() - start, 3)

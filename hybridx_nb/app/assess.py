@@ -19,7 +19,7 @@ import pandas as pd
 
 from hybridx_nb import __version__
 from hybridx_nb.app import outputs
-from hybridx_nb.app.impact import run_impact, write_impact
+from hybridx_nb.app.impact import Impact, run_impact, write_impact
 from hybridx_nb.app.outputs import ordered_columns, write_findings_parquet, write_workbook
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.folders import check_replaceable, marker_kind, write_marker
@@ -194,10 +194,9 @@ def run(params: Params, snap: Snapshot | None = None) -> Assessment:
     if snap is None:
         with _timed(timings, "load"):
             snap = load_inputs(params)
-    prediction, readiness, draft, groups = _core(params, snap, timings)
-    with _timed(timings, "takeover"):
-        impact = run_impact(snap, prediction.findings, params.backfill, prediction.rows)
-        plan = finish_plan(draft, impact.runbook_steps())  # the runbook, its extra steps and the glance at once
+    prediction, readiness, draft, groups, impact = _core(params, snap, timings)
+    with _timed(timings, "runbook"):
+        plan = finish_plan(draft, impact.runbook_steps() if impact else ())  # the runbook, its steps, the glance
     counts = category_counts(prediction.findings)
     since = None
     if params.previous:
@@ -206,14 +205,15 @@ def run(params: Params, snap: Snapshot | None = None) -> Assessment:
     return Assessment(params, snap, prediction, readiness, plan, counts, timings, since, groups, impact)
 
 
-def _core(params: Params, snap: Snapshot, timings: dict[str, float]
-          ) -> tuple[Prediction, pd.DataFrame, PlanDraft, Any]:
-    """Engine, readiness and plan (decided, its runbook not yet built: ``finish_plan`` does that once the takeover's
-    steps are known), with the readiness rules in a second thread beside the engine.
+def _core(params: Params, snap: Snapshot, timings: dict[str, float], *, impact: bool = True
+          ) -> tuple[Prediction, pd.DataFrame, PlanDraft, Any, Impact | None]:
+    """Engine, readiness, plan (decided, its runbook not yet built: ``finish_plan`` does that once the takeover's
+    steps are known) and, with ``impact``, the takeover and Hybrid Exchange checks, in three threads.
 
-    The rules need only the joined pairs from the engine, which ``predict`` hands out once matching is done; until
-    then the rules that do not read them run. Arrow and NumPy release the GIL in their kernels, so on two cores the
-    two stages overlap. Each stage's own seconds are recorded, and ``core`` is the wall time of the three."""
+    The readiness rules need only the joined pairs from the engine, which ``predict`` hands out once matching is
+    done; until then the rules that do not read them run. The takeover and Exchange checks need the prediction and
+    run beside the rules' last part and the plan. Arrow and NumPy release the GIL in their kernels, so on two
+    cores the stages overlap. Each stage's own seconds are recorded, and ``core`` is the wall time of them all."""
     pairs: Future[pd.DataFrame] = Future()
     start = time.perf_counter()
 
@@ -221,8 +221,12 @@ def _core(params: Params, snap: Snapshot, timings: dict[str, float]
         with _timed(timings, "readiness"):
             return run_rules(snap, pairs=pairs.result)
 
+    def impact_stage(prediction: Prediction) -> Impact:
+        with _timed(timings, "takeover"):
+            return run_impact(snap, prediction.findings, params.backfill, prediction.rows)
+
     anchor, anchor_reason = engine_anchor(params.target, params.anchor)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybridx-readiness") as pool:
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="hybridx-core") as pool:
         rules = pool.submit(readiness_stage)
         try:
             with _timed(timings, "engine"):
@@ -235,6 +239,7 @@ def _core(params: Params, snap: Snapshot, timings: dict[str, float]
             if not pairs.done():
                 pairs.set_exception(exc)  # the rules waiting for the pairs stop too
             raise
+        checks = pool.submit(impact_stage, prediction) if impact else None
         with _timed(timings, "plan"):
             exceeded, unchecked = target_limits(snap, params.target)
             fixes = fix_pairs(prediction.findings)
@@ -245,8 +250,9 @@ def _core(params: Params, snap: Snapshot, timings: dict[str, float]
             if unchecked:
                 draft.notes.append("Cloud Sync limits hybridx cannot check from this data: "
                                    + "; ".join(unchecked) + ".")
+        found = checks.result() if checks is not None else None
     timings["core"] = round(time.perf_counter() - start, 3)
-    return prediction, readiness, draft, groups
+    return prediction, readiness, draft, groups, found
 
 
 def since_previous(previous: str | Path, findings: pd.DataFrame, readiness: pd.DataFrame) -> Any:
