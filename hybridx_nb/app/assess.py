@@ -317,9 +317,9 @@ def write_outputs(a: Assessment, out: str | Path, view: Any = None) -> dict[str,
     """Write the output files: findings (CSV, Parquet, and the workbook from ``view``, the report's possibly
     pseudonymised ``ReportData``, when given), readiness, rejected rows, summary, scripts.
 
-    findings.parquet and findings.xlsx are written in worker threads while findings.csv is written. ``out`` is the
-    runner's temporary folder, or (a hand run of the notebook) a folder that is new, empty or a report folder
-    hybridx wrote: files are never written into a folder of someone else's."""
+    findings.parquet, findings.xlsx and the takeover and Exchange files are written in worker threads while
+    findings.csv is written. ``out`` is the runner's temporary folder, or (a hand run of the notebook) a folder
+    that is new, empty or a report folder hybridx wrote: files are never written into a folder of someone else's."""
     out = Path(out)
     if marker_kind(out) not in ("temporary", "report"):
         check_replaceable(out, "report", option="out")
@@ -331,8 +331,10 @@ def write_outputs(a: Assessment, out: str | Path, view: Any = None) -> dict[str,
                                                 ordered_columns(a.findings, FINDINGS_COLUMNS))}
         if view is not None:
             jobs["findings.xlsx"] = pool.submit(write_workbook, view, a.params.xlsx, out / "findings.xlsx")
+        impact = pool.submit(write_impact, a.impact, out, write_findings_csv) if a.impact is not None else None
         paths = {"findings.csv": write_findings_csv(a.findings, out / "findings.csv")}
         paths.update({name: job.result() for name, job in jobs.items()})
+        paths.update(impact.result() if impact is not None else {})
     to_idfix_csv(a.readiness, out / "readiness.csv")
     paths["readiness.csv"] = out / "readiness.csv"
     if len(a.snapshot.rejected):
@@ -345,8 +347,6 @@ def write_outputs(a: Assessment, out: str | Path, view: Any = None) -> dict[str,
     if a.groups is not None:
         a.groups.to_csv(out / "groups-contacts.csv", index=False, encoding="utf-8-sig", lineterminator="\r\n")
         paths["groups-contacts.csv"] = out / "groups-contacts.csv"
-    if a.impact is not None:
-        paths.update(write_impact(a.impact, out, write_findings_csv))
     a.timings["write_outputs"] = round(time.perf_counter() - start, 3)
     summary_path = out / "summary.json"
     summary_path.write_text(json.dumps(summary(a), indent=2, default=str) + "\n", encoding="utf-8")
