@@ -99,10 +99,13 @@ def read_text(path: str | Path) -> Text:
     if problem is not None:
         raise InputError(path, problem, fix="give the path of the export file itself")
     try:
-        with open(path, "rb") as fh:  # a BOM is skipped while reading: slicing it off would copy the file
+        # Unbuffered, so the rest of the file is read straight into one bytes object sized from the file's length
+        # (a buffered read joins what it buffered to the rest: a second copy of the file). A BOM is skipped while
+        # reading: slicing it off would copy the file.
+        with open(path, "rb", buffering=0) as fh:
             skip = 3 if fh.read(3) == codecs.BOM_UTF8 else 0
             fh.seek(skip)
-            data = fh.read()
+            data = fh.readall()
     except OSError as exc:
         raise InputError(path, f"cannot read the file ({exc.strerror or exc})") from None
     digest = hashlib.sha256(codecs.BOM_UTF8[:skip])
