@@ -41,7 +41,7 @@ _TEXT, _B64, _URL = range(3)
 def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
     """AD users, groups and contacts from an LDIF export; computers and other classes go to ``rejected``.
 
-    A big file is read in two halves side by side (cut after a blank line, which always ends a record): the work
+    A big file is read in parts, two side by side (cut after a blank line, which always ends a record): the work
     is numpy and Arrow, which release the GIL."""
     doc = doc or text.read_text(path)
     requested = protocol.requested_attributes(doc.head())
@@ -68,26 +68,42 @@ def read_ldif(path: str | Path, doc: Text | None = None) -> ReadResult:
 
 
 def _parts(doc: Text) -> list[_Part]:
-    """The records of the file, in one part or two read side by side."""
+    """The records of the file, read in parts of about ``_PART`` bytes, two side by side."""
     raw = doc.utf8()
-    cut = _split_point(raw)
-    halves = [(0, cut, 1), (cut, len(raw), 1 + raw.count(b"\n", 0, cut))] if cut else [(0, len(raw), 1)]
-    with ThreadPoolExecutor(max_workers=len(halves), thread_name_prefix="hybridx-ldif") as pool:
-        return list(pool.map(lambda half: _records(doc, raw, *half), halves))
+    cuts = _cuts(raw)
+    first_lines = np.cumsum([1] + [raw.count(b"\n", a, b) for a, b in zip(cuts[:-2], cuts[1:-1])])
+    parts = [(a, b, int(line)) for a, b, line in zip(cuts[:-1], cuts[1:], first_lines)]
+    with ThreadPoolExecutor(max_workers=min(2, len(parts)), thread_name_prefix="hybridx-ldif") as pool:
+        return list(pool.map(lambda part: _records(doc, raw, *part), parts))
 
 
-#: Files smaller than this are read in one piece.
-_SPLIT_FROM = 64 << 20
+#: The size of a part. Each part's numpy arrays hold one int64 per line, so a part of tens of megabytes works in
+#: memory the allocator hands back to it part after part; one piece of a gigabyte file would take ten times the
+#: file's size in fresh memory, which the kernel must zero page by page.
+_PART = 32 << 20
 
 
-def _split_point(raw: bytes) -> int:
-    """Where a second reader can start: just after a blank line near the middle, before a line that does not
-    continue it; 0 for a small file or when there is none."""
-    pos = len(raw) // 2
-    while len(raw) >= _SPLIT_FROM:
-        hits = [(i, i + len(sep)) for sep in (b"\n\n", b"\n\r\n") if (i := raw.find(sep, pos)) >= 0]
+def _cuts(raw: bytes) -> list[int]:
+    """Where the parts begin and end: 0, then a cut after a blank line every ``_PART`` bytes or so (a blank line
+    always ends a record; the cut is not before a line that continues it), then the file's length."""
+    cuts = [0]
+    while len(raw) - cuts[-1] >= 2 * _PART:
+        cut = _cut_after(raw, cuts[-1] + _PART)
+        if not cut:
+            break
+        cuts.append(cut)
+    return cuts + [len(raw)]
+
+
+def _cut_after(raw: bytes, pos: int) -> int:
+    """Just after the first blank line from ``pos`` that a line other than a continuation follows; 0 if none."""
+    window = 1 << 16  # searched a window at a time: a file with CRLF line ends has no LF LF to find at all
+    while pos < len(raw):
+        stop = pos + window + 3
+        hits = [(i, i + len(sep)) for sep in (b"\n\n", b"\n\r\n") if (i := raw.find(sep, pos, stop)) >= 0]
         if not hits:
-            return 0
+            pos, window = stop - 3, window * 2
+            continue
         cut = min(hits)[1]
         if cut < len(raw) and raw[cut:cut + 1] != b" ":
             return cut

@@ -163,20 +163,34 @@ def demo_ldif(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(write_exports(generate(users=1500, seed=5), tmp_path_factory.mktemp("ldif"), ad_format="ldif")["ad"])
 
 
-def test_a_big_file_read_in_two_halves_gives_what_one_piece_gives(demo_ldif: Path, monkeypatch) -> None:
+@pytest.mark.parametrize("part", [4096, 100_000])
+def test_a_big_file_read_in_parts_gives_what_one_piece_gives(demo_ldif: Path, monkeypatch, part: int) -> None:
     from hybridx_nb.sources.files import ldif
 
     whole = read_ldif(demo_ldif)
-    monkeypatch.setattr(ldif, "_SPLIT_FROM", 1)
-    assert 0 < ldif._split_point(demo_ldif.read_bytes()) < demo_ldif.stat().st_size
-    halves = read_ldif(demo_ldif)
+    raw = demo_ldif.read_bytes()
+    assert ldif._cuts(raw) == [0, len(raw)]
+    monkeypatch.setattr(ldif, "_PART", part)
+    cuts = ldif._cuts(raw)
+    assert len(cuts) > 3 and cuts == sorted(set(cuts)) and cuts[-1] == len(raw)
+    assert all(raw[c - 4:c] == b"\r\n\r\n" and raw[c:c + 3] == b"dn:" for c in cuts[1:-1])
+    parts = read_ldif(demo_ldif)
     for name in whole.tables:
-        pd.testing.assert_frame_equal(halves.tables[name], whole.tables[name])
-    pd.testing.assert_frame_equal(halves.rejected, whole.rejected)
-    assert halves.coverage == whole.coverage and halves.source == whole.source
+        pd.testing.assert_frame_equal(parts.tables[name], whole.tables[name])
+    pd.testing.assert_frame_equal(parts.rejected, whole.rejected)
+    assert parts.coverage == whole.coverage and parts.source == whole.source
 
 
-def test_a_bad_line_in_the_second_half_names_its_physical_line(demo_ldif: Path, tmp_path: Path,
+def test_a_part_never_starts_on_a_continuation_line(monkeypatch) -> None:
+    from hybridx_nb.sources.files import ldif
+
+    monkeypatch.setattr(ldif, "_PART", 8)
+    raw = b"dn: CN=A\n\n mail: folded after a blank line\n\ndn: CN=B\nmail: b\n\ndn: CN=C\n"
+    cuts = ldif._cuts(raw)
+    assert all(raw[c:c + 1] != b" " for c in cuts[1:-1]) and raw.index(b"dn: CN=B") in cuts
+
+
+def test_a_bad_line_in_a_later_part_names_its_physical_line(demo_ldif: Path, tmp_path: Path,
                                                                monkeypatch) -> None:
     from hybridx_nb.sources.files import ldif
 
@@ -187,8 +201,8 @@ def test_a_bad_line_in_the_second_half_names_its_physical_line(demo_ldif: Path, 
     lines[bad] = b"this line has no colon"
     path = tmp_path / "bad.ldf"
     path.write_bytes(b"\r\n".join(lines))
-    monkeypatch.setattr(ldif, "_SPLIT_FROM", 1)
-    assert ldif._split_point(path.read_bytes()) < sum(len(x) + 2 for x in lines[:bad])
+    monkeypatch.setattr(ldif, "_PART", 4096)
+    assert sum(c < sum(len(x) + 2 for x in lines[:bad]) for c in ldif._cuts(path.read_bytes())) > 3
     with pytest.raises(InputError) as err:
         read_ldif(path)
     assert err.value.line == bad + 1
