@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -71,10 +72,14 @@ def _parts(doc: Text) -> list[_Part]:
     """The records of the file, read in parts of about ``_PART`` bytes, two side by side."""
     raw = doc.utf8()
     cuts = _cuts(raw)
-    first_lines = np.cumsum([1] + [raw.count(b"\n", a, b) for a, b in zip(cuts[:-2], cuts[1:-1])])
-    parts = [(a, b, int(line)) for a, b, line in zip(cuts[:-1], cuts[1:], first_lines)]
-    with ThreadPoolExecutor(max_workers=min(2, len(parts)), thread_name_prefix="hybridx-ldif") as pool:
-        return list(pool.map(lambda part: _records(doc, raw, *part), parts))
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybridx-ldif-lines") as counter, \
+            ThreadPoolExecutor(max_workers=2, thread_name_prefix="hybridx-ldif") as pool:
+        # each part's first physical line, counted beside the parsing: a part needs it only for its line numbers
+        # at its end, or for an error
+        lines = counter.submit(lambda: np.cumsum([1] + [raw.count(b"\n", a, b) for a, b in zip(cuts, cuts[1:-1])]))
+        parts = [pool.submit(_records, doc, raw, a, b, lambda k=k: int(lines.result()[k]))
+                 for k, (a, b) in enumerate(zip(cuts, cuts[1:]))]
+        return [part.result() for part in parts]
 
 
 #: The size of a part. Each part's numpy arrays hold one int64 per line, so a part of tens of megabytes works in
@@ -112,6 +117,17 @@ def _cut_after(raw: bytes, pos: int) -> int:
 
 
 @dataclass
+class _Lines:
+    """A part's line numbers within the part, made physical (``first_line() - 1`` added) when read."""
+
+    within: np.ndarray
+    first_line: Callable[[], int]
+
+    def __getitem__(self, at: Any) -> Any:
+        return self.within[at] + (self.first_line() - 1)
+
+
+@dataclass
 class _Part:
     """The records of one part of the file: the frame before routing, reasons, which fields it carried."""
 
@@ -121,10 +137,10 @@ class _Part:
     changetype: bool
 
 
-def _records(doc: Text, raw: bytes, first: int, stop: int, first_line: int) -> _Part:
-    """One row per LDIF record of ``raw[first:stop]`` (whose first line is physical line ``first_line``)."""
+def _records(doc: Text, raw: bytes, first: int, stop: int, first_line: Callable[[], int]) -> _Part:
+    """One row per LDIF record of ``raw[first:stop]`` (whose first line is physical line ``first_line()``)."""
     data, begin, end, numbers = _logical_lines(np.frombuffer(memoryview(raw)[first:stop], np.uint8))
-    numbers = numbers + (first_line - 1)
+    numbers = _Lines(numbers, first_line)
     blank, bad, names, sep, value_at = _split_lines(data, begin, end)
     if len(bad):
         line = data[begin[bad[0]]:end[bad[0]]].tobytes().decode("utf-8", "replace")
@@ -174,7 +190,7 @@ def _records(doc: Text, raw: bytes, first: int, stop: int, first_line: int) -> _
     frame["hide_from_address_lists"] = common.bool_text(frame["hide_from_address_lists"])
     for f in common.AD_GUID_FIELDS:
         frame[f] = common.guid_text(frame[f])
-    frame["source_line"] = numbers[starts]
+    frame["source_line"] = numbers[starts]  # the physical lines, once the parts before are counted
     carried = np.array([len(at(i)) > 0 for i in range(len(_NAMES))])
     return _Part(frame, reason, carried, changetype)
 
