@@ -238,8 +238,14 @@ class Redactor:
                 kinds[col] = kind
         for col, values in value_columns(self, out, kinds).items():  # value columns first: sentences reuse them
             out[col] = values
+        sentences = [col for col, kind in later.items() if kind == "text" and not _is_list(out[col])]
+        if sentences:  # all sentence columns in one pass: each RE2 pattern compiles once, not once per column
+            done = self._sentences(pd.concat([out[col].astype("str") for col in sentences], ignore_index=True))
+            for i, col in enumerate(sentences):
+                out[col] = done.iloc[i * len(out):(i + 1) * len(out)].set_axis(out.index)
         for col, kind in later.items():
-            out[col] = self.series(out[col], kind)
+            if col not in sentences:
+                out[col] = self.series(out[col], kind)
         return out
 
     def findings(self, frame: pd.DataFrame) -> pd.DataFrame:
