@@ -115,22 +115,25 @@ def prepare(a: Assessed, redactor: Redactor | None = None) -> ReportData:
         if groups is not None:
             groups = redactor.frame(groups, {"ad_dn": "dn", "ad_name": "name", "entra_name": "name",
                                              "matched_on": "text"})
-        glance = list(zip([label for label, _ in glance], redactor.texts([str(text) for _, text in glance])))
         findings = redactor.findings(findings)
         actions = redactor.actions(actions)
         readiness = redactor.readiness(readiness)
         domains = domains.assign(name=redactor.series(domains["name"], "domain"))
         rejected = redactor.frame(rejected, {"key": "opaque", "reason": "text"})
         fields = ("title", "who", "where", "do", "verify", "rollback")
-        flat = iter(redactor.texts([str(getattr(step, f) or "") for step in runbook for f in fields]))
-        runbook = [dataclasses.replace(step, **{f: next(flat) for f in fields}) for step in runbook]
-        notes = redactor.texts(notes)
-        sources = dict(zip(sources, redactor.texts(sources.values())))
         tables = manifest.get("tables", {})
-        said = iter(redactor.texts([str(m.get("source", "")) for m in tables.values()]))
-        manifest["tables"] = {k: {**m, "source": next(said)} for k, m in tables.items()}
-        reason = plan.strategy_reason or ""
-        anchor_reason, reason, *assumptions = redactor.texts([anchor_reason, reason, *assumptions])
+        done = _texts_at_once(redactor, {
+            "glance": [str(text) for _, text in glance],
+            "runbook": [str(getattr(step, f) or "") for step in runbook for f in fields],
+            "notes": list(notes), "sources": list(sources.values()),
+            "tables": [str(m.get("source", "")) for m in tables.values()],
+            "plan": [anchor_reason, plan.strategy_reason or "", *assumptions]})
+        glance = list(zip([label for label, _ in glance], done["glance"]))
+        flat = iter(done["runbook"])
+        runbook = [dataclasses.replace(step, **{f: next(flat) for f in fields}) for step in runbook]
+        notes, sources = done["notes"], dict(zip(sources, done["sources"]))
+        manifest["tables"] = {k: {**m, "source": said} for (k, m), said in zip(tables.items(), done["tables"])}
+        anchor_reason, reason, *assumptions = done["plan"]
         plan = dataclasses.replace(plan, strategy_reason=reason)
     impact = a.impact
     takeover = impact.takeover if impact is not None else None
@@ -153,6 +156,15 @@ def prepare(a: Assessed, redactor: Redactor | None = None) -> ReportData:
 
 #: Entra properties whose values are people's names (aliased as names when redacted; other values as text).
 NAME_PROPERTIES = ("displayName", "givenName", "surname")
+
+
+def _texts_at_once(redactor: Redactor, groups: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Every group of sentences pseudonymised in one pass (each RE2 pattern compiles once), split back by group."""
+    flat = redactor.texts([text for texts in groups.values() for text in texts])
+    out, at = {}, 0
+    for name, texts in groups.items():
+        out[name], at = flat[at:at + len(texts)], at + len(texts)
+    return out
 
 
 def redact_changes(redactor: Redactor, changes: pd.DataFrame) -> pd.DataFrame:
