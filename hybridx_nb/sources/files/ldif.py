@@ -79,7 +79,12 @@ def _parts(doc: Text) -> list[_Part]:
         lines = counter.submit(lambda: np.cumsum([1] + [raw.count(b"\n", a, b) for a, b in zip(cuts, cuts[1:-1])]))
         parts = [pool.submit(_records, doc, raw, a, b, lambda k=k: int(lines.result()[k]))
                  for k, (a, b) in enumerate(zip(cuts, cuts[1:]))]
-        return [part.result() for part in parts]
+        try:
+            return [part.result() for part in parts]
+        except BaseException:
+            for part in parts:  # a bad line stops the read: the parts not yet started never start
+                part.cancel()
+            raise
 
 
 #: The size of a part. Each part's numpy arrays hold one int64 per line, so a part of tens of megabytes works in
