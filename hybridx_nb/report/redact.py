@@ -202,9 +202,7 @@ class Redactor:
         return self._cached("text", value, lambda v: str(self._sentences(pd.Series([v], dtype="str")).iloc[0]))
 
     def _sentences(self, values: pd.Series) -> pd.Series:
-        for pattern in self._patterns:
-            values = replace_matches(values, pattern, self._match)
-        return values
+        return replace_matches(values, self._patterns, self._match)
 
     def multi(self, value: str, kind: str) -> str:
         """A ``;``-joined list, each item aliased as ``kind``."""

@@ -10,7 +10,7 @@ aliased when the value columns were done) go through Python; the pieces are join
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -59,10 +59,11 @@ def _flat_marked(arr: pa.Array, pattern: str) -> tuple[pa.Array, np.ndarray]:
     return lists.flatten(), offsets
 
 
-def replace_matches(values: pd.Series, pattern: str, alias: Callable[[str], str]) -> pd.Series:
-    """``values`` with every match of the RE2 ``pattern`` replaced by ``alias(match)``; missing stays missing.
+def replace_matches(values: pd.Series, patterns: Sequence[str], alias: Callable[[str], str]) -> pd.Series:
+    """``values`` with every match of each RE2 pattern in turn replaced by ``alias(match)``; missing stays missing.
 
-    Vectorised: distinct sentences once, matches marked and split by Arrow, each distinct match aliased once.
+    Vectorised: the distinct sentences go through every pattern once (each match marked and split by Arrow, each
+    distinct match aliased once), and only then back to one value per row.
     """
     present = values.notna().to_numpy()
     if not present.any():
@@ -71,23 +72,30 @@ def replace_matches(values: pd.Series, pattern: str, alias: Callable[[str], str]
     if isinstance(encoded, pa.ChunkedArray):
         encoded = encoded.combine_chunks()
     sentences = encoded.dictionary.cast(pa.large_string())
+    for pattern in patterns:
+        sentences = _replace_in(sentences, pattern, alias)
+    out = sentences.take(encoded.indices)
+    result = pd.Series(pd.array(out, dtype="str"), index=values.index)
+    return result.where(present, None) if not present.all() else result
+
+
+def _replace_in(sentences: pa.Array, pattern: str, alias: Callable[[str], str]) -> pa.Array:
+    """Each of ``sentences`` (distinct, none missing) with the matches of ``pattern`` aliased."""
     flat, offsets = _flat_marked(sentences, pattern)
     # Inside each sentence's list the pieces alternate: even positions are text, odd positions are matches.
     owner = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
     odd = ((np.arange(len(flat)) - offsets[owner]) % 2).astype(bool)
-    if odd.any():
-        matches = flat.filter(pa.array(odd))
-        distinct = matches.dictionary_encode()
-        mapped = pa.array([alias(m) for m in distinct.dictionary.to_pylist()], pa.large_string())
-        aliased = mapped.take(distinct.indices)
-        index = np.arange(len(flat))
-        index[odd] = len(flat) + np.arange(len(aliased))
-        flat = pa.concat_arrays([flat, aliased]).take(pa.array(index))
-    joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), flat),
-                            pa.scalar("", pa.large_string()))
-    out = joined.take(encoded.indices)
-    result = pd.Series(pd.array(out, dtype="str"), index=values.index)
-    return result.where(present, None) if not present.all() else result
+    if not odd.any():
+        return sentences
+    matches = flat.filter(pa.array(odd))
+    distinct = matches.dictionary_encode()
+    mapped = pa.array([alias(m) for m in distinct.dictionary.to_pylist()], pa.large_string())
+    aliased = mapped.take(distinct.indices)
+    index = np.arange(len(flat))
+    index[odd] = len(flat) + np.arange(len(aliased))
+    flat = pa.concat_arrays([flat, aliased]).take(pa.array(index))
+    return pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets, pa.int64()), flat),
+                          pa.scalar("", pa.large_string()))
 
 
 def classify(match: str) -> str:
