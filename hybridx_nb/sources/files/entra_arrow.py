@@ -18,7 +18,6 @@ from hybridx_nb.sources.files import entra_objects
 from hybridx_nb.sources.text import Text
 
 _KIND_TYPES = {"text": pa.string(), "bool": pa.bool_(), "list": pa.list_(pa.string()), "json": pa.string()}
-_SPARSE = entra_objects.SPARSE
 
 
 def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str], str]
@@ -43,7 +42,8 @@ def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str],
             seen[field] = names[0]
     columns = [(key, _type(field, kind)) for field, key in seen.items()]
     columns += [(name, _type(field, kind)) for field, names in unseen.items() for name in names]
-    pages = json_arrow.read_pages(raw, pa.struct(columns), [k for f, k in seen.items() if f not in _SPARSE])
+    required = [k for f, k in seen.items() if f not in entra_objects.SPARSE]
+    pages = json_arrow.read_pages(raw, pa.struct(columns), required)
     if pages is None:
         return None
 
@@ -51,13 +51,13 @@ def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str],
         return any(chunk.field(name).null_count < len(chunk) for chunk in pages.records.chunks)
 
     for field, names in unseen.items():
-        if field not in _SPARSE and any(carried(name) for name in names):
+        if field not in entra_objects.SPARSE and any(carried(name) for name in names):
             return None  # a property the first records lacked turns up later: which records carried it?
     del raw
     doc.release()  # nothing can send the file to the exact path any more
     users = pages.records.combine_chunks()
     found = dict(seen)
-    for field in _SPARSE:
+    for field in entra_objects.SPARSE:
         if field not in found and users.field(fields[field][0]).null_count < len(users):
             found[field] = fields[field][0]
     nulls = pa.nulls(len(users), pa.string())

@@ -88,7 +88,6 @@ _LISTS = ("proxy_addresses", "assigned_licenses")
 #: Object-valued properties taken apart by ``entra_objects`` (docs/domain.md §14, §15); businessPhones keeps its
 #: first value; Graph leaves ``manager`` out of users without one.
 _OBJECTS = ("extension_attributes", "manager", "assigned_plans", "provisioned_plans", "business_phone")
-_SPARSE = entra_objects.SPARSE
 #: Graph's JSON type of the properties checked (the provisioning-error arrays are kept as JSON text, unchecked).
 _TEXT = ("id", "upn", "mail", "immutable_id", "on_prem_object_identifier", "user_type", "display_name",
          "mail_nickname", "creation_type", "on_prem_last_sync")
@@ -118,7 +117,7 @@ def _read_json(doc: Text, allow_partial: bool = False) -> ReadResult:
     else:
         frame, present, numbers, rej, wrong = _python_frame(doc, source)
         n, last_page = len(frame), doc.utf8()
-    present = entra_objects.expand_presence(present, _SPARSE)
+    present = entra_objects.expand_presence(present, entra_objects.SPARSE)
     coverage, frame["not_exported"] = presence.coverage_of("entra_users", source, present, n)
     link = presence.next_link(last_page)
     if link is not None:
@@ -213,9 +212,9 @@ def _fast_columns(doc: Text) -> tuple[dict[str, list[object]], dict[str, np.ndar
         return None
     seen = [f for f, k in spelled.items() if k.lower() in keys]
     cols = json_columns.decode(raw, {f: (k,) for f, k in spelled.items()}, unset=seen)
-    if cols is None or any(json_columns.has_unset(cols[f]) for f in seen if f not in _SPARSE):
+    if cols is None or any(json_columns.has_unset(cols[f]) for f in seen if f not in entra_objects.SPARSE):
         return None
-    for f in _SPARSE:  # Graph leaves ``manager`` out of users without one
+    for f in entra_objects.SPARSE:  # Graph leaves ``manager`` out of users without one
         cols[f] = [None if v is json_columns.UNSET else v for v in cols[f]]
     n = len(cols["id"])
     return cols, {f: np.full(n, f in seen) for f in ENTRA_FIELDS if f != "id"}

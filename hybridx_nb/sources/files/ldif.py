@@ -122,17 +122,6 @@ def _cut_after(raw: bytes, pos: int) -> int:
 
 
 @dataclass
-class _Lines:
-    """A part's line numbers within the part, made physical (``first_line() - 1`` added) when read."""
-
-    within: np.ndarray
-    first_line: Callable[[], int]
-
-    def __getitem__(self, at: Any) -> Any:
-        return self.within[at] + (self.first_line() - 1)
-
-
-@dataclass
 class _Part:
     """The records of one part of the file: the frame before routing, reasons, which fields it carried."""
 
@@ -144,17 +133,20 @@ class _Part:
 
 def _records(doc: Text, raw: bytes, first: int, stop: int, first_line: Callable[[], int]) -> _Part:
     """One row per LDIF record of ``raw[first:stop]`` (whose first line is physical line ``first_line()``)."""
-    data, begin, end, numbers = _logical_lines(np.frombuffer(memoryview(raw)[first:stop], np.uint8))
-    numbers = _Lines(numbers, first_line)
+    data, begin, end, within = _logical_lines(np.frombuffer(memoryview(raw)[first:stop], np.uint8))
+
+    def physical(at: Any) -> Any:  # line numbers within the part as the file's, once the parts before are counted
+        return within[at] + (first_line() - 1)
+
     blank, bad, names, sep, value_at = _split_lines(data, begin, end)
     if len(bad):
         line = data[begin[bad[0]]:end[bad[0]]].tobytes().decode("utf-8", "replace")
         if bad[0] == 0 and first == 0 and line.startswith(" "):
             raise InputError(doc.path, "the file starts with a continuation line (a line beginning with a space "
-                             "continues the line before it): its first lines are missing", line=int(numbers[0]),
+                             "continues the line before it): its first lines are missing", line=int(physical(0)),
                              fix="export again, or copy the file whole; do not cut it")
         raise InputError(doc.path, f"not an LDIF line: {line[:80]!r}",
-                         line=int(numbers[bad[0]]),
+                         line=int(physical(bad[0])),
                          fix="export with ldifde or ldapsearch -LLL as shown in README.md (Export files), unedited")
     attr_names = pc.utf8_lower(pc.replace_substring(names.dictionary, "-", ""))
     attr = names.indices.to_numpy(zero_copy_only=False)
@@ -195,7 +187,7 @@ def _records(doc: Text, raw: bytes, first: int, stop: int, first_line: Callable[
     frame["hide_from_address_lists"] = common.bool_text(frame["hide_from_address_lists"])
     for f in common.AD_GUID_FIELDS:
         frame[f] = common.guid_text(frame[f])
-    frame["source_line"] = numbers[starts]  # the physical lines, once the parts before are counted
+    frame["source_line"] = physical(starts)
     carried = np.array([len(at(i)) > 0 for i in range(len(_NAMES))])
     return _Part(frame, reason, carried, changetype)
 
