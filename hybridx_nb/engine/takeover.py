@@ -176,24 +176,28 @@ def _manager(pairs: pd.DataFrame, ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad
     return expected, current, _text(ad["manager"], rows_ad), shown
 
 
-def _flat(lists: pd.Series, rows: pa.Array) -> tuple[np.ndarray, pa.Array]:
-    """(pair index, value) of every item of the list column at ``rows``."""
-    taken = pc.take(_arrow(lists), rows).combine_chunks()
-    return pc.list_parent_indices(taken).to_numpy().astype(np.int64), pc.list_flatten(taken).cast(_STR)
+def _flat(lists: pa.Array, at: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """(pair index, value) of every item of the pairs ``at`` of ``lists`` (one list per pair)."""
+    taken = lists if len(at) == len(lists) else lists.take(pa.array(at))
+    return at[pc.list_parent_indices(taken).to_numpy().astype(np.int64)], pc.list_flatten(taken).cast(_STR)
 
 
 def _proxies(ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad: pa.Array, rows_cloud: pa.Array
              ) -> tuple[list[tuple[np.ndarray, str, pa.Array, pa.Array]], dict[str, int]]:
     """Lost and added addresses, and the primary SMTP change, as (pair rows, status, cloud value, AD value)."""
-    # most pairs hold the same addresses in the same order: only the others are compared value by value
-    joined = [pc.binary_join(pc.take(_arrow(frame["proxy_addresses"]), rows), "\x1f")
-              for frame, rows in ((ad, rows_ad), (cloud, rows_cloud))]
-    same = pc.equal(pc.utf8_lower(joined[0]), pc.utf8_lower(joined[1])).fill_null(False).to_numpy(
-        zero_copy_only=False)
+    lists = [pc.take(_arrow(frame["proxy_addresses"]), rows).combine_chunks()
+             for frame, rows in ((ad, rows_ad), (cloud, rows_cloud))]
+    sizes = [pc.list_value_length(side).fill_null(0).to_numpy(zero_copy_only=False) for side in lists]
+    # pairs holding the same addresses in the same order are not compared value by value; only lists of one
+    # length can be the same (the cloud's extra onmicrosoft.com address usually tells them apart at once)
+    same = np.zeros(len(rows_ad), dtype=bool)
+    alike = np.flatnonzero(sizes[0] == sizes[1])
+    if len(alike):
+        joined = [pc.utf8_lower(pc.binary_join(side.take(pa.array(alike)), "\x1f")) for side in lists]
+        same[alike] = pc.equal(*joined).fill_null(False).to_numpy(zero_copy_only=False)
     differ = np.flatnonzero(~same)
-    pa_idx, pa_val = _flat(ad["proxy_addresses"], pc.take(rows_ad, pa.array(differ)))
-    pc_idx, pc_val = _flat(cloud["proxy_addresses"], pc.take(rows_cloud, pa.array(differ)))
-    pa_idx, pc_idx = differ[pa_idx], differ[pc_idx]  # back to pair positions
+    pa_idx, pa_val = _flat(lists[0], differ)
+    pc_idx, pc_val = _flat(lists[1], differ)
     codes = pc.dictionary_encode(pa.concat_arrays([pc.utf8_lower(pa_val), pc.utf8_lower(pc_val)])).indices
     codes = codes.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     width = int(codes.max()) + 1 if len(codes) else 1
@@ -205,18 +209,15 @@ def _proxies(ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad: pa.Array, rows_clou
     out = [(pc_idx[lost], "lost", pc_val.filter(pa.array(lost)), pa.nulls(int(lost.sum()), _STR)),
            (pa_idx[added], "added", pa.nulls(int(added.sum()), _STR), pa_val.filter(pa.array(added)))]
     n = len(rows_ad)
-    ad_primary = primary_smtp(pd.Series(pd.arrays.ArrowExtensionArray(pc.take(_arrow(ad["proxy_addresses"]),
-                                                                              rows_ad))),
-                              pd.Series(pd.array(_text(ad["mail"], rows_ad), dtype="str")))
-    cloud_primary = primary_smtp(pd.Series(pd.arrays.ArrowExtensionArray(
-        pc.take(_arrow(cloud["proxy_addresses"]), rows_cloud))),
-        pd.Series(pd.array(_text(cloud["mail"], rows_cloud), dtype="str")))
+    ad_primary, cloud_primary = (
+        primary_smtp(pd.Series(pd.arrays.ArrowExtensionArray(side)),
+                     pd.Series(pd.array(_text(frame["mail"], rows), dtype="str")))
+        for side, frame, rows in ((lists[0], ad, rows_ad), (lists[1], cloud, rows_cloud)))
     a, c = _arrow(ad_primary).combine_chunks().cast(_STR), _arrow(cloud_primary).combine_chunks().cast(_STR)
     changed = _status(a, c, True, True) != TAKEOVER_STATUSES.index("same")
     rows = np.flatnonzero(changed)
     out.append((rows, "primary_changed", c.take(pa.array(rows)), a.take(pa.array(rows))))
-    unchanged = int(pc.sum(pc.list_value_length(pc.take(_arrow(cloud["proxy_addresses"]), rows_cloud))).as_py()
-                    or 0) - len(pc_val) + int((member(cloud_keys, ad_keys) | moera).sum())
+    unchanged = int(sizes[1].sum()) - len(pc_val) + int((member(cloud_keys, ad_keys) | moera).sum())
     counts = {"lost": int(lost.sum()), "added": int(added.sum()), "primary_changed": int(changed.sum()),
               "same": unchanged}
     users_losing = int(len(np.unique(pc_idx[lost]))) if n else 0

@@ -54,10 +54,6 @@ class ExchangeReadiness:
                 "states": {f"{a}/{b}": int(n) for (a, b), n in pairs.items()}, "notes": list(self.notes)}
 
 
-def _col(frame: pd.DataFrame, col: str, rows: np.ndarray) -> pd.Series:
-    return take_text(frame[col], rows)
-
-
 EXPLAIN = {
     "mailbox_both_sides": (
         "The user has a mailbox on-premises and one in Exchange Online: after the takeover mail is delivered to "
@@ -94,84 +90,100 @@ EXPLAIN = {
 def exchange_readiness(snap: Snapshot, findings: pd.DataFrame, rows: pd.DataFrame | None = None
                        ) -> ExchangeReadiness:
     """The Hybrid Exchange findings of every hard and soft match in ``findings`` (``rows``: the engine's rows of
-    each finding, ``Prediction.rows``, which spare looking the pairs up)."""
+    each finding, ``Prediction.rows``, which spare looking the pairs up). The states are tested on whole columns
+    and picked per pair as booleans; text is taken only for the pairs with a finding."""
     ad, cloud, exo = snap["ad_users"], snap["entra_users"], snap["exo_mailboxes"]
     pairs = matched_rows(findings, ad, cloud, rows)
     ai, ci = pairs["ai"].to_numpy(), pairs["ci"].to_numpy()
     notes: list[str] = []
-    have_ad = carried_columns(snap, "ad_users")
-    exchange_ad = bool({"recipient_type_details", "home_mdb"} & have_ad)
-    rtd = _col(ad, "recipient_type_details", ai)
-    onprem_mailbox = (_col(ad, "home_mdb", ai).notna() | rtd.isin(MAILBOX_TYPES)).to_numpy()
-    onprem_remote = (rtd.isin(REMOTE_TYPES) | _col(ad, "remote_recipient_type", ai).notna()).to_numpy()
+    exchange_ad = bool({"recipient_type_details", "home_mdb"} & carried_columns(snap, "ad_users"))
+    rtd = ad["recipient_type_details"]
+    onprem_mailbox = (ad["home_mdb"].notna() | rtd.isin(MAILBOX_TYPES)).to_numpy()[ai]
+    onprem_remote = (rtd.isin(REMOTE_TYPES) | ad["remote_recipient_type"].notna()).to_numpy()[ai]
     onprem = np.select([onprem_mailbox, onprem_remote], ["mailbox", "remote_mailbox"], "none")
     if not exchange_ad:
         onprem[:] = "unknown"
         notes.append("The AD export carries no on-premises Exchange attributes (msExchRecipientTypeDetails, "
                      "homeMDB): on-premises mailboxes could not be told apart; export them as README.md shows.")
     has_exo = snap.has("exo_mailboxes")
-    ei = index_in(_col(cloud, "id", ci), exo["entra_id"]) if has_exo else np.full(len(ci), -1)
+    ei = index_in(cloud["id"], exo["entra_id"])[ci] if has_exo else np.full(len(ci), -1)
     in_exo = ei >= 0
+    at_exo = np.maximum(ei, 0)
 
-    def take(col: str) -> pd.Series:  # the pair's Exchange Online row's value, missing without one
-        if not len(exo):
-            return pd.Series(pd.array(pa.nulls(len(ei), _STR), dtype="str"))
-        return take_text(exo[col], np.maximum(ei, 0)).where(in_exo)
+    def exo_has(values: pd.Series) -> np.ndarray:  # per pair: its Exchange Online row's test, False without one
+        return values.fillna(False).to_numpy(dtype=bool)[at_exo] & in_exo if len(exo) else np.zeros(len(ei), bool)
 
-    exo_rtd = take("recipient_type_details")
-    provisioned = (_col(cloud, "exchange_provisioned", ci) == "Success").fillna(False).to_numpy()
-    cloud_mailbox = (exo_rtd.str.endswith("Mailbox").fillna(False).to_numpy() if has_exo else provisioned)
-    licensed = (_col(cloud, "exchange_assigned", ci) == "Enabled").fillna(False).to_numpy()
+    provisioned = (cloud["exchange_provisioned"] == "Success").fillna(False).to_numpy()[ci]
+    cloud_mailbox = exo_has(exo["recipient_type_details"].str.endswith("Mailbox")) if has_exo else provisioned
+    licensed = (cloud["exchange_assigned"] == "Enabled").fillna(False).to_numpy()[ci]
     cloud_state = np.select([cloud_mailbox, licensed], ["mailbox", "licensed"], "none")
-    have_cloud = carried_columns(snap, "entra_users")
-    if not has_exo and "exchange_provisioned" not in have_cloud:
+    if not has_exo and "exchange_provisioned" not in carried_columns(snap, "entra_users"):
         cloud_state[:] = "unknown"
         notes.append("Neither an Exchange Online export (--exo) nor the users' provisionedPlans were given: "
                      "cloud mailboxes could not be told.")
     elif not has_exo:
         notes.append("No Exchange Online export (--exo): cloud mailboxes are inferred from provisionedPlans, and "
                      "ExchangeGuid and LegacyExchangeDN checks are skipped.")
-    cloud_guid, cloud_legacy = take("exchange_guid"), take("legacy_exchange_dn")
-    ad_guid = _col(ad, "exchange_guid", ai)
     both = (onprem == "mailbox") & (cloud_state == "mailbox")
     licence = (onprem == "mailbox") & (cloud_state == "licensed")
-    mismatch = (onprem == "remote_mailbox") & (cloud_state == "mailbox") & cloud_guid.notna().to_numpy() & \
-        (ad_guid.str.lower() != cloud_guid.str.lower()).fillna(True).to_numpy()
-    org_has_exchange = exchange_ad and bool((ad["home_mdb"].notna() | ad["recipient_type_details"].notna()).any())
+    mismatch = (onprem == "remote_mailbox") & (cloud_state == "mailbox") & exo_has(exo["exchange_guid"].notna())
+    at = np.flatnonzero(mismatch)
+    mismatch[at] = (take_text(ad["exchange_guid"], ai[at]).str.lower() !=
+                    take_text(exo["exchange_guid"], ei[at]).str.lower()).fillna(True).to_numpy()
+    org_has_exchange = exchange_ad and bool((ad["home_mdb"].notna() | rtd.notna()).any())
     no_remote = (onprem == "none") & (cloud_state == "mailbox") & org_has_exchange
-    x500 = cloud_legacy.notna().to_numpy() & (cloud_state == "mailbox") & ~both & (onprem != "unknown") & \
-        ~_has_x500(ad, ai, cloud_legacy)
+    x500 = exo_has(exo["legacy_exchange_dn"].notna()) & (cloud_state == "mailbox") & ~both & (onprem != "unknown")
+    at = np.flatnonzero(x500)
+    x500[at] = ~_has_x500(ad, ai[at], take_text(exo["legacy_exchange_dn"], ei[at]))
     masks = {"mailbox_both_sides": both, "licence_creates_mailbox": licence, "exchange_guid_mismatch": mismatch,
              "no_remote_mailbox": no_remote, "x500_missing": x500}
-    alias = _col(ad, "mail_nickname", ai).fillna(_col(cloud, "mail_nickname", ci)).fillna(
-        _col(cloud, "upn", ci).str.replace(r"@.*$", "", regex=True))
+    shown = np.flatnonzero(np.logical_or.reduce(list(masks.values())))
+    out = _finding_rows(snap, ai[shown], ci[shown], ei[shown], onprem[shown], cloud_state[shown],
+                        {name: m[shown] for name, m in masks.items()})
+    states = pd.DataFrame({"entra_id": take_text(cloud["id"], ci), "onprem_state": pd.Series(onprem, dtype="str"),
+                           "cloud_state": pd.Series(cloud_state, dtype="str")})
+    return ExchangeReadiness(out, states, notes)
+
+
+def _finding_rows(snap: Snapshot, ai: np.ndarray, ci: np.ndarray, ei: np.ndarray, onprem: np.ndarray,
+                  cloud_state: np.ndarray, masks: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One row per pair and finding (``COLUMNS``), finding by finding in ``EXCHANGE_FINDINGS`` order."""
+    ad, cloud, exo = snap["ad_users"], snap["entra_users"], snap["exo_mailboxes"]
+
+    def from_exo(col: str) -> pd.Series:  # the pair's Exchange Online row's value, missing without one
+        if not len(exo):
+            return pd.Series(pd.array(pa.nulls(len(ei), _STR), dtype="str"))
+        return take_text(exo[col], np.maximum(ei, 0)).where(ei >= 0)
+
+    alias = take_text(ad["mail_nickname"], ai).fillna(take_text(cloud["mail_nickname"], ci)).fillna(
+        take_text(cloud["upn"], ci).str.replace(r"@.*$", "", regex=True))
     routing = alias + "@" + initial_domain(snap["entra_domains"]).replace(".onmicrosoft.com", ".mail.onmicrosoft.com")
     base = pd.DataFrame({
-        "entra_id": _col(cloud, "id", ci), "entra_upn": _col(cloud, "upn", ci), "ad_dn": _col(ad, "dn", ai),
-        "ad_object_guid": _col(ad, "object_guid", ai), "ad_sam": _col(ad, "sam_account_name", ai),
-        "onprem_state": pd.Series(onprem, dtype="str"), "cloud_state": pd.Series(cloud_state, dtype="str"),
-        "ad_exchange_guid": ad_guid, "cloud_exchange_guid": cloud_guid, "cloud_legacy_dn": cloud_legacy,
+        "entra_id": take_text(cloud["id"], ci), "entra_upn": take_text(cloud["upn"], ci),
+        "ad_dn": take_text(ad["dn"], ai), "ad_object_guid": take_text(ad["object_guid"], ai),
+        "ad_sam": take_text(ad["sam_account_name"], ai), "onprem_state": pd.Series(onprem, dtype="str"),
+        "cloud_state": pd.Series(cloud_state, dtype="str"), "ad_exchange_guid": take_text(ad["exchange_guid"], ai),
+        "cloud_exchange_guid": from_exo("exchange_guid"), "cloud_legacy_dn": from_exo("legacy_exchange_dn"),
         "routing_address": routing})
     parts = [base[m].assign(finding=name, explanation=EXPLAIN[name]) for name, m in masks.items() if m.any()]
     out = (pd.concat(parts, ignore_index=True) if parts else
            base.head(0).assign(finding=pd.Series(dtype="str"), explanation=pd.Series(dtype="str")))
-    states = base[["entra_id", "onprem_state", "cloud_state"]]
-    return ExchangeReadiness(out[list(COLUMNS)].astype("str"), states, notes)
+    return out[list(COLUMNS)].astype("str")
 
 
 def _has_x500(ad: pd.DataFrame, ai: np.ndarray, legacy: pd.Series) -> np.ndarray:
     """Whether ``X500:<legacy>`` is among the AD user's proxy addresses (case-insensitive), per pair. Only the
-    X500 addresses are hashed: they are few beside the SMTP ones."""
-    lists = pc.take(pa.chunked_array(ad["proxy_addresses"].array.__arrow_array__()), pa.array(ai)).combine_chunks()
-    parents = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
-    flat = pc.list_flatten(lists).cast(_STR)
-    x500 = pc.equal(pc.utf8_lower(pc.utf8_slice_codeunits(flat, 0, 5)), "x500:").fill_null(False)
-    flat, parents = pc.utf8_lower(flat.filter(x500)), parents[x500.to_numpy(zero_copy_only=False)]
+    X500 addresses are lower-cased and hashed: they are few beside the SMTP ones."""
+    lists = pa.chunked_array(ad["proxy_addresses"].array.__arrow_array__()).combine_chunks()
+    rows = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
+    flat = pc.list_flatten(lists)
+    x500 = pc.starts_with(flat, "x500:", ignore_case=True).fill_null(False)
+    flat, rows = pc.utf8_lower(flat.filter(x500)).cast(_STR), rows[x500.to_numpy(zero_copy_only=False)]
     legacy_text = pa.array(legacy.array.__arrow_array__()).cast(_STR) if len(legacy) else pa.array([], _STR)
     wanted = pc.utf8_lower(pc.binary_join_element_wise(pa.scalar("X500:", _STR), legacy_text, pa.scalar("", _STR)))
     codes = pc.dictionary_encode(pa.concat_arrays([flat, wanted])).indices.fill_null(0).to_numpy(
         zero_copy_only=False).astype(np.int64)
     width = int(codes.max()) + 1 if len(codes) else 1
-    have = parents * width + codes[:len(flat)]
-    probe = np.arange(len(ai), dtype=np.int64) * width + codes[len(flat):]
+    have = rows * width + codes[:len(flat)]
+    probe = ai.astype(np.int64) * width + codes[len(flat):]
     return member(probe, have) & wanted.is_valid().to_numpy(zero_copy_only=False)

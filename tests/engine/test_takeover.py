@@ -88,6 +88,20 @@ def test_proxy_addresses_per_value_and_the_primary() -> None:
     assert changes.iloc[0]["status"] == "lost"  # most urgent first
 
 
+def test_lists_of_one_length_are_still_compared_value_by_value() -> None:
+    # same addresses in another order and case: nothing changes; one address swapped: one lost, one added
+    for cloud, lost, added in ((["smtp:B@x.com", "SMTP:Ann@x.com"], set(), set()),
+                               (["SMTP:ann@x.com", "smtp:d@x.com"], {"smtp:d@x.com"}, {"smtp:b@x.com"})):
+        snap, findings = _pair_snapshot({"proxy_addresses": ["SMTP:ann@x.com", "smtp:b@x.com"], "mail": "ann@x.com"},
+                                        {"proxy_addresses": cloud, "mail": "ann@x.com"}, ALL)
+        result = takeover_impact(snap, findings)
+        ann = result.changes[result.changes["entra_upn"].eq("ann@x.com")]
+        assert set(ann.loc[ann["status"].eq("lost"), "cloud_value"]) == lost
+        assert set(ann.loc[ann["status"].eq("added"), "ad_value"]) == added
+        assert not ann["status"].eq("primary_changed").any()
+        assert result.counts["proxyAddresses"]["same"] == 2 - len(lost) + 1  # the boss's own address is the same
+
+
 def test_manager_is_compared_through_the_match_and_flags_are_inverted() -> None:
     snap, findings = _pair_snapshot(
         {"manager": "CN=Boss,DC=x", "hide_from_address_lists": True, "title": "Counsel"},
