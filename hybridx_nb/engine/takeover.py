@@ -159,21 +159,21 @@ def _status(a: pa.Array, c: pa.Array, nocase: bool, null_flows: bool) -> np.ndar
 def _manager(pairs: pd.DataFrame, ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad: pa.Array,
              rows_cloud: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
     """(expected cloud manager id, cloud manager id, AD manager DN, cloud manager UPN) per pair."""
-    manager_dn = pd.Series(pd.array(_text(ad["manager"], rows_ad), dtype="str"))
-    m_ad = index_in(manager_dn.str.lower(), ad["dn"].str.lower())
+    ad_manager = _text(ad["manager"], rows_ad)
+    m_ad = index_in(pd.Series(pd.array(ad_manager, dtype="str")).str.lower(), ad["dn"].str.lower())
     # the cloud user each AD user becomes: its pair's cloud user; AD users outside a pair become new objects
     becomes = np.full(len(ad), -1, np.int64)
     becomes[pairs["ai"].to_numpy()] = pairs["ci"].to_numpy()
     target = np.where(m_ad >= 0, becomes[np.maximum(m_ad, 0)], -1)
     ids = _arrow(cloud["id"]).combine_chunks().cast(_STR)
     expected = pc.if_else(pa.array(target >= 0), pc.take(ids, pa.array(np.maximum(target, 0))),
-                          pc.binary_join_element_wise(pa.scalar("new object for ", _STR), _text(ad["manager"], rows_ad),
+                          pc.binary_join_element_wise(pa.scalar("new object for ", _STR), ad_manager,
                                                       pa.scalar("", _STR)))
     current = _text(cloud["manager_id"], rows_cloud)
     m_cloud = index_in(pd.Series(pd.array(current, dtype="str")), cloud["id"])
     upns = _arrow(cloud["upn"]).combine_chunks().cast(_STR)
     shown = pc.if_else(pa.array(m_cloud >= 0), pc.take(upns, pa.array(np.maximum(m_cloud, 0))), current)
-    return expected, current, _text(ad["manager"], rows_ad), shown
+    return expected, current, ad_manager, shown
 
 
 def _flat(lists: pa.Array, at: np.ndarray) -> tuple[np.ndarray, pa.Array]:
@@ -253,8 +253,8 @@ def takeover_impact(snap: Snapshot, findings: pd.DataFrame, rows: pd.DataFrame |
         else:
             a, c = _text(ad[flow.ad_col], rows_ad), _text(cloud[flow.entra_col], rows_cloud)
             if flow.kind == "hide":  # hidden from address lists on-premises = not shown in the cloud
-                a = pc.if_else(pc.equal(a, "true"), pa.scalar("false", _STR), pa.scalar("true", _STR)).cast(_STR)
-                a = pc.if_else(pc.is_valid(_text(ad[flow.ad_col], rows_ad)), a, pa.nulls(len(a), _STR))
+                a = pc.if_else(pc.is_valid(a), pc.if_else(pc.equal(a, "true"), pa.scalar("false", _STR),
+                                                          pa.scalar("true", _STR)), pa.nulls(len(a), _STR))
             a_shown, c_shown = a, c
         code = _status(a, c, flow.kind == "nocase", flow.null_flows)
         # a partial export: records that lacked the key are not compared (docs/domain.md §14)
