@@ -253,15 +253,15 @@ def leading_period(attribute: str) -> Check:
 def blank(attribute: str) -> Check:
     """A missing or whitespace-only value; for displayName proposes "given surname", else the common name."""
     def check(ctx: RuleContext) -> pd.DataFrame:
-        values = arrow(ctx.users[ATTRIBUTE_COLUMNS[attribute]])
+        values = ctx.column(ATTRIBUTE_COLUMNS[attribute])
         bad = ~mask(pc.is_valid(values)) | has(values, f"^{charclass(WHITESPACE)}*$")
-        view = View(np.arange(len(values)), values, values, values)
+        view = View(ctx.checked_rows, values, values, values)
         update = None
         if attribute == "displayName" and bad.any():
-            f = pa.array(bad)
-            given, surname = (pc.fill_null(arrow(ctx.users[c]).filter(f), "") for c in ("given_name", "surname"))
+            at = ctx.checked_rows[bad]
+            given, surname = (pc.fill_null(take(arrow(ctx.users[c]), at), "") for c in ("given_name", "surname"))
             name = pc.utf8_trim_whitespace(join(given, " ", surname))
-            cn = common_names(arrow(ctx.users["dn"]).filter(f))
+            cn = common_names(take(arrow(ctx.users["dn"]), at))
             update = pc.if_else(pc.equal(name, ""), cn, name)
         return hits(view, bad, update=update)
     return check
@@ -350,7 +350,7 @@ def large_object(ctx: RuleContext, limit: int = 300) -> pd.DataFrame:
     """LargeObject: more than ``limit`` proxy addresses on one user."""
     lists = ctx.users["proxy_addresses"].array.__arrow_array__()
     count = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
-    bad = count > limit
+    bad = (count > limit) & (True if ctx.checked is None else ctx.checked)
     values = pa.array([f"{k} proxy addresses" for k in count[bad]], STR)
     view = View(np.flatnonzero(bad), values, values, values)
     return hits(view, all_rows(len(values)))

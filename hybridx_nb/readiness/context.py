@@ -23,20 +23,17 @@ UPN = "userPrincipalName"
 PROXY = "proxyAddresses"
 
 
-#: The AD users' columns the rules read (``views.ATTRIBUTE_COLUMNS`` and what the rows and pairs need).
-_READ = ("dn", "object_guid", "consistency_guid", "object_class", "proxy_addresses", *views.ATTRIBUTE_COLUMNS.values(),
-         "surname")
-
 # The attributes whose values must be unique (within AD, against groups and contacts, against the cloud).
 UNIQUE_ATTRIBUTES = (UPN, "mail", PROXY, "mailNickname", "sAMAccountName")
 
 
 @dataclass
 class RuleContext:
-    """What the checks read: AD users to check (system objects already left out; ``pos`` = row number), groups
-    and contacts with mail, cloud users, matched pairs (``ad_dn, entra_id``, optionally with their snapshot rows
-    ``ad_row, cloud_row``; or a function returning them; None: guess them), and the routable domains (None: judge
-    by top-level domain) with the one to propose instead of a private one."""
+    """What the checks read: the AD users (the snapshot's rows; ``pos`` = row number) and which of them are
+    checked (``checked``: system objects are not; None: every row), groups and contacts with mail, cloud users,
+    matched pairs (``ad_dn, entra_id``, optionally with their rows ``ad_row, cloud_row``; or a function returning
+    them; None: guess them), and the routable domains (None: judge by top-level domain) with the one to propose
+    instead of a private one."""
 
     users: pd.DataFrame
     mail_objects: pd.DataFrame
@@ -44,14 +41,24 @@ class RuleContext:
     given_pairs: pd.DataFrame | Callable[[], pd.DataFrame] | None = None
     verified_domains: tuple[str, ...] | None = None
     fix_domain: str | None = None
-    user_rows: np.ndarray | None = None  # per snapshot AD row, its row in ``users`` (-1: left out)
+    checked: np.ndarray | None = None  # per row of ``users``, whether it is checked (None: every row)
+
+    @cached_property
+    def checked_rows(self) -> np.ndarray:
+        """The rows of ``users`` that are checked."""
+        return np.arange(len(self.users)) if self.checked is None else np.flatnonzero(self.checked)
+
+    def column(self, name: str) -> pa.Array:
+        """A column of ``users`` at ``checked_rows``."""
+        values = views.arrow(self.users[name])
+        return values if self.checked is None else views.take(values, self.checked_rows)
 
     def view(self, attribute: str) -> views.View:
         if attribute == "proxyAddresses":
             return self.proxies
         cache = self.__dict__.setdefault("_views", {})
         if attribute not in cache:
-            cache[attribute] = views.single_view(self.users[views.ATTRIBUTE_COLUMNS[attribute]])
+            cache[attribute] = views.single_view(self.users[views.ATTRIBUTE_COLUMNS[attribute]], self.checked)
         return cache[attribute]
 
     def address_view(self, attribute: str) -> views.View:
@@ -64,7 +71,7 @@ class RuleContext:
 
     @cached_property
     def proxies(self) -> views.View:
-        return views.proxy_view(self.users)
+        return views.proxy_view(self.users, self.checked)
 
     @cached_property
     def _smtp(self) -> np.ndarray:
@@ -140,11 +147,13 @@ class RuleContext:
         m = len(self.cloud)
         if self.given_pairs is not None:
             given = self.given_pairs() if callable(self.given_pairs) else self.given_pairs
-            if {"ad_row", "cloud_row"} <= set(given.columns) and self.user_rows is not None:  # the engine's rows
-                pos = self.user_rows[given["ad_row"].to_numpy(dtype=np.int64)]
-                rows = np.where(pos >= 0, given["cloud_row"].to_numpy(dtype=np.int64), -1)
+            if {"ad_row", "cloud_row"} <= set(given.columns):  # the engine's rows
+                pos = given["ad_row"].to_numpy(dtype=np.int64)
+                rows = given["cloud_row"].to_numpy(dtype=np.int64)
+                if self.checked is not None:
+                    rows = np.where(self.checked[pos], rows, -1)
             else:
-                given = _pair_rows(self.users, given)
+                given = _pair_rows(self.users, given, self.checked)
                 rows = pc.index_in(views.arrow(given["entra_id"]), value_set=views.arrow(self.cloud["id"]),
                                    skip_nulls=True)
                 rows = pc.fill_null(rows, -1).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -170,6 +179,8 @@ class RuleContext:
         upn = self.view("userPrincipalName")
         by_upn = views.int_join(self.cloud_codes("userPrincipalName"), upn.pos, ci["code"][ci["is_upn"]],
                              ci["row"][ci["is_upn"]])
+        if self.checked is not None:
+            by_anchor = by_anchor[self.checked[by_anchor[:, 0]]]
         found, taken = [], np.zeros(n, dtype=bool)
         for pairs in (by_anchor, by_smtp, by_upn):
             pairs = pairs[~taken[pairs[:, 0]]]
@@ -216,16 +227,14 @@ def build_context(snap: Snapshot, *, pairs: pd.DataFrame | Callable[[], pd.DataF
     ``pairs`` may be a function returning them: it is called when a rule first needs the pairs, so the rules
     that do not can run while the engine is still matching."""
     users = snap["ad_users"]
-    system = system_object_mask(users)
-    user_rows = np.where(system, -1, np.cumsum(~system) - 1)
-    users = users[list(_READ)][~system].reset_index(drop=True)  # only what the rules read: a copy of every
-    # column of a million users would cost seconds
+    system = system_object_mask(users)  # left out by masks, not by a copy of a million users without a few
     mail_objects = snap["ad_mail_objects"]
     mail_objects = mail_objects[~system_object_mask(mail_objects)].reset_index(drop=True)
     if isinstance(pairs, pd.DataFrame):
         _check_pairs(pairs)
     verified, fix_domain = _domains(snap, routable_domains)
-    return RuleContext(users, mail_objects, snap["entra_users"], pairs, verified, fix_domain, user_rows)
+    return RuleContext(users, mail_objects, snap["entra_users"], pairs, verified, fix_domain,
+                       ~system if system.any() else None)
 
 
 def _check_pairs(pairs: pd.DataFrame) -> None:
@@ -234,10 +243,12 @@ def _check_pairs(pairs: pd.DataFrame) -> None:
         raise ValueError(f"pairs needs the columns ad_dn and entra_id (missing: {', '.join(sorted(missing))})")
 
 
-def _pair_rows(users: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+def _pair_rows(users: pd.DataFrame, pairs: pd.DataFrame, checked: np.ndarray | None) -> pd.DataFrame:
     """The pairs as (``pos``: row of ``users``, ``entra_id``); pairs of users that are not checked are left out."""
     _check_pairs(pairs)
     row = pc.index_in(views.arrow(pairs["ad_dn"].astype("str")), value_set=views.arrow(users["dn"]))
     row = pc.fill_null(row, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    if checked is not None:
+        row[row >= 0] = np.where(checked[row[row >= 0]], row[row >= 0], -1)
     given = pd.DataFrame({"pos": row, "entra_id": pairs["entra_id"].astype("str").array})
     return given[given["pos"].to_numpy() >= 0]

@@ -114,16 +114,20 @@ def common_names(dns: pa.Array) -> pa.Array:
     return arrow(sub(cn, r"\\(.)", r"\1"))
 
 
-def explode_proxies(frame: pd.DataFrame) -> tuple[np.ndarray, pa.Array]:
-    """Row of ``frame`` and value of each proxy address."""
+def explode_proxies(frame: pd.DataFrame, rows: np.ndarray | None = None) -> tuple[np.ndarray, pa.Array]:
+    """Row of ``frame`` and value of each proxy address (of the rows where ``rows`` is true, when given)."""
     lists = frame["proxy_addresses"].array.__arrow_array__()
     lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
     pos = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
     values = arrow(pc.list_flatten(lists))
-    if not values.null_count:
-        return pos, values
-    keep = mask(pc.is_valid(values))
-    return pos[keep], values.filter(pa.array(keep))
+    keep = _present(values, None if rows is None else rows[pos])
+    return (pos, values) if keep is None else (pos[keep], values.filter(pa.array(keep)))
+
+
+def _present(values: pa.Array, rows: np.ndarray | None) -> np.ndarray | None:
+    """Where a value is present and its row is one of ``rows`` (None: everywhere)."""
+    keep = mask(pc.is_valid(values)) if values.null_count else None
+    return keep if rows is None else rows if keep is None else keep & rows
 
 
 @dataclass(frozen=True)
@@ -150,19 +154,21 @@ class View:
         return join(self.prefix, text) if self.prefix is not None else text
 
 
-def single_view(column: pd.Series) -> View:
+def single_view(column: pd.Series, rows: np.ndarray | None = None) -> View:
+    """The present values of ``column`` (of the rows where ``rows`` is true, when given)."""
     values = arrow(column)
-    if not values.null_count:
+    keep = _present(values, rows)
+    if keep is None:
         return View(np.arange(len(values)), values, values, arrow(pc.utf8_lower(values)))
-    present = mask(pc.is_valid(values))
-    values = values.filter(pa.array(present))
-    return View(np.flatnonzero(present), values, values, arrow(pc.utf8_lower(values)))
+    values = values.filter(pa.array(keep))
+    return View(np.flatnonzero(keep), values, values, arrow(pc.utf8_lower(values)))
 
 
-def proxy_view(frame: pd.DataFrame) -> View:
-    """The proxy addresses of ``frame``, split at the first colon. The values are grouped by the colon's byte
-    position (a handful of groups: ``SMTP:``, ``X500:``, ``sip:`` …) so that each group is cut with one slice."""
-    pos, values = explode_proxies(frame)
+def proxy_view(frame: pd.DataFrame, rows: np.ndarray | None = None) -> View:
+    """The proxy addresses of ``frame`` (of the rows where ``rows`` is true, when given), split at the first
+    colon. The values are grouped by the colon's byte position (a handful of groups: ``SMTP:``, ``X500:``,
+    ``sip:`` …) so that each group is cut with one slice."""
+    pos, values = explode_proxies(frame, rows)
     raw = values.cast(pa.large_binary())
     colon = pc.find_substring(raw, ":").to_numpy(zero_copy_only=False)
     prefixes, texts, order = [], [], []

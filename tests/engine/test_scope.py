@@ -8,9 +8,11 @@ import pytest
 from support.system_objects import SYSTEM
 from support.tenants import ad_user, entra_user, tenant
 
+from hybridx_nb.app.assess import matched_pairs
 from hybridx_nb.engine.match import predict
 from hybridx_nb.engine.scope import SYSTEM_ACCOUNTS, system_object_mask, system_object_reason
 from hybridx_nb.readiness.context import build_context
+from hybridx_nb.readiness.rules import run_rules
 
 IN_SCOPE = {"dn": "CN=Guesthouse,OU=Staff,DC=contoso,DC=com", "sam_account_name": "guesthouse",
             "is_critical_system_object": False}
@@ -53,4 +55,20 @@ def test_engine_and_readiness_agree(obj):
     assert findings.loc[obj["dn"], "category"] == "excluded"
     assert findings.loc["CN=ann,OU=Staff,DC=contoso,DC=com", "category"] != "excluded"
     ctx = build_context(snap)
-    assert list(ctx.users["dn"]) == ["CN=ann,OU=Staff,DC=contoso,DC=com"]
+    assert list(ctx.users["dn"].iloc[ctx.checked_rows]) == ["CN=ann,OU=Staff,DC=contoso,DC=com"]
+
+
+def test_a_system_objects_values_are_neither_checked_nor_compared():
+    # krbtgt holds ann's UPN and address, a blank display name, a bad character and 301 proxy addresses: none of
+    # it is reported, and ann's values are no duplicates; the same values on a user are reported
+    many = [f"smtp:k{i}@contoso.com" for i in range(301)]
+    odd = {"upn": "ann@contoso.com", "mail": "ann@contoso.com", "display_name": " ", "mail_nickname": "k rbtgt",
+           "proxy_addresses": ["SMTP:ann@contoso.com", *many]}
+    for dn, reported in (("CN=krbtgt,CN=Users,DC=contoso,DC=com", False), ("CN=bob,OU=Staff,DC=contoso,DC=com", True)):
+        snap = tenant([ad_user("x", dn=dn, sam_account_name=dn[3:].split(",")[0], **odd), ad_user("ann")],
+                      [entra_user("ann")])
+        rows = run_rules(snap, pairs=matched_pairs(predict(snap).findings))
+        assert rows["DISTINGUISHEDNAME"].eq(dn).any() == reported
+        assert rows["rule"].isin(["upn_duplicate", "proxy_duplicate"]).any() == reported
+        if reported:
+            assert {"displayname_blank", "proxy_large_object", "upn_duplicate"} <= set(rows["rule"])
