@@ -157,19 +157,24 @@ def _unknown(g: pd.DataFrame, ctx: dict) -> tuple[pd.Series, pd.Series]:
 
 
 class _Rows:
-    """The rows of one category: each column is taken from the findings only when a sentence reads it (the
-    hard matches, most of a tenant, read three columns), so the frame is never reordered as a whole."""
+    """The rows of one category (positions, or a slice of a block): each column is taken from the findings only
+    when a sentence reads it (the hard matches, most of a tenant, read three columns), so the frame is never
+    reordered as a whole."""
 
-    def __init__(self, f: pd.DataFrame, positions: np.ndarray) -> None:
+    def __init__(self, f: pd.DataFrame, positions: np.ndarray | slice) -> None:
         self._f, self._pos, self._cols = f, positions, {}
-        self.index = pd.RangeIndex(len(positions))
+        self.index = pd.RangeIndex(positions.stop - positions.start if isinstance(positions, slice) else len(positions))
 
     def __getitem__(self, column: str) -> pd.Series:
         if column not in self._cols:
-            self._cols[column] = take(self._f[column], self._pos)
+            values = self._f[column]
+            self._cols[column] = (values.iloc[self._pos].reset_index(drop=True) if isinstance(self._pos, slice)
+                                  else take(values, self._pos))
         return self._cols[column]
 
 
+#: Up to this many runs of one category, the sentences are built run by run and need no reordering.
+_BLOCKS = 64
 _BUILDERS: dict[str, Callable[[pd.DataFrame, dict], tuple[pd.Series, pd.Series]]] = {
     "hard_match": _hard, "soft_match": _soft, "anchor_mismatch": _mismatch, "match_blocked": _blocked,
     "ambiguous": _ambiguous, "new_user": _new, "orphan_anchor": _orphan, "cloud_only": _cloud_only,
@@ -186,6 +191,14 @@ def add_text(f: pd.DataFrame, setting: str, upn_on: bool, sources: dict | None =
            "or_upn": " or UPN" if upn_on else "", "upn_on": upn_on,
            "entra": "the Entra export", "incomplete": None, **(sources or {})}
     codes, names = pd.factorize(f["category"])
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else np.zeros(0, np.int64)
+    if len(starts) <= _BLOCKS:  # the engine writes each category in a block or a few: sentences block by block
+        parts = [_BUILDERS[names[codes[a]]](_Rows(f, slice(a, b)), ctx)  # type: ignore[arg-type]
+                 for a, b in zip(starts, np.r_[starts[1:], len(codes)])]
+        for col, k in (("reason", 0), ("action", 1)):
+            f[col] = pd.concat([pd.Series([], dtype="str"), *(p[k] for p in parts)], ignore_index=True).set_axis(
+                f.index)
+        return
     by_category = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[by_category], np.arange(len(names) + 1))
     reasons, actions = [pd.Series([], dtype="str")], [pd.Series([], dtype="str")]
