@@ -134,8 +134,32 @@ def ascii_rows_to_series(chars: np.ndarray, width: int, valid: np.ndarray, index
 _CANONICAL_GUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
+#: Where the 32 hex digits are in a canonical GUID string (not the four hyphens).
+_HEX_AT = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+
+
+def _canonical_bytes_array(guids: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """``guid_to_bytes_array`` when every present value is a canonical lower-case GUID, as snapshots hold them:
+    the digits are read straight from the Arrow data buffer. None when a value is written another way."""
+    arr = arrow_text(guids).cast(pa.large_string()).combine_chunks()
+    if not len(arr):
+        return np.zeros((0, 16), dtype=np.uint8), np.zeros(0, dtype=bool)
+    if pc.all(pc.match_substring_regex(arr, _CANONICAL_GUID)).as_py() is False:
+        return None
+    valid = pc.is_valid(arr).to_numpy(zero_copy_only=False)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(0, np.uint8)
+    digits = data[offsets[0]:offsets[-1]].reshape(-1, 36)[:, _HEX_AT]  # present values: 36 bytes each, end to end
+    raw = np.zeros((len(arr), 16), dtype=np.uint8)
+    raw[valid] = ((_HEX_VALUE[digits[:, 0::2]] << 4) | _HEX_VALUE[digits[:, 1::2]])[:, SWAP]
+    return raw, valid
+
+
 def guid_to_bytes_array(guids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(n, 16) uint8 array of AD-order bytes for a column of GUID strings, and a mask of the valid rows."""
+    canonical = _canonical_bytes_array(guids)
+    if canonical is not None:
+        return canonical
     s = as_str(guids)
     stripped = s.str.strip()
     braces_ok = stripped.str.startswith("{") == stripped.str.endswith("}")

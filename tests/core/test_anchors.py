@@ -76,6 +76,17 @@ def test_series_agree_with_scalars(values: list[str | None]) -> None:
 
 
 @settings(max_examples=50)
+@given(st.lists(st.one_of(guids, st.none()), max_size=30), st.integers(0, 3))
+def test_canonical_columns_are_read_from_the_buffer_and_agree(values: list[str | None], skip: int) -> None:
+    series = pd.Series(values, dtype="str").iloc[skip:]  # a slice: its Arrow array starts at an offset
+    assert anchors._canonical_bytes_array(series) is not None
+    got = anchors.guid_to_immutable_id_series(series)
+    assert [g if isinstance(g, str) else None for g in got] == [
+        anchors.guid_to_immutable_id(v) if v is not None else None for v in values[skip:]]
+    assert anchors._canonical_bytes_array(pd.Series([*values, GUID.upper()], dtype="str")) is None
+
+
+@settings(max_examples=50)
 @given(st.lists(guids, min_size=1, max_size=20))
 def test_big_endian_swap_is_an_involution(values: list[str]) -> None:
     series = pd.Series(values, dtype="str")
