@@ -72,7 +72,7 @@ def read_powershell_csv(doc: Text) -> Csv:
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             # the bytes are valid UTF-8 (``Text``), and ASCII delimiters, quotes and line ends never split a
             # character: checking each value again was 1.5 s of CPU at a million users
-            convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in headers}, check_utf8=False,
+            convert_options=pacsv.ConvertOptions(column_types={h: pa.large_string() for h in headers}, check_utf8=False,
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
     except pa.ArrowInvalid as exc:
         raise _malformed(doc, delimiter, first_offset, str(exc)) from None
@@ -84,7 +84,7 @@ def read_powershell_csv(doc: Text) -> Csv:
         table = pa.table({h: _lf(table.column(h)) for h in table.column_names})
     del data, body
     doc.release()  # the table holds the values: the file's bytes go before the columns are built
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
+    frame = table.to_pandas(types_mapper={pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan)}.get)
     return Csv(frame, lines[1:], headers, type_line)
 
 
