@@ -350,7 +350,9 @@ def large_object(ctx: RuleContext, limit: int = 300) -> pd.DataFrame:
     """LargeObject: more than ``limit`` proxy addresses on one user."""
     lists = ctx.users["proxy_addresses"].array.__arrow_array__()
     count = pc.fill_null(pc.list_value_length(lists), 0).to_numpy(zero_copy_only=False)
-    bad = (count > limit) & (True if ctx.checked is None else ctx.checked)
+    if ctx.checked is not None:
+        count = np.where(ctx.checked, count, 0)
+    bad = count > limit
     values = pa.array([f"{k} proxy addresses" for k in count[bad]], STR)
     view = View(np.flatnonzero(bad), values, values, values)
     return hits(view, all_rows(len(values)))

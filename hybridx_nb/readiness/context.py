@@ -249,6 +249,6 @@ def _pair_rows(users: pd.DataFrame, pairs: pd.DataFrame, checked: np.ndarray | N
     row = pc.index_in(views.arrow(pairs["ad_dn"].astype("str")), value_set=views.arrow(users["dn"]))
     row = pc.fill_null(row, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     if checked is not None:
-        row[row >= 0] = np.where(checked[row[row >= 0]], row[row >= 0], -1)
+        row[(row >= 0) & ~checked[np.maximum(row, 0)]] = -1
     given = pd.DataFrame({"pos": row, "entra_id": pairs["entra_id"].astype("str").array})
     return given[given["pos"].to_numpy() >= 0]
