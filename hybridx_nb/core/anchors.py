@@ -138,6 +138,11 @@ _CANONICAL_GUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _HEX_AT = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
 
 
+def _hex_to_ad_bytes(digits: np.ndarray) -> np.ndarray:
+    """(n, 32) ASCII hex digits of GUIDs in text order → (n, 16) bytes in AD order."""
+    return ((_HEX_VALUE[digits[:, 0::2]] << 4) | _HEX_VALUE[digits[:, 1::2]])[:, SWAP]
+
+
 def _canonical_bytes_array(guids: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     """``guid_to_bytes_array`` when every present value is a canonical lower-case GUID, as snapshots hold them:
     the digits are read straight from the Arrow data buffer. None when a value is written another way."""
@@ -151,7 +156,7 @@ def _canonical_bytes_array(guids: pd.Series) -> tuple[np.ndarray, np.ndarray] | 
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(0, np.uint8)
     digits = data[offsets[0]:offsets[-1]].reshape(-1, 36)[:, _HEX_AT]  # present values: 36 bytes each, end to end
     raw = np.zeros((len(arr), 16), dtype=np.uint8)
-    raw[valid] = ((_HEX_VALUE[digits[:, 0::2]] << 4) | _HEX_VALUE[digits[:, 1::2]])[:, SWAP]
+    raw[valid] = _hex_to_ad_bytes(digits)
     return raw, valid
 
 
@@ -169,8 +174,8 @@ def guid_to_bytes_array(guids: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     if valid.any():  # 32 hex digits each, end to end in the Arrow data buffer: decoded with a lookup table
         arr = pa.chunked_array(compact.array.__arrow_array__()).cast(pa.large_string()).combine_chunks()
         offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
-        digits = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(-1, 16, 2)
-        raw[valid] = ((_HEX_VALUE[digits[:, :, 0]] << 4) | _HEX_VALUE[digits[:, :, 1]])[:, SWAP]
+        raw[valid] = _hex_to_ad_bytes(
+            np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(-1, 32))
     return raw, valid
 
 

@@ -258,7 +258,7 @@ def _blank_as_missing(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedA
     if isinstance(arr, pa.ChunkedArray) and arr.num_chunks == 1:
         arr = arr.chunk(0)
     present = pc.greater(pc.binary_length(arr), 0).fill_null(False)
-    if pc.all(present).as_py() is not False or not len(arr):
+    if pc.all(present).as_py() is not False:  # none blank (an empty column too)
         return arr
     if isinstance(arr, pa.ChunkedArray) or arr.offset or present.offset:
         return pc.if_else(present, arr, pa.scalar(None, arr.type))
