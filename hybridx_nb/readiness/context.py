@@ -23,8 +23,10 @@ UPN = "userPrincipalName"
 PROXY = "proxyAddresses"
 
 
-# The attributes whose values must be unique (within AD, against groups and contacts, against the cloud).
-UNIQUE_ATTRIBUTES = (UPN, "mail", PROXY, "mailNickname", "sAMAccountName")
+# The addresses whose values must be unique within AD, against groups and contacts and against the cloud: encoded
+# in one hash pass. mailNickname and sAMAccountName must be unique within AD only: each is encoded on its own, so
+# the one pass (and its hash table, the rules' largest memory) stays smaller.
+SHARED_CODES = (UPN, "mail", PROXY)
 
 
 @dataclass
@@ -80,10 +82,10 @@ class RuleContext:
     @cached_property
     def _keys(self) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int]:
         """Every value uniqueness compares, encoded in one hash pass so that equal keys get equal codes across all
-        of them: the AD users' ``UNIQUE_ATTRIBUTES``, the groups' and contacts' mail and proxy addresses
+        of them: the AD users' ``SHARED_CODES``, the groups' and contacts' mail and proxy addresses
         (``objects mail``, ``objects proxy``) and the cloud users' UPN, mail and SMTP proxy addresses (``cloud
         upn`` …). Per segment its codes and the rows holding them; and the number of codes."""
-        segments = {a: (self.view(a).pos, self.view(a).key) for a in UNIQUE_ATTRIBUTES}
+        segments = {a: (self.view(a).pos, self.view(a).key) for a in SHARED_CODES}
         for name, frame, column in (("objects mail", self.mail_objects, "mail"), ("cloud upn", self.cloud, "upn"),
                                     ("cloud mail", self.cloud, "mail")):
             view = views.single_view(frame[column])
@@ -103,7 +105,7 @@ class RuleContext:
 
     def codes(self, attribute: str) -> tuple[np.ndarray, int]:
         """Integer code per value of ``attribute`` (equal keys, equal codes) and the number of codes."""
-        if attribute in UNIQUE_ATTRIBUTES:
+        if attribute in SHARED_CODES:
             return self._keys[0][attribute][0], self._keys[1]
         cache = self.__dict__.setdefault("_codes", {})
         if attribute not in cache:
@@ -111,11 +113,11 @@ class RuleContext:
         return cache[attribute]
 
     def mail_object_holder(self, attribute: str, kind: str) -> np.ndarray:
-        """Per value of ``attribute`` (one of ``UNIQUE_ATTRIBUTES``), the row of a group or contact holding the
+        """Per value of ``attribute`` (one of ``SHARED_CODES``), the row of a group or contact holding the
         same key (-1 where none); they hold their mail (``kind="mail"``), or mail and proxy addresses
         (``"proxy"``). The first such row, mail before proxy addresses."""
-        if attribute not in UNIQUE_ATTRIBUTES:
-            raise ValueError(f"groups and contacts are compared on {', '.join(UNIQUE_ATTRIBUTES)} only")
+        if attribute not in SHARED_CODES:
+            raise ValueError(f"groups and contacts are compared on {', '.join(SHARED_CODES)} only")
         cache = self.__dict__.setdefault("_mail_object_holders", {})
         if kind not in cache:
             codes, rows = self._segments("objects mail", *(["objects proxy"] if kind == "proxy" else []))

@@ -247,9 +247,29 @@ def _one_chunk(arr: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
 def _str_column(values: pd.Series, canonical: bool = False) -> pd.Series:
     arr = arrow_text(values)
     if canonical and values.dtype == "str":
-        return values if arr.num_chunks <= 1 else pd.Series(pd.array(_one_chunk(arr), dtype="str"), index=values.index)
-    arr = _one_chunk(arr)
-    return pd.Series(pd.array(_blank_as_missing(arr), dtype="str"), index=values.index)
+        if arr.num_chunks <= 1 and arr.null_count < len(arr):
+            return values
+        arr = _one_chunk(arr)
+    else:
+        arr = _blank_as_missing(_one_chunk(arr))
+    if arr.null_count == len(arr):
+        arr = null_text(len(arr))
+    return pd.Series(pd.array(arr, dtype="str"), index=values.index)
+
+
+_ZEROS: list[pa.Buffer] = []
+
+
+def null_text(n: int) -> pa.Array:
+    """``n`` missing values (``large_string``) whose buffers are all views of one shared, read-only zero buffer: a
+    column no row carries (extension attributes, fax …: dozens at a million users) costs no memory of its own."""
+    size = 8 * (n + 1)  # the offsets; the validity bitmap (all zero: all missing) needs less
+    if not _ZEROS or _ZEROS[0].size < size:
+        zeros = np.zeros(size, dtype=np.uint8)  # calloc'd: pages that are only read never become resident
+        zeros.flags.writeable = False
+        _ZEROS[:] = [pa.py_buffer(zeros)]
+    zeros = _ZEROS[0]
+    return pa.Array.from_buffers(pa.large_string(), n, [zeros, zeros, zeros.slice(0, 0)], null_count=n)
 
 
 def _blank_as_missing(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
@@ -313,8 +333,8 @@ def empty_column(col: Column, n: int, index: pd.Index | None = None) -> pd.Serie
     index = index if index is not None else pd.RangeIndex(n)
     if col.kind == "list":
         return _list_column(pd.Series([None] * n, index=index, dtype=object))
-    if col.kind == "str":  # built from Arrow nulls: many optional columns on a million rows stay cheap
-        return pd.Series(pd.array(pa.nulls(n, pa.large_string()), dtype="str"), index=index)
+    if col.kind == "str":
+        return pd.Series(pd.array(null_text(n), dtype="str"), index=index)
     return pd.Series([None] * n, index=index, dtype=object).astype(_DTYPES[col.kind])
 
 
