@@ -251,7 +251,7 @@ def _str_column(values: pd.Series, canonical: bool = False) -> pd.Series:
             return values
         arr = _one_chunk(arr)
     else:
-        arr = _blank_as_missing(_one_chunk(arr))
+        arr = blank_as_missing(_one_chunk(arr))
     if arr.null_count == len(arr):
         arr = null_text(len(arr))
     return pd.Series(pd.array(arr, dtype="str"), index=values.index)
@@ -272,7 +272,7 @@ def null_text(n: int) -> pa.Array:
     return pa.Array.from_buffers(pa.large_string(), n, [zeros, zeros, zeros.slice(0, 0)], null_count=n)
 
 
-def _blank_as_missing(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+def blank_as_missing(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """``""`` as missing; only ``""``: values exactly as the directory holds them (a tab is data). The strings
     stay where they are: only the validity bitmap is new (rebuilding the strings was seconds at a million)."""
     if isinstance(arr, pa.ChunkedArray) and arr.num_chunks == 1:

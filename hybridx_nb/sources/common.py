@@ -214,12 +214,14 @@ def guid_text(values: pd.Series) -> pd.Series:
     of its bytes (LDIF ``::``); anything else is left missing."""
     from hybridx_nb.core import anchors
 
-    text = values.str.strip()
-    if not text.notna().any():  # no mailbox GUIDs in this export: nothing to convert
-        return text.astype("str")
+    arr = schema.blank_as_missing(arrow_text(values.str.strip()).combine_chunks())
+    if arr.null_count == len(arr):  # no mailbox GUIDs in this export: nothing to convert
+        return pd.Series(pd.array(schema.null_text(len(arr)), dtype="str"), index=values.index)
+    text = pd.Series(pd.array(arr, dtype="str"), index=values.index)
     as_guid = anchors.normalize_guid_series(text)
-    from_b64 = anchors.immutable_id_to_guid_series(text.where(as_guid.isna()))
-    return as_guid.fillna(from_b64)
+    if as_guid.isna().sum() == arr.null_count:  # every value is a GUID string
+        return as_guid
+    return as_guid.fillna(anchors.immutable_id_to_guid_series(text.where(as_guid.isna())))
 
 
 def enabled_from_uac(values: pd.Series) -> pd.Series:
@@ -236,11 +238,14 @@ def bool_text(values: pd.Series) -> pd.Series:
 
 
 def dns_domain(dn: pd.Series) -> pd.Series:
-    """The DNS domain of each DN from its ``DC=`` components (``CN=a,DC=corp,DC=example`` → ``corp.example``)."""
-    arr = pa.array(dn.to_numpy(dtype=object, na_value=None), type=pa.string())
-    tail = pc.struct_field(pc.extract_regex(arr, r"(?i)(?:^|,)\s*(?P<tail>DC=.*)$"), [0])
-    domain = pc.utf8_lower(pc.utf8_trim(pc.replace_substring_regex(tail, r"(?i)\s*,?\s*DC=", "."), "."))
-    return pd.Series(pd.array(domain, dtype="str"), index=dn.index)
+    """The DNS domain of each DN from its ``DC=`` components (``CN=a,DC=corp,DC=example`` → ``corp.example``).
+
+    A directory has a handful of domains, so each distinct ``DC=`` tail is spelled out once."""
+    tail = pc.struct_field(pc.extract_regex(arrow_text(dn), r"(?i)(?:^|,)\s*(?P<tail>DC=.*)$"), [0])
+    tails = pc.dictionary_encode(tail.combine_chunks() if isinstance(tail, pa.ChunkedArray) else tail)
+    names = pc.utf8_lower(pc.utf8_trim(pc.replace_substring_regex(tails.dictionary, r"(?i)\s*,?\s*DC=", "."), "."))
+    domain = pc.take(names, tails.indices)
+    return pd.Series(pd.array(domain.cast(pa.large_string()), dtype="str"), index=dn.index)
 
 
 def finish_ad_objects(path: Path, source: str, frame: pd.DataFrame, reason: pd.Series, *,
