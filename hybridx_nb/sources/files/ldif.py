@@ -242,22 +242,28 @@ def _split_lines(data: np.ndarray, begin: np.ndarray, end: np.ndarray) -> tuple[
     blank = begin == end
     last = len(data) - 1
 
-    colons = np.flatnonzero(data == ord(":"))
-    colon = np.minimum(np.append(colons, len(data))[np.searchsorted(colons, begin)], end)  # the first in each line
+    bounds = np.empty(2 * n, dtype=np.int64)  # the lines and the line ends between them, as strings: no copy
+    bounds[0::2], bounds[1::2] = begin, end
+    lines = pa.LargeStringArray.from_buffers(max(2 * n - 1, 0), pa.py_buffer(bounds), pa.py_buffer(data))
+    found = pc.find_substring(lines, ":").to_numpy(zero_copy_only=False)[0::2]  # stops at a line's first colon
+    colon = np.where(found >= 0, begin + found, end)
     after = data[np.minimum(colon + 1, last)]
     sep = np.full(n, _TEXT, dtype=np.int8)
     sep[(colon + 1 < end) & (after == ord(":"))] = _B64
     sep[(colon + 1 < end) & (after == ord("<"))] = _URL
     start = np.minimum(colon + np.where(sep == _TEXT, 1, 2), end)
-    pending = np.arange(n)
-    while len(pending):  # skip the spaces after the separator
+    space = (start < end) & (data[np.minimum(start, last)] == ord(" "))  # the usual one space, on every line
+    start += space
+    pending = np.flatnonzero(space)
+    while len(pending):  # skip any further spaces after the separator
         pending = pending[(start[pending] < end[pending]) & (data[np.minimum(start[pending], last)] == ord(" "))]
         start[pending] += 1
-    # cut the bytes into name and options, separator, value, and what lies before the next line: no copy
-    cuts = np.zeros((max(n, 1), 4), dtype=np.int64)
-    cuts[:n, 0], cuts[:n, 1], cuts[:n, 2], cuts[:n, 3] = begin, colon, start, end
-    pieces = pa.LargeStringArray.from_buffers(max(4 * n - 1, 0), pa.py_buffer(cuts), pa.py_buffer(data))
-    heads = pc.take(pieces, pa.array(np.arange(0, 4 * n, 4, dtype=np.int64))).dictionary_encode()
+    # the lines' heads (name and options) and values, each with what lies between it and the next: no copy
+    bounds[1::2] = colon
+    heads = pc.take(lines, pa.array(np.arange(0, 2 * n, 2, dtype=np.int64))).dictionary_encode()
+    cuts = np.empty(2 * n, dtype=np.int64)
+    cuts[0::2], cuts[1::2] = start, end
+    values = pa.LargeStringArray.from_buffers(max(2 * n - 1, 0), pa.py_buffer(cuts), pa.py_buffer(data))
     distinct = heads.dictionary.to_pylist()
     valid = np.array([re.fullmatch(_ATTR_RE, head) is not None for head in distinct], dtype=bool)
     names = list(dict.fromkeys(head.split(";", 1)[0] for head in distinct))  # options dropped
@@ -266,7 +272,7 @@ def _split_lines(data: np.ndarray, begin: np.ndarray, end: np.ndarray) -> tuple[
     codes = heads.indices.to_numpy(zero_copy_only=False)
     bad = np.flatnonzero(~blank & ((colon == end) | ~valid[codes]))
     names = pa.DictionaryArray.from_arrays(pa.array(remap[codes]), pa.array(names, pa.large_string()))
-    return blank, bad, names, sep, lambda rows: pc.take(pieces, pa.array(rows.astype(np.int64) * 4 + 2))
+    return blank, bad, names, sep, lambda rows: pc.take(values, pa.array(rows.astype(np.int64) * 2))
 
 
 def _decode_values(value: pa.Array, sep: np.ndarray, field: np.ndarray, names: pa.Array, record: np.ndarray,
