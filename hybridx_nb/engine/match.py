@@ -52,6 +52,7 @@ from hybridx_nb.engine.detail import (
 )
 from hybridx_nb.engine.sides import prepare_ad, prepare_cloud, resolve_anchor, set_expected
 from hybridx_nb.engine.text import add_text
+from hybridx_nb.snapshot.schema import null_text
 from hybridx_nb.snapshot.store import Snapshot
 
 COLUMNS = ("category", "ad_dn", "ad_object_guid", "ad_upn", "ad_sam", "ad_mail", "ad_display_name", "entra_id",
@@ -321,17 +322,29 @@ def predict(snap: Snapshot, settings: EngineSettings = EngineSettings(),
     findings = _assemble(rows, texts, ad, cloud)
     add_anchor_detail(findings, ad, snap["okta_users"] if snap.has("okta_users") else None)
     add_okta_check(findings, snap["okta_users"], snap["okta_app_users"] if snap.has("okta_app_users") else None)
-    domain = initial_domain(snap["entra_domains"])
-    local = findings["ad_upn"].str.replace(r"@.*$", "", regex=True)
-    local = local.fillna(findings["_mail_nickname"]).fillna(findings["ad_sam"])
-    findings["duplicate_upn"] = (local + "####@" + domain).where(findings["category"] == "anchor_mismatch")
+    findings["duplicate_upn"] = _duplicate_upns(findings, initial_domain(snap["entra_domains"]))
     add_text(findings, setting, upn_on, {"entra": snap.coverage.sources.get("entra_users") or snap.sources.get(
         "entra_users") or "the Entra export", "incomplete": snap.coverage.incomplete.get("entra_users")})
     findings = findings[list(COLUMNS)]
     for col in _BOOL_COLUMNS:
         findings[col] = findings[col].astype("boolean")
+    for col in findings.columns:  # a column no finding fills (Okta's without Okta data …) costs no memory
+        if findings[col].dtype == "str" and findings[col].isna().all():
+            findings[col] = pd.Series(pd.array(null_text(len(findings)), dtype="str"), index=findings.index)
     positions = pd.DataFrame({"ad_row": rows["_ad"].to_numpy(), "cloud_row": rows["_cl"].to_numpy()})
     return Prediction(findings, setting, anchor_reason, assumed + _assumptions(snap, settings, upn_on, ad), positions)
+
+
+def _duplicate_upns(findings: pd.DataFrame, domain: str) -> pd.Series:
+    """The UPN Entra Connect gives the duplicate it creates for a wrong-anchor user (local part, four digits, the
+    initial domain): only those rows are spelled out."""
+    out = pd.Series(pd.array(null_text(len(findings)), dtype="str"), index=findings.index)
+    rows = np.flatnonzero((findings["category"] == "anchor_mismatch").to_numpy())
+    if len(rows):
+        f = findings.iloc[rows]
+        local = f["ad_upn"].str.replace(r"@.*$", "", regex=True).fillna(f["_mail_nickname"]).fillna(f["ad_sam"])
+        out.iloc[rows] = local + "####@" + domain
+    return out
 
 
 def _mark_unknown(rows: pd.DataFrame, cloud_unknown: np.ndarray, entra_incomplete: bool) -> None:
