@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -261,20 +261,16 @@ def finish_ad_objects(path: Path, source: str, frame: pd.DataFrame, reason: pd.S
     total = len(frame)
     raw_guid = frame["object_guid"]
     frame["object_guid"] = anchors.normalize_guid_series(raw_guid)
-    reason = reason.copy()
-    for cond, text in (
-        (blank(frame["dn"]), "missing distinguishedName"),
-        (blank(raw_guid), "missing objectGUID"),
-        (frame["object_guid"].isna().to_numpy(), "objectGUID '" + raw_guid.str.slice(0, 60) + "' is not a GUID"),
-    ):
-        reason = reason.mask(reason.isna() & cond, text)
+    reason = add_reason(reason, blank(frame["dn"]), "missing distinguishedName")
+    reason = add_reason(reason, blank(raw_guid), "missing objectGUID")
+    reason = add_reason(reason, frame["object_guid"].isna().to_numpy(),
+                        lambda rows: "objectGUID '" + raw_guid.iloc[rows].str.slice(0, 60) + "' is not a GUID")
     if class_exported:
-        no_class = blank(frame["object_class"])
-        reason = reason.mask(reason.isna() & no_class, "no objectClass in this record, so it cannot be told from "
-                             "a computer or another non-user object")
+        reason = add_reason(reason, blank(frame["object_class"]), "no objectClass in this record, so it cannot be "
+                            "told from a computer or another non-user object")
     klass = frame["object_class"].fillna("user").str.lower()
     other = ~klass.isin(USER_CLASSES + MAIL_CLASSES).to_numpy()
-    reason = reason.mask(reason.isna() & other, "not a user object (" + frame["object_class"] + ")")
+    reason = add_reason(reason, other, lambda rows: "not a user object (" + frame["object_class"].iloc[rows] + ")")
     line, key = frame["source_line"], frame["dn"].fillna(raw_guid)
     ok = reason.isna().to_numpy()
     users = ok & klass.isin(USER_CLASSES).to_numpy()
@@ -314,6 +310,18 @@ def duplicated(columns: list[pd.Series], among: np.ndarray) -> np.ndarray:
     dup = among.copy()
     dup[rows[first]] = False
     return dup
+
+
+def add_reason(reason: pd.Series, where: np.ndarray, text: str | Callable[[np.ndarray], pd.Series]) -> pd.Series:
+    """``reason`` with ``text`` on the rows that have none yet and where ``where`` holds. ``text`` may be a
+    function of those row positions: a sentence quoting each row's value is then written for those rows only,
+    not for a million rows to keep a few."""
+    rows = np.flatnonzero(reason.isna().to_numpy() & where)
+    if not len(rows):
+        return reason
+    out = reason.copy()
+    out.iloc[rows] = np.asarray(text(rows), dtype=object) if callable(text) else text
+    return out
 
 
 def reject_incomplete(frame: pd.DataFrame, required: Mapping[str, str], unique: tuple[str, ...],

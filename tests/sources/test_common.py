@@ -1,13 +1,14 @@
-"""Column helpers every AD reader shares: GUID attributes and the DNS domain of a DN."""
+"""Column helpers the readers share: GUID attributes, the DNS domain of a DN, rejection reasons."""
 
 from __future__ import annotations
 
 import base64
 import uuid
 
+import numpy as np
 import pandas as pd
 
-from hybridx_nb.sources.common import dns_domain, guid_text
+from hybridx_nb.sources.common import add_reason, dns_domain, guid_text
 
 GUID = "d5b80f1b-9d4d-4038-a05f-f5048a5c3614"
 AD_BYTES_B64 = base64.b64encode(uuid.UUID(GUID).bytes_le).decode()  # LDIF's ``::`` form of the same GUID
@@ -27,3 +28,20 @@ def test_dns_domain_from_the_dc_components_any_case_and_spacing() -> None:
                      "CN=c,OU=DC=odd,DC=fabrikam,DC=com", "CN=no domain", None], dtype="str")
     assert dns_domain(dns).fillna("-").tolist() == ["corp.example", "corp.example", "corp.example",
                                                     "fabrikam.com", "-", "-"]
+
+
+def test_a_reason_quoting_each_value_is_written_only_for_the_rows_it_applies_to() -> None:
+    reason = pd.Series([None, "missing dn", None, None], dtype="str")
+    asked: list[list[int]] = []
+
+    def text(rows):
+        asked.append(rows.tolist())
+        return "bad '" + pd.Series(["a", "b", "c", "d"], dtype="str").iloc[rows] + "'"
+
+    where = np.array([True, True, False, True])
+    out = add_reason(reason, where, text)
+    assert asked == [[0, 3]]  # not row 1 (it has a reason), not row 2 (where is false)
+    assert out.fillna("-").tolist() == ["bad 'a'", "missing dn", "-", "bad 'd'"]
+    assert reason.fillna("-").tolist() == ["-", "missing dn", "-", "-"]  # the input is left as it was
+    assert add_reason(reason, np.zeros(4, dtype=bool), text) is reason and asked == [[0, 3]]
+    assert add_reason(reason, where, "plain").fillna("-").tolist() == ["plain", "missing dn", "-", "plain"]

@@ -87,9 +87,8 @@ def read_ad_csv(path: str | Path, doc: Text | None = None) -> ReadResult:
         "hide_from_address_lists": common.bool_text(col("hide_from_address_lists")),
     })
     reason = pd.Series(np.nan, index=frame.index, dtype="str")
-    reason = reason.mask(pd.Series(bad_consistency, index=frame.index),
-                         "mS-DS-ConsistencyGuid '" + col("consistency_guid").str.slice(0, 60)
-                         + "' is neither a GUID nor base64")
+    reason = common.add_reason(reason, bad_consistency, lambda rows: "mS-DS-ConsistencyGuid '"
+                               + col("consistency_guid").iloc[rows].str.slice(0, 60) + "' is neither a GUID nor base64")
     frame["is_deleted"] = common.bool_text(col("is_deleted"))
     how = "Get-ADUser Export-Csv" + (", #TYPE line" if parsed.type_line else "")
     source = f"{doc.name} ({how}, {doc.encoding})"

@@ -266,13 +266,13 @@ def _finish(path: Path, source: str, frame: pd.DataFrame, lines: pd.Series, rej:
     for f in _BOOLS:
         flags = common.bool_text(frame[f])
         odd = flags.isna().to_numpy() & ~powershell_csv.blank(frame[f])
-        reason = reason.mask(reason.isna() & odd, f"{_NAMES[f]} '" + frame[f].str.slice(0, 40)
-                             + "' is not True or False")
+        reason = common.add_reason(reason, odd, lambda rows, f=f: f"{_NAMES[f]} '"
+                                   + frame[f].iloc[rows].str.slice(0, 40) + "' is not True or False")
         frame[f] = flags
     raw_id = frame["id"]
     frame["id"] = anchors.normalize_guid_series(raw_id)
-    reason = reason.mask(~powershell_csv.blank(raw_id) & frame["id"].isna().to_numpy(),
-                         "id '" + raw_id.str.slice(0, 60) + "' is not a GUID")
+    reason = common.add_reason(reason, ~powershell_csv.blank(raw_id) & frame["id"].isna().to_numpy(),
+                               lambda rows: "id '" + raw_id.iloc[rows].str.slice(0, 60) + "' is not a GUID")
     reason = common.reject_incomplete(frame.assign(id=frame["id"].fillna(raw_id)),
                                       {"id": "id", "upn": "userPrincipalName"}, ("id",), reason)
     bad = reason.notna().to_numpy()

@@ -169,7 +169,8 @@ def _app_users_frame(doc: Text, cols: dict[str, list[object]], rej: pd.DataFrame
             fix="export the users of the Office 365 app instance: GET /api/v1/apps/{id}/users with the id of the "
                 "app whose label is Microsoft Office 365 (README.md, Export files)")
     if other.any():
-        reason = reason.mask(reason.isna() & other, "app user of " + frame["app_label"] + ", not of Office 365")
+        reason = common.add_reason(reason, other, lambda rows: "app user of " + frame["app_label"].iloc[rows]
+                                   + ", not of Office 365")
         coverage.notes.append({"attribute": "Okta app users", "status": f"from another app: {apps}",
                                "effect": f"{int(other.sum()):,} app user(s) of that app are set aside; the "
                                          "Office 365 app users are used", "fix": ""})
