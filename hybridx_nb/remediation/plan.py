@@ -223,7 +223,11 @@ def draft_plan(prediction: Prediction, snap: Snapshot, *, strategy: str = "auto"
         f.loc[swap, "temporary_upn"] = _temporary_upns(f.loc[swap, "entra_upn"], f.loc[swap, "entra_id"],
                                                        t.initial_domain, snap["entra_users"]["upn"])
     how = "pre-stamp" if chosen == "prestamp" else "write the correct value while directory sync is off"
-    write_note = "current value: " + f["anchor_kind"].fillna("unknown kind") + "; " + how
+    write_note = pd.Series(np.nan, index=f.index, dtype="str")  # written for the rows written, not for all
+    if write.any():
+        write_note[write] = ("current value: " + f.loc[write, "anchor_kind"].fillna("unknown kind") + "; " + how
+                             + pd.Series(np.where(swap[write], "; federated domain: UPN swap", ""),
+                                         index=f.index[write]))
     parts = [
         _rows(f, roles, "remove_roles", "role_removal",
               "remove before the first sync: Entra matches no role holder"),
@@ -232,8 +236,7 @@ def draft_plan(prediction: Prediction, snap: Snapshot, *, strategy: str = "auto"
         _rows(f, recreate, "hard_delete", chosen,
               "back up the data; hard delete; the sync creates the user again; re-assign the licences"),
         _rows(f, write & ~swap, "set_immutable_id", chosen, write_note, f["expected_immutable_id"]),
-        _rows(f, swap, "set_immutable_id_upn_swap", chosen, write_note + "; federated domain: UPN swap",
-              f["expected_immutable_id"]),
+        _rows(f, swap, "set_immutable_id_upn_swap", chosen, write_note, f["expected_immutable_id"]),
         _rows(f, roles, "readd_roles", "role_removal", "re-add once the first sync has matched the user"),
         _rows(f, review, "review", "manual", "decide by hand which AD user this is: hybridx does not guess"),
     ]

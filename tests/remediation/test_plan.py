@@ -236,6 +236,9 @@ def test_federated_users_get_the_upn_swap() -> None:
     assert clash["temporary_upn"] == f"user72.{clash['entra_id'][:8]}@contoso.onmicrosoft.com"
     assert steps(plan, "set_immutable_id")["entra_upn"].tolist() == ["user73@contoso.com"]
     assert steps(plan, "set_immutable_id")["temporary_upn"].isna().all()
+    assert swaps["note"].str.endswith("; federated domain: UPN swap").all()
+    assert swaps["note"].str.startswith("current value: ").all()
+    assert not steps(plan, "set_immutable_id")["note"].str.contains("UPN swap").any()
     assert "Users with a UPN in a federated domain: 3." in rb(plan, "fix")
     assert "User-PasswordProfile.ReadWrite.All" in rb(plan, "fix")
     assert "Privileged Authentication Administrator" in rb(plan, "fix")
