@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from hybridx_nb.core.errors import InputError
-from hybridx_nb.sources.text import EXPORTS_DOC, Text
+from hybridx_nb.sources.text import EXPORTS_DOC, Text, count_newlines
 
 #: Type names PowerShell writes instead of the data when an array or object reaches Export-Csv unconverted.
 PLACEHOLDER_RE = re.compile(
@@ -124,7 +124,7 @@ def _record_lines(data: bytes, start: int, records: int) -> np.ndarray:
 
     When the file has exactly one line per record (the usual case, told by counting newlines), no scan is needed.
     """
-    if data.count(b"\n", start) + (not data.endswith(b"\n")) == records + 1:  # no blank line, no value on two
+    if count_newlines(data, start) + (not data.endswith(b"\n")) == records + 1:  # no blank line, no value on two
         return np.arange(1, records + 2, dtype=np.int64)
     buf = np.frombuffer(data, dtype=np.uint8)[start:]
     newlines = np.flatnonzero(buf == 10)

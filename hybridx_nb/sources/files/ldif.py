@@ -76,7 +76,7 @@ def _parts(doc: Text) -> list[_Part]:
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="hybridx-ldif") as pool:
         # each part's first physical line, counted beside the parsing: a part needs it only for its line numbers
         # at its end, or for an error
-        lines = counter.submit(lambda: np.cumsum([1] + [raw.count(b"\n", a, b) for a, b in zip(cuts, cuts[1:-1])]))
+        lines = counter.submit(lambda: np.cumsum([1] + [text.count_newlines(raw, a, b) for a, b in zip(cuts, cuts[1:-1])]))
         parts = [pool.submit(_records, doc, raw, a, b, lambda k=k: int(lines.result()[k]))
                  for k, (a, b) in enumerate(zip(cuts, cuts[1:]))]
         try:
