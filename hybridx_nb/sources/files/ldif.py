@@ -76,7 +76,8 @@ def _parts(doc: Text) -> list[_Part]:
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="hybridx-ldif") as pool:
         # each part's first physical line, counted beside the parsing: a part needs it only for its line numbers
         # at its end, or for an error
-        lines = counter.submit(lambda: np.cumsum([1] + [text.count_newlines(raw, a, b) for a, b in zip(cuts, cuts[1:-1])]))
+        lines = counter.submit(lambda: np.cumsum([1] + [text.count_newlines(raw, a, b)
+                                                        for a, b in zip(cuts, cuts[1:-1])]))
         parts = [pool.submit(_records, doc, raw, a, b, lambda k=k: int(lines.result()[k]))
                  for k, (a, b) in enumerate(zip(cuts, cuts[1:]))]
         try:
@@ -259,7 +260,7 @@ def _split_lines(data: np.ndarray, begin: np.ndarray, end: np.ndarray) -> tuple[
         pending = pending[(start[pending] < end[pending]) & (data[np.minimum(start[pending], last)] == ord(" "))]
         start[pending] += 1
     # the lines' heads (name and options) and values, each with what lies between it and the next: no copy
-    bounds[1::2] = colon
+    bounds[1::2] = colon  # ``lines`` (a view of ``bounds``) now ends each line at its colon: its heads
     heads = pc.take(lines, pa.array(np.arange(0, 2 * n, 2, dtype=np.int64))).dictionary_encode()
     cuts = np.empty(2 * n, dtype=np.int64)
     cuts[0::2], cuts[1::2] = start, end
