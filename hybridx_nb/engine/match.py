@@ -52,7 +52,7 @@ from hybridx_nb.engine.detail import (
 )
 from hybridx_nb.engine.sides import prepare_ad, prepare_cloud, resolve_anchor, set_expected
 from hybridx_nb.engine.text import add_text
-from hybridx_nb.snapshot.schema import null_text
+from hybridx_nb.snapshot.schema import missing_text
 from hybridx_nb.snapshot.store import Snapshot
 
 COLUMNS = ("category", "ad_dn", "ad_object_guid", "ad_upn", "ad_sam", "ad_mail", "ad_display_name", "entra_id",
@@ -330,7 +330,7 @@ def predict(snap: Snapshot, settings: EngineSettings = EngineSettings(),
         findings[col] = findings[col].astype("boolean")
     for col in findings.columns:  # a column no finding fills (Okta's without Okta data …) costs no memory
         if findings[col].dtype == "str" and findings[col].isna().all():
-            findings[col] = pd.Series(pd.array(null_text(len(findings)), dtype="str"), index=findings.index)
+            findings[col] = missing_text(findings.index)
     positions = pd.DataFrame({"ad_row": rows["_ad"].to_numpy(), "cloud_row": rows["_cl"].to_numpy()})
     return Prediction(findings, setting, anchor_reason, assumed + _assumptions(snap, settings, upn_on, ad), positions)
 
@@ -338,7 +338,7 @@ def predict(snap: Snapshot, settings: EngineSettings = EngineSettings(),
 def _duplicate_upns(findings: pd.DataFrame, domain: str) -> pd.Series:
     """The UPN Entra Connect gives the duplicate it creates for a wrong-anchor user (local part, four digits, the
     initial domain): only those rows are spelled out."""
-    out = pd.Series(pd.array(null_text(len(findings)), dtype="str"), index=findings.index)
+    out = missing_text(findings.index)
     rows = np.flatnonzero((findings["category"] == "anchor_mismatch").to_numpy())
     if len(rows):
         f = findings.iloc[rows]

@@ -272,6 +272,11 @@ def null_text(n: int) -> pa.Array:
     return pa.Array.from_buffers(pa.large_string(), n, [zeros, zeros, zeros.slice(0, 0)], null_count=n)
 
 
+def missing_text(index: pd.Index) -> pd.Series:
+    """A str column of missing values on ``index``, on the shared zero buffer of ``null_text``."""
+    return pd.Series(pd.array(null_text(len(index)), dtype="str"), index=index)
+
+
 def blank_as_missing(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """``""`` as missing; only ``""``: values exactly as the directory holds them (a tab is data). The strings
     stay where they are: only the validity bitmap is new (rebuilding the strings was seconds at a million)."""
@@ -334,7 +339,7 @@ def empty_column(col: Column, n: int, index: pd.Index | None = None) -> pd.Serie
     if col.kind == "list":
         return _list_column(pd.Series([None] * n, index=index, dtype=object))
     if col.kind == "str":
-        return pd.Series(pd.array(null_text(n), dtype="str"), index=index)
+        return missing_text(index)
     return pd.Series([None] * n, index=index, dtype=object).astype(_DTYPES[col.kind])
 
 

@@ -216,7 +216,7 @@ def guid_text(values: pd.Series) -> pd.Series:
 
     arr = schema.blank_as_missing(arrow_text(values.str.strip()).combine_chunks())
     if arr.null_count == len(arr):  # no mailbox GUIDs in this export: nothing to convert
-        return pd.Series(pd.array(schema.null_text(len(arr)), dtype="str"), index=values.index)
+        return schema.missing_text(values.index)
     text = pd.Series(pd.array(arr, dtype="str"), index=values.index)
     as_guid = anchors.normalize_guid_series(text)
     if as_guid.isna().sum() == arr.null_count:  # every value is a GUID string
