@@ -242,7 +242,7 @@ def dns_domain(dn: pd.Series) -> pd.Series:
 
     A directory has a handful of domains, so each distinct ``DC=`` tail is spelled out once."""
     tail = pc.struct_field(pc.extract_regex(arrow_text(dn), r"(?i)(?:^|,)\s*(?P<tail>DC=.*)$"), [0])
-    tails = pc.dictionary_encode(tail.combine_chunks() if isinstance(tail, pa.ChunkedArray) else tail)
+    tails = pc.dictionary_encode(tail.combine_chunks())
     names = pc.utf8_lower(pc.utf8_trim(pc.replace_substring_regex(tails.dictionary, r"(?i)\s*,?\s*DC=", "."), "."))
     domain = pc.take(names, tails.indices)
     return pd.Series(pd.array(domain.cast(pa.large_string()), dtype="str"), index=dn.index)
