@@ -11,6 +11,7 @@ stays) and the error names the cell.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import signal
 import sys
@@ -31,6 +32,9 @@ from hybridx_nb.core.secrets import scrub
 from hybridx_nb.report.page import content_security_policy
 
 KERNEL = "python3"
+# papermill logs a dying kernel as an error on its own logger, which Python's last-resort handler prints; hybridx
+# reports it (or the Ctrl-C behind it) in one line instead
+logging.getLogger("papermill").addHandler(logging.NullHandler())
 
 # jsonschema checks the "iri" format with rfc3987_syntax when that is installed (jupyter-events brings it), and
 # importing it builds a Lark grammar: a second of every run's start, spent while papermill and nbconvert import
@@ -167,6 +171,7 @@ def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = 
     the parameters that name them (``hybridx demo`` puts its export files in ``out/inputs`` that way).
     """
     import papermill as pm
+    from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     start = time.perf_counter()
@@ -206,8 +211,14 @@ def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = 
                         "hybridx's")
         raise NotebookFailed(cell, message, (failed or out.with_name(out.name + ".failed")) / "assessment.ipynb",
                              kept=failed is not None) from None
-    except BaseException:
+    except DeadKernelError:
         staging.discard()
+        raise HybridxError("the notebook's kernel stopped before the assessment was done: it was killed, or ran out "
+                           "of memory (a million users per side need about 6 GB); nothing was written") from None
+    except BaseException as exc:
+        staging.discard()
+        if isinstance(exc, KeyboardInterrupt):  # Ctrl-C may have killed the kernel under nbclient's pending task,
+            logging.getLogger("asyncio").disabled = True  # whose error asyncio would print as the process exits
         raise
     try:
         (tmp / KERNEL_LOG).unlink(missing_ok=True)  # the kernel's own messages matter only for a failed run

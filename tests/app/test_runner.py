@@ -230,3 +230,37 @@ def test_ctrl_c_during_assess_exits_cleanly(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and err.strip() == "hybridx: interrupted", err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_kernel_killed_mid_run_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    """The kernel killed while it computes (the out-of-memory killer does this): exit 2, one line that says what
+    happened, no papermill or asyncio traceback, and no temporary folder with client data left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "hybridx_nb.app.cli", "demo", "--users", "3000", "--out", "out",
+                             "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+
+    def kernels() -> list[int]:  # the command's children that run ipykernel
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        return [int(c) for c in children if b"ipykernel" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.*.tmp/inputs/*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2.0)  # the kernel is running its cells now
+    found = kernels()
+    assert found, "no kernel process to kill"
+    for pid in found:
+        os.kill(pid, signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    assert err.strip().startswith("hybridx: the notebook's kernel stopped before the assessment was done"), err
+    assert len(err.strip().splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []
