@@ -47,6 +47,17 @@ _DELETED_RE = r"(?i)\\0ADEL:|\nDEL:|(?:^|,)\s*CN=Deleted Objects\s*,"
 _DOLLAR_CN_RE = r"^[^=]*=(?:[^,\\]|\\.)*\$(?:,|$)"
 
 
+def _scoped(pattern: str) -> str:
+    """A pattern whose leading ``(?i)`` applies to itself only, to be joined with others by ``|``."""
+    return f"(?i:{pattern[4:]})" if pattern.startswith("(?i)") else f"(?:{pattern})"
+
+
+#: Every case of ``_masks`` that reads the DN, or the sAMAccountName, as one regular expression each: a mask of
+#: system objects is one pass over each column, not six.
+_ANY_DN_RE = "|".join(_scoped(p) for p in (_DELETED_RE, _CONFLICT_RE, _DOLLAR_CN_RE, _CN_RE))
+_ANY_SAM_RE = "|".join(_scoped(p) for p in (r"\$$", _NAME_RE))
+
+
 def _arrow(values: pd.Series) -> pa.Array:
     return pa.array(values.astype("str"), type=pa.large_string(), from_pandas=True)
 
@@ -80,19 +91,24 @@ def system_object_reason(frame: pd.DataFrame) -> pd.Series:
     """Per AD object (users, groups, contacts: any frame with ``dn``, optionally ``sam_account_name`` and
     ``is_critical_system_object``), why the sync leaves it out, or missing when it is in scope.
 
-    The names of well-known accounts are read only for the (few) objects that are one: a per-value regular
-    expression over a million DNs would cost seconds."""
-    cases, sam, by_sam = _masks(frame)
+    The cases are told apart, and the names of well-known accounts read, only for the (few) objects that are one
+    (``system_object_mask``): a per-value regular expression over a million DNs would cost seconds."""
     code = np.full(len(frame), -1, dtype=np.int32)
-    for i in reversed(range(len(cases))):  # the first case that applies wins
-        code[cases[i]] = i
+    system = np.flatnonzero(system_object_mask(frame))
     texts = list(_TEXTS)
-    named = np.flatnonzero(code == _NAMED)
-    if len(named):
-        dn = frame["dn"].iloc[named]
-        name = sam.iloc[named].where(by_sam[named], dn.str.extract(r"^[^=]*=((?:[^,\\]|\\.)*)", expand=False))
-        texts += ("the well-known system account " + name.fillna("") + " (" + _kind(name).fillna("") + ")").tolist()
-        code[named] = _NAMED + np.arange(len(named))
+    if len(system):
+        cases, sam, by_sam = _masks(frame.iloc[system])
+        found = np.full(len(system), -1, dtype=np.int32)
+        for i in reversed(range(len(cases))):  # the first case that applies wins
+            found[cases[i]] = i
+        named = np.flatnonzero(found == _NAMED)
+        if len(named):
+            dn = frame["dn"].iloc[system[named]]
+            name = sam.iloc[named].where(by_sam[named], dn.str.extract(r"^[^=]*=((?:[^,\\]|\\.)*)", expand=False))
+            texts += ("the well-known system account " + name.fillna("") + " (" + _kind(name).fillna("")
+                      + ")").tolist()
+            found[named] = _NAMED + np.arange(len(named))
+        code[system] = found
     valid = code >= 0
     arr = pa.DictionaryArray.from_arrays(pa.array(np.where(valid, code, 0), mask=~valid),
                                          pa.array(texts, pa.large_string())).cast(pa.large_string())
@@ -118,6 +134,11 @@ def _kind(name: pd.Series) -> pd.Series:
 
 
 def system_object_mask(frame: pd.DataFrame) -> np.ndarray:
-    """Where ``system_object_reason`` names a reason (without building the sentences)."""
-    cases, _, _ = _masks(frame)
-    return np.logical_or.reduce(cases) if len(frame) else np.zeros(0, dtype=bool)
+    """Where ``system_object_reason`` names a reason (without telling which: two regular expressions, not six)."""
+    out = _has(frame["dn"], _ANY_DN_RE)
+    if "sam_account_name" in frame:
+        out |= _has(frame["sam_account_name"], _ANY_SAM_RE)
+    for flag in ("is_critical_system_object", "is_deleted"):
+        if flag in frame:
+            out |= frame[flag].fillna(False).to_numpy(dtype=bool)
+    return out

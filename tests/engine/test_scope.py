@@ -3,13 +3,17 @@ readiness rows, and the two stages name the same objects (docs/domain.md §16)."
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from support.system_objects import SYSTEM
 from support.tenants import ad_user, entra_user, tenant
 
 from hybridx_nb.app.assess import matched_pairs
 from hybridx_nb.engine.match import predict
+from hybridx_nb.engine import scope
 from hybridx_nb.engine.scope import SYSTEM_ACCOUNTS, system_object_mask, system_object_reason
 from hybridx_nb.readiness.context import build_context
 from hybridx_nb.readiness.rules import run_rules
@@ -26,6 +30,26 @@ def test_every_system_object_has_a_reason_and_a_user_does_not():
     assert reasons.iloc[:-1].notna().all(), reasons[reasons.isna()]
     assert pd.isna(reasons.iloc[-1])
     assert list(system_object_mask(frame)) == [True] * len(SYSTEM) + [False]
+
+
+#: Pieces of DNs and names around every marker the cases look for, in both letter cases.
+_PIECES = ["CN=", "cn=", "OU=Staff,", ",", "\\,", "\\0ADEL:", "\\0adel:", "\nDEL:", "\\0ACNF:", "\\0acnf:",
+           "\nCNF:", "CN=Deleted Objects,", " cn=deleted objects ,", "$", "krbtgt", "KRBTGT", "Guest", "msol_",
+           "HealthMailbox", "support_388945a0", "x", "ann", "=", " "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.sampled_from(_PIECES), max_size=6).map("".join),
+                          st.one_of(st.none(), st.lists(st.sampled_from(_PIECES), max_size=3).map("".join)),
+                          st.sampled_from([None, False, True]), st.sampled_from([None, False, True])),
+                min_size=1, max_size=20))
+def test_the_mask_is_exactly_where_a_reason_is_named(rows):
+    """The mask's two combined expressions say what the reason's six cases say, each on its own, object for
+    object; the reason is named exactly there."""
+    frame = pd.DataFrame(rows, columns=["dn", "sam_account_name", "is_critical_system_object", "is_deleted"]).astype(
+        {"dn": "str", "sam_account_name": "str", "is_critical_system_object": "boolean", "is_deleted": "boolean"})
+    cases = np.logical_or.reduce(scope._masks(frame)[0])
+    assert list(system_object_mask(frame)) == list(cases) == list(system_object_reason(frame).notna())
 
 
 def test_lookalike_names_stay_in_scope():
