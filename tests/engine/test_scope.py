@@ -12,8 +12,8 @@ from support.system_objects import SYSTEM
 from support.tenants import ad_user, entra_user, tenant
 
 from hybridx_nb.app.assess import matched_pairs
-from hybridx_nb.engine.match import predict
 from hybridx_nb.engine import scope
+from hybridx_nb.engine.match import predict
 from hybridx_nb.engine.scope import SYSTEM_ACCOUNTS, system_object_mask, system_object_reason
 from hybridx_nb.readiness.context import build_context
 from hybridx_nb.readiness.rules import run_rules
