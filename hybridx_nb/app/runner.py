@@ -215,6 +215,13 @@ def run_assessment(params: dict[str, Any], out: str | Path, *, progress: bool = 
         staging.discard()
         raise HybridxError("the notebook's kernel stopped before the assessment was done: it was killed, or ran out "
                            "of memory (a million users per side need about 6 GB); nothing was written") from None
+    except RuntimeError as exc:  # (after DeadKernelError, one of its kinds)
+        staging.discard()
+        if not str(exc).startswith("Kernel "):  # jupyter_client's words for a kernel that died or hung starting
+            raise
+        raise HybridxError(f"the notebook's kernel stopped while it was starting ({exc}): it was killed, or the "
+                           "Python environment cannot start it (check with `jupyter kernelspec list`); nothing was "
+                           "written") from None
     except BaseException as exc:
         staging.discard()
         if isinstance(exc, KeyboardInterrupt):  # Ctrl-C may have killed the kernel under nbclient's pending task,
