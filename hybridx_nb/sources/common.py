@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import repeat
@@ -21,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hybridx_nb.core.columns import arrow_text
+from hybridx_nb.core.columns import arrow_text, string_bytes
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot import schema
 from hybridx_nb.snapshot.coverage import Coverage
@@ -338,7 +337,8 @@ def reject_incomplete(frame: pd.DataFrame, required: Mapping[str, str], unique: 
 
 def detect_separator(values: pd.Series, candidates: str = ";|") -> str:
     """The separator a multi-valued column was joined with: the candidate that occurs most (default first)."""
-    counts = {c: int(values.str.count(re.escape(c)).sum()) for c in candidates}
+    chunks = [string_bytes(chunk) for chunk in arrow_text(values).cast(pa.large_string()).chunks]
+    counts = {c: sum(int(np.count_nonzero(b == ord(c))) for b in chunks) for c in candidates}  # ASCII: bytes
     return max(candidates, key=lambda c: counts[c])
 
 

@@ -8,7 +8,7 @@ import uuid
 import numpy as np
 import pandas as pd
 
-from hybridx_nb.sources.common import add_reason, dns_domain, guid_text
+from hybridx_nb.sources.common import add_reason, detect_separator, dns_domain, guid_text
 
 GUID = "d5b80f1b-9d4d-4038-a05f-f5048a5c3614"
 AD_BYTES_B64 = base64.b64encode(uuid.UUID(GUID).bytes_le).decode()  # LDIF's ``::`` form of the same GUID
@@ -45,3 +45,15 @@ def test_a_reason_quoting_each_value_is_written_only_for_the_rows_it_applies_to(
     assert reason.fillna("-").tolist() == ["-", "missing dn", "-", "-"]  # the input is left as it was
     assert add_reason(reason, np.zeros(4, dtype=bool), text) is reason and asked == [[0, 3]]
     assert add_reason(reason, where, "plain").fillna("-").tolist() == ["plain", "missing dn", "-", "plain"]
+
+
+def test_the_separator_is_the_one_joining_most_values() -> None:
+    """Counted over the values' bytes: nulls and empty values count nothing, a slice counts only its own rows, a
+    tie or nothing at all gives the first candidate."""
+    joined = pd.Series(["SMTP:a@x;smtp:b@x", None, "", "X500:/o=a|b;c"], dtype="str")
+    assert detect_separator(joined) == ";"
+    assert detect_separator(pd.Series(["a|b|c", "d;e", "f|g"], dtype="str")) == "|"
+    piped = pd.Series(["a;b;c;d", "e|f", "g|h"], dtype="str")
+    assert detect_separator(piped.iloc[1:]) == "|" and detect_separator(piped) == ";"
+    assert detect_separator(pd.Series([], dtype="str")) == ";"
+    assert detect_separator(pd.Series([None, "a|b;c"], dtype="str")) == ";"
