@@ -216,8 +216,8 @@ def _match(ad: pd.DataFrame, cloud: pd.DataFrame, snap: Snapshot, upn_on: bool) 
     hard, amb1 = (_link([(ad["expected"][ad_in], cloud["imm"][cl_in])], n_ad, n_cl) if ad_in.any() and cl_in.any()
                   else _empty_link())
     a, c = hard["_ad"].to_numpy(), hard["_cl"].to_numpy()
-    opi = take(cloud["opi"], c).str.lower()
-    other_object = opi.notna() & (opi != take(ad["object_guid"], a).str.lower()).fillna(False)
+    opi = columns.lower_text(take(cloud["opi"], c))
+    other_object = opi.notna() & (opi != columns.lower_text(take(ad["object_guid"], a))).fillna(False)
     blocks = _join_reasons([
         (is_admin[c], "admin_role"),
         (np.full(len(c), feature("blockCloudObjectTakeoverThroughHardMatchEnabled")), "hard_match_takeover_blocked"),

@@ -42,7 +42,7 @@ def prepare_ad(users: pd.DataFrame) -> pd.DataFrame:
         "dn": users["dn"], "object_guid": users["object_guid"], "upn": users["upn"], "sam": sam, "mail": smtp,
         "display_name": users["display_name"], "mail_nickname": users["mail_nickname"],
         "guid_b64": guid_b64, "cg": users["consistency_guid"], "excluded": excluded,
-        "smtp_key": smtp.str.lower(), "upn_key": users["upn"].str.lower(),
+        "smtp_key": columns.lower_text(smtp), "upn_key": columns.lower_text(users["upn"]),
     })
 
 
@@ -82,7 +82,7 @@ def prepare_cloud(snap: Snapshot) -> pd.DataFrame:
     role_text = join_lists(by_user["principal_id"], by_user["role_name"])
     domains = snap["entra_domains"]
     fed_names = domains.loc[domains["authentication_type"].str.lower() == "federated", "name"].str.lower()
-    upn_domain = users["upn"].str.lower().str.replace(r"^.*@", "", regex=True)
+    upn_domain = columns.lower_text(users["upn"]).str.replace(r"^.*@", "", regex=True)
     federated = pd.Series(columns.isin(upn_domain, fed_names), dtype="boolean")
     if not snap.has("entra_domains"):
         federated[:] = pd.NA
@@ -95,7 +95,7 @@ def prepare_cloud(snap: Snapshot) -> pd.DataFrame:
         "roles": users["id"].map(role_text) if len(role_text) else pd.Series(np.nan, index=users.index, dtype="str"),
         "licenses": join_list_column(users["assigned_licenses"]), "federated": federated,
         "excluded": pick(users.index, [(is_guest, "a guest user")], None),
-        "smtp_key": smtp.str.lower(), "upn_key": users["upn"].str.lower(),
+        "smtp_key": columns.lower_text(smtp), "upn_key": columns.lower_text(users["upn"]),
     })
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hybridx_nb.core.columns import lower, lower_text
 from hybridx_nb.core.vocabulary import TAKEOVER_STATUSES
 from hybridx_nb.engine.sides import primary_smtp
 from hybridx_nb.snapshot.carried import carried_columns, not_carried_rows
@@ -146,7 +147,7 @@ def _status(a: pa.Array, c: pa.Array, nocase: bool, null_flows: bool) -> np.ndar
     """Status code per pair (index into TAKEOVER_STATUSES)."""
     av = a.is_valid().to_numpy(zero_copy_only=False)
     cv = c.is_valid().to_numpy(zero_copy_only=False)
-    left, right = (pc.utf8_lower(a), pc.utf8_lower(c)) if nocase else (a, c)
+    left, right = (lower(a), lower(c)) if nocase else (a, c)
     eq = pc.equal(left, right).fill_null(False).to_numpy(zero_copy_only=False)
     code = np.full(len(a), TAKEOVER_STATUSES.index("same"), np.int8)
     code[av & cv & ~eq] = TAKEOVER_STATUSES.index("overwritten")
@@ -160,7 +161,7 @@ def _manager(pairs: pd.DataFrame, ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad
              rows_cloud: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
     """(expected cloud manager id, cloud manager id, AD manager DN, cloud manager UPN) per pair."""
     ad_manager = _text(ad["manager"], rows_ad)
-    m_ad = index_in(pd.Series(pd.array(ad_manager, dtype="str")).str.lower(), ad["dn"].str.lower())
+    m_ad = index_in(lower_text(pd.Series(pd.array(ad_manager, dtype="str"))), lower_text(ad["dn"]))
     # the cloud user each AD user becomes: its pair's cloud user; AD users outside a pair become new objects
     becomes = np.full(len(ad), -1, np.int64)
     becomes[pairs["ai"].to_numpy()] = pairs["ci"].to_numpy()
@@ -193,12 +194,12 @@ def _proxies(ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad: pa.Array, rows_clou
     same = np.zeros(len(rows_ad), dtype=bool)
     alike = np.flatnonzero(sizes[0] == sizes[1])
     if len(alike):
-        joined = [pc.utf8_lower(pc.binary_join(side.take(pa.array(alike)), "\x1f")) for side in lists]
+        joined = [lower(pc.binary_join(side.take(pa.array(alike)), "\x1f")) for side in lists]
         same[alike] = pc.equal(*joined).fill_null(False).to_numpy(zero_copy_only=False)
     differ = np.flatnonzero(~same)
     pa_idx, pa_val = _flat(lists[0], differ)
     pc_idx, pc_val = _flat(lists[1], differ)
-    codes = pc.dictionary_encode(pa.concat_arrays([pc.utf8_lower(pa_val), pc.utf8_lower(pc_val)])).indices
+    codes = pc.dictionary_encode(pa.concat_arrays([lower(pa_val), lower(pc_val)])).indices
     codes = codes.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     width = int(codes.max()) + 1 if len(codes) else 1
     ad_keys = pa_idx * width + codes[:len(pa_val)]

@@ -25,6 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hybridx_nb.core.columns import lower
 from hybridx_nb.core.vocabulary import EXCHANGE_FINDINGS
 from hybridx_nb.engine.detail import initial_domain
 from hybridx_nb.engine.takeover import index_in, matched_rows, member, take_text
@@ -178,9 +179,9 @@ def _has_x500(ad: pd.DataFrame, ai: np.ndarray, legacy: pd.Series) -> np.ndarray
     rows = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
     flat = pc.list_flatten(lists)
     x500 = pc.starts_with(flat, "x500:", ignore_case=True).fill_null(False)
-    flat, rows = pc.utf8_lower(flat.filter(x500)).cast(_STR), rows[x500.to_numpy(zero_copy_only=False)]
+    flat, rows = lower(flat.filter(x500)).cast(_STR), rows[x500.to_numpy(zero_copy_only=False)]
     legacy_text = pa.array(legacy.array.__arrow_array__()).cast(_STR) if len(legacy) else pa.array([], _STR)
-    wanted = pc.utf8_lower(pc.binary_join_element_wise(pa.scalar("X500:", _STR), legacy_text, pa.scalar("", _STR)))
+    wanted = lower(pc.binary_join_element_wise(pa.scalar("X500:", _STR), legacy_text, pa.scalar("", _STR)))
     codes = pc.dictionary_encode(pa.concat_arrays([flat, wanted])).indices.fill_null(0).to_numpy(
         zero_copy_only=False).astype(np.int64)
     width = int(codes.max()) + 1 if len(codes) else 1

@@ -10,6 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hybridx_nb.core.columns import lower
+
 NON_ROUTABLE_TLDS = ("local", "lan", "internal", "corp", "localdomain", "home", "intranet", "private", "test",
                      "example", "invalid", "localhost")
 
@@ -159,9 +161,9 @@ def single_view(column: pd.Series, rows: np.ndarray | None = None) -> View:
     values = arrow(column)
     keep = _present(values, rows)
     if keep is None:
-        return View(np.arange(len(values)), values, values, arrow(pc.utf8_lower(values)))
+        return View(np.arange(len(values)), values, values, arrow(lower(values)))
     values = values.filter(pa.array(keep))
-    return View(np.flatnonzero(keep), values, values, arrow(pc.utf8_lower(values)))
+    return View(np.flatnonzero(keep), values, values, arrow(lower(values)))
 
 
 def proxy_view(frame: pd.DataFrame, rows: np.ndarray | None = None) -> View:
@@ -184,8 +186,18 @@ def proxy_view(frame: pd.DataFrame, rows: np.ndarray | None = None) -> View:
     else:
         prefix, text = (parts[0] if parts else raw for parts in (prefixes, texts))
     prefix, text = prefix.cast(STR), text.cast(STR)
-    kind = arrow(pc.binary_slice(pc.utf8_lower(prefix).cast(pa.large_binary()), 0, -1).cast(STR))
-    return View(pos, values, text, proxy_keys(values)[0], prefix, kind)
+    kind = arrow(pc.binary_slice(lower(prefix).cast(pa.large_binary()), 0, -1).cast(STR))
+    return View(pos, values, text, _smtp_keys(values, text, mask(pc.equal(kind, "smtp"))), prefix, kind)
+
+
+def _smtp_keys(values: pa.Array, text: pa.Array, smtp: np.ndarray) -> pa.Array:
+    """``proxy_keys`` from the split values: an SMTP address's key is its ``text`` lower-cased (usually every
+    value is one, and the key is one new array, not four)."""
+    if smtp.all():
+        return arrow(lower(text))
+    if not smtp.any():
+        return arrow(lower(values))
+    return arrow(pc.if_else(pa.array(smtp), lower(text), lower(values)))
 
 
 def proxy_key_rows(frame: pd.DataFrame, smtp_only: bool = False) -> tuple[np.ndarray, pa.Array]:
@@ -193,7 +205,7 @@ def proxy_key_rows(frame: pd.DataFrame, smtp_only: bool = False) -> tuple[np.nda
     pos, values = explode_proxies(frame)
     if not smtp_only:
         return pos, proxy_keys(values)[0]
-    low = arrow(pc.utf8_lower(values))
+    low = arrow(lower(values))
     smtp = mask(pc.starts_with(low, "smtp:"))
     return pos[smtp], _after_prefix(low.filter(pa.array(smtp)))
 
@@ -202,7 +214,7 @@ def proxy_keys(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """What uniqueness compares of each proxy address (the lower-case value; for SMTP the lower-case address
     without its prefix) and where it is an SMTP address (kind "smtp" exactly when the lower-cased value starts
     with "smtp:")."""
-    low = arrow(pc.utf8_lower(values))
+    low = arrow(lower(values))
     smtp = mask(pc.starts_with(low, "smtp:"))
     if not smtp.any():
         return low, smtp

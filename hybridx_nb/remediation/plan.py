@@ -98,7 +98,7 @@ def _tenant(snap: Snapshot, findings: pd.DataFrame) -> TenantState:
     domains = snap["entra_domains"]
     initial = domains.loc[domains["is_initial"].fillna(False).astype(bool), "name"].str.lower().tolist()
     if not initial:  # no /domains export: the tenant's own .onmicrosoft.com name, as the UPNs show it
-        upns = pc.utf8_lower(columns.arrow_text(snap["entra_users"]["upn"]))
+        upns = columns.lower(columns.arrow_text(snap["entra_users"]["upn"]))
         suffix = pc.struct_field(pc.extract_regex(upns, r"@(?P<d>[^@]+\.onmicrosoft\.com)$"), [0])  # Arrow: C speed
         suffix = pd.Series(pd.array(suffix, dtype="str"))
         initial = suffix[~suffix.str.endswith(".mail.onmicrosoft.com", na=True)].value_counts().index.tolist()
@@ -111,7 +111,7 @@ def _federated(findings: pd.DataFrame, snap: Snapshot) -> pd.Series:
     domains = snap["entra_domains"]
     fed_names = domains.loc[domains["authentication_type"].str.lower().eq("federated").fillna(False), "name"]
     upn = _arrow(_text(findings, "entra_upn"))
-    domain = pc.utf8_lower(pc.replace_substring_regex(upn, "^.*@", ""))  # after the last @, in Arrow
+    domain = columns.lower(pc.replace_substring_regex(upn, "^.*@", ""))  # after the last @, in Arrow
     known = pa.array(fed_names.str.lower().astype("str"), type=pa.large_string(), from_pandas=True)
     from_domains = pd.Series(pc.is_in(domain, value_set=known).fill_null(False).to_numpy(zero_copy_only=False),
                              index=findings.index)
