@@ -26,6 +26,7 @@ from hybridx_nb.core.columns import lower, lower_text
 from hybridx_nb.core.vocabulary import TAKEOVER_STATUSES
 from hybridx_nb.engine.sides import primary_smtp
 from hybridx_nb.snapshot.carried import carried_columns, not_carried_rows
+from hybridx_nb.snapshot.schema import null_text
 from hybridx_nb.snapshot.store import Snapshot
 
 
@@ -103,8 +104,11 @@ def _arrow(values: pd.Series) -> pa.ChunkedArray:
 
 
 def _text(values: pd.Series, rows: pa.Array) -> pa.Array:
-    """Rows of a column as large_string (booleans as true/false)."""
+    """Rows of a column as large_string (booleans as true/false); a column without values is not taken (most of
+    the extension attributes, fax …: no memory for them)."""
     arr = _arrow(values)
+    if arr.null_count == len(arr):
+        return null_text(len(rows))
     if pa.types.is_boolean(arr.type):
         arr = arr.cast(pa.string())
     return pc.take(arr, rows).combine_chunks().cast(_STR)
