@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hybridx_nb.core import anchors
+from hybridx_nb.core.columns import lower
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.sources import common, powershell_csv, text
 from hybridx_nb.sources.common import AD_FIELDS, ReadResult
@@ -331,7 +332,7 @@ def _most_specific(classes: pa.ListArray) -> pd.Series:
     """One class per record: computer, inetOrgPerson, group, contact or user, else the last one listed."""
     n = len(classes)
     values = classes.flatten()
-    code = pc.index_in(pc.utf8_lower(values), value_set=pa.array([name.lower() for name in _CLASS_ORDER]))
+    code = pc.index_in(lower(values), value_set=pa.array([name.lower() for name in _CLASS_ORDER]))
     code = code.fill_null(-1).to_numpy(zero_copy_only=False)
     parents = pc.list_parent_indices(classes).to_numpy()
     lengths = pc.list_value_length(classes).to_numpy(zero_copy_only=False)
