@@ -219,14 +219,21 @@ def _kernels(proc: subprocess.Popen) -> list[int]:
     return [int(c) for c in children if b"ipykernel" in Path(f"/proc/{c}/cmdline").read_bytes()]
 
 
+#: The command as a terminal's foreground job runs it: Ctrl-C (SIGINT) raises KeyboardInterrupt. A test run
+#: started in the background (``pytest &`` in a script) ignores SIGINT, and its children inherit that, as shells
+#: make background jobs do: hybridx then ignores Ctrl-C too, rightly, and this test would see the run finish.
+_FOREGROUND_CLI = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                   "runpy.run_module('hybridx_nb.app.cli', run_name='__main__')")
+
+
 def _demo_while_its_kernel_computes(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
     """``hybridx demo`` started in its own process group, returned once its kernel has been running its cells
     for a while, with the kernel's process ids. 30,000 users keep the kernel busy for seconds after that, so a
-    signal sent then lands mid-run, not after the run (3,000 users once finished first on a fast CI run)."""
+    signal sent then lands mid-run."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "hybridx_nb.app.cli", "demo", "--users", "30000", "--out",
-                             "out", "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-c", _FOREGROUND_CLI, "demo", "--users", "30000", "--out", "out",
+                             "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
 
     deadline = time.monotonic() + 120
     while not _kernels(proc) and proc.poll() is None and time.monotonic() < deadline:
