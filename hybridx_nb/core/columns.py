@@ -49,12 +49,13 @@ def arrow_strings(values: pd.Series) -> pa.Array:
 
 
 def string_offsets(arr: pa.Array) -> np.ndarray:
-    """The ``len + 1`` value offsets of a ``large_string`` array, into its data buffer."""
-    return np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    """The ``len + 1`` value offsets of a ``large_string`` (or ``string``) array, into its data buffer."""
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    return np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset:arr.offset + len(arr) + 1]
 
 
 def string_bytes(arr: pa.Array) -> np.ndarray:
-    """The bytes of every value of a ``large_string`` array, back to back (a view, no copy)."""
+    """The bytes of every value of a ``large_string`` (or ``string``) array, back to back (a view, no copy)."""
     off = string_offsets(arr)
     data = arr.buffers()[2]
     if data is None or off[-1] == off[0]:
@@ -64,12 +65,8 @@ def string_bytes(arr: pa.Array) -> np.ndarray:
 
 def _ascii(arr: pa.Array) -> bool:
     """Whether every byte of a string array's values is ASCII (one pass over its data buffer, no copy)."""
-    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    off = np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset:arr.offset + len(arr) + 1] if len(arr) else None
-    data = arr.buffers()[2]
-    if off is None or data is None or off[-1] == off[0]:
-        return True
-    return int(np.frombuffer(data, dtype=np.uint8)[off[0]:off[-1]].max()) < 128
+    data = string_bytes(arr) if len(arr) else None
+    return data is None or not len(data) or int(data.max()) < 128
 
 
 def lower(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

@@ -337,7 +337,7 @@ def reject_incomplete(frame: pd.DataFrame, required: Mapping[str, str], unique: 
 
 def detect_separator(values: pd.Series, candidates: str = ";|") -> str:
     """The separator a multi-valued column was joined with: the candidate that occurs most (default first)."""
-    chunks = [string_bytes(chunk) for chunk in arrow_text(values).cast(pa.large_string()).chunks]
+    chunks = [string_bytes(chunk) for chunk in arrow_text(values).chunks]
     counts = {c: sum(int(np.count_nonzero(b == ord(c))) for b in chunks) for c in candidates}  # ASCII: bytes
     return max(candidates, key=lambda c: counts[c])
 
