@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from hybridx_nb.core.columns import arrow_text
 from hybridx_nb.engine.detail import Text, cat, pick, take
 
 _VIA = {"smtp": "primary SMTP address", "upn": "UPN", "immutable_id": "ImmutableID"}
@@ -196,17 +198,24 @@ def add_text(f: pd.DataFrame, setting: str, upn_on: bool, sources: dict | None =
         parts = [_BUILDERS[names[codes[a]]](_Rows(f, slice(a, b)), ctx)  # type: ignore[arg-type]
                  for a, b in zip(starts, np.r_[starts[1:], len(codes)])]
         for col, k in (("reason", 0), ("action", 1)):
-            f[col] = pd.concat([pd.Series([], dtype="str"), *(p[k] for p in parts)], ignore_index=True).set_axis(
-                f.index)
+            f[col] = _one_array([p[k] for p in parts], f.index)
         return
     by_category = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[by_category], np.arange(len(names) + 1))
-    reasons, actions = [pd.Series([], dtype="str")], [pd.Series([], dtype="str")]
+    reasons, actions = [], []
     for i, name in enumerate(names):
         reason, action = _BUILDERS[name](_Rows(f, by_category[bounds[i]:bounds[i + 1]]), ctx)  # type: ignore[arg-type]
         reasons.append(reason)
         actions.append(action)
     back = np.empty(len(f), np.int64)
     back[by_category] = np.arange(len(f))
-    f["reason"] = take(pd.concat(reasons, ignore_index=True), back).set_axis(f.index)
-    f["action"] = take(pd.concat(actions, ignore_index=True), back).set_axis(f.index)
+    f["reason"] = take(_one_array(reasons, f.index), back).set_axis(f.index)
+    f["action"] = take(_one_array(actions, f.index), back).set_axis(f.index)
+
+
+def _one_array(parts: list[pd.Series], index: pd.Index) -> pd.Series:
+    """The parts end to end as one Arrow array, not one chunk per part: a ``take`` on a chunked column joins its
+    chunks first, and the workbook and the report take from these columns dozens of times."""
+    chunks = [chunk for part in parts for chunk in arrow_text(part).cast(pa.large_string()).chunks]
+    values = pa.concat_arrays(chunks) if chunks else pa.array([], pa.large_string())
+    return pd.Series(pd.array(values, dtype="str"), index=index)

@@ -1,10 +1,11 @@
 """The findings' sentences: built block by block when the categories come in runs (the engine's order), and the
-same sentences when the categories are interleaved and built category by category."""
+same sentences when the categories are interleaved and built category by category; either way one array each."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from hybridx_nb.core.columns import arrow_text
 from hybridx_nb.demo.tenant import generate
 from hybridx_nb.engine import match, text
 
@@ -30,3 +31,5 @@ def test_interleaved_categories_get_the_same_sentences(monkeypatch) -> None:
     for col in ("reason", "action"):
         pd.testing.assert_series_equal(mixed[col].sort_index(), blocks[col])
     assert blocks["reason"].notna().all() and blocks["action"].notna().all()
+    for built in (blocks, mixed):  # one Arrow array each: a take on a chunked column joins its chunks first
+        assert all(arrow_text(built[col]).num_chunks == 1 for col in ("reason", "action"))
