@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from isal import isal_zlib
 
 from hybridx_nb.core.columns import arrow_strings, string_bytes, string_offsets
 from hybridx_nb.core.vocabulary import ACTION_ORDER, LABELS, NO_ACTION
@@ -238,6 +240,7 @@ def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, categories:
                 sheets.append(name)
                 filters.append(f"A1:{column_letter(max(len(rows_of.columns), 1) - 1)}{len(part) + 1}")
                 with z.open(f"xl/worksheets/sheet{len(sheets)}.xml", "w", force_zip64=True) as fh:
+                    _isal_deflate(fh)
                     head = _sheet_head(widths, 1, len(part) + 1) + _header_xml(list(rows_of.columns))
                     fh.write(head.encode("utf-8"))
                     chunks = (_row_xml(rows_of.take(part[s:s + _CHUNK]), s + 2) for s in range(0, len(part), _CHUNK))
@@ -251,6 +254,14 @@ def write_findings_xlsx(findings: pd.DataFrame, path: str | Path, *, categories:
 def repr_sheet(name: str) -> str:
     """A sheet name as a formula reference: quoted, quotes doubled."""
     return "'" + name.replace("'", "''") + "'"
+
+
+def _isal_deflate(fh: IO[bytes]) -> None:
+    """Deflate the part with ISA-L instead of zlib: the same format at level 1, about four times as fast and a
+    little smaller (a million findings are hundreds of MB of XML). ``zipfile`` makes its compressor when the part
+    is opened and keeps it in ``_compressor``; without that attribute (another Python) zlib stays, as correct."""
+    if getattr(fh, "_compressor", None) is not None:
+        fh._compressor = isal_zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)  # type: ignore[attr-defined]
 
 
 def _write_behind(fh: IO[bytes], chunks: Iterable[np.ndarray]) -> None:
