@@ -6,12 +6,14 @@ import base64
 import html
 import re
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from support.report_frames import XSS, assessment_for, findings_frame, hand_snapshot, render_all
 
 from hybridx_nb import report
 from hybridx_nb.app import paths
+from hybridx_nb.core.vocabulary import ACTION_ORDER, LABELS
 from hybridx_nb.report.html import table
 from hybridx_nb.report.redact import Redactor
 
@@ -39,13 +41,33 @@ def test_directory_values_are_escaped(hand) -> None:
     assert "Hand &lt;b&gt;Client&lt;/b&gt;" in page
 
 
-def test_chart_is_an_inline_png_with_alt_text(hand) -> None:
-    block = report.verdict(report.prepare(hand)).data
-    src = re.search(r'src="data:image/png;base64,([^"]+)"', block).group(1)
-    assert base64.b64decode(src)[:8] == b"\x89PNG\r\n\x1a\n"
+def test_chart_is_an_inline_svg_with_alt_text(hand) -> None:
+    v = report.prepare(hand)
+    block = report.verdict(v).data
+    src = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', block).group(1)
+    svg = ElementTree.fromstring(base64.b64decode(src))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    bars = svg.findall("s:rect", ns)
+    texts = [t.text for t in svg.findall("s:text", ns)]
+    charted = [c for c in ACTION_ORDER if c in v.counts and (c != "unknown" or v.counts[c])]
+    assert len(bars) == len(charted) and [LABELS[c] for c in charted] == texts[0:-1:2]
+    assert [f"{v.counts[c]:,}" for c in charted] == texts[1:-1:2]
+    widths = {c: float(bar.get("width")) for c, bar in zip(charted, bars)}
+    most = max(charted, key=v.counts.get)
+    assert all(widths[c] <= widths[most] for c in charted) and all((widths[c] > 0) == (v.counts[c] > 0)
+                                                                    for c in charted)
+    assert f'height="{svg.get("height")}"' in block  # the <img> keeps the drawing's proportions
     alt = re.search(r'alt="([^"]+)"', block).group(1)
     assert "Hard match 1" in alt and "New user 1" in alt
     assert "http" not in block
+
+
+def test_chart_bars_scale_and_a_few_still_show() -> None:
+    from hybridx_nb.report.verdict import chart_svg
+
+    svg = ElementTree.fromstring(chart_svg({"hard_match": 1_000_000, "excluded": 3, "anchor_mismatch": 0}))
+    widths = [float(r.get("width")) for r in svg.findall("{http://www.w3.org/2000/svg}rect")]
+    assert widths[0] == 0 and 0 < widths[2] < widths[1]  # none duplicated; three excluded still visible
 
 
 def test_verdict_numbers_and_recommendation(hand) -> None:
