@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from hybridx_nb.core.columns import arrow_text
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.sources.text import EXPORTS_DOC, Text, count_newlines
 
@@ -166,9 +167,10 @@ def check_placeholders(path: Path, frame: pd.DataFrame, lines: np.ndarray, colum
     """Refuse a column holding a PowerShell type name (``System.Byte[]``...): the export lost that data."""
     for col in columns:
         values = frame[col]
-        maybe = values.str.startswith("System.") | values.str.startswith("Microsoft.")
-        if not maybe.any():
+        text = arrow_text(values)  # Arrow's any() over its own masks: half the time of pandas' at a million rows
+        if not any(pc.any(pc.starts_with(text, prefix)).as_py() for prefix in ("System.", "Microsoft.")):
             continue
+        maybe = values.str.startswith("System.") | values.str.startswith("Microsoft.")
         hits = values[maybe].str.fullmatch(PLACEHOLDER_RE.pattern)
         if hits.any():
             pos = np.flatnonzero(maybe.to_numpy())[np.flatnonzero(hits.to_numpy())[0]]
