@@ -212,8 +212,9 @@ def add_text(f: pd.DataFrame, setting: str, upn_on: bool, sources: dict | None =
         actions.append(action)
     back = np.empty(len(f), np.int64)
     back[by_category] = np.arange(len(f))
-    f["reason"] = take(pd.concat(reasons, ignore_index=True), back).set_axis(f.index)  # one array: the take
-    f["action"] = take(pd.concat(actions, ignore_index=True), back).set_axis(f.index)  # joins the chunks
+    # the take that puts the rows back in order joins the chunks too: one array each
+    f["reason"] = take(pd.concat(reasons, ignore_index=True), back).set_axis(f.index)
+    f["action"] = take(pd.concat(actions, ignore_index=True), back).set_axis(f.index)
 
 
 def _one_array(parts: Sequence[pd.Series], index: pd.Index) -> pd.Series:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from xml.sax.saxutils import escape
 
 from IPython.display import HTML
 
@@ -42,7 +41,7 @@ def chart_svg(counts: Mapping[str, int]) -> str:
     for i, c in enumerate(cats):
         y, v = _TOP + i * _ROW_H, counts[c]
         w = max(bar_w * v / top, 2) if v else 0  # a handful among a million still shows
-        rows.append(f'<text x="{label_w}" y="{y + 17}" text-anchor="end">{escape(LABELS[c])}</text>'
+        rows.append(f'<text x="{label_w}" y="{y + 17}" text-anchor="end">{esc(LABELS[c])}</text>'
                     f'<rect x="{bar_x}" y="{y + 4}" width="{w:.1f}" height="{_ROW_H - 8}" fill="{COLORS[c]}"/>'
                     f'<text x="{bar_x + w + 6:.1f}" y="{y + 17}">{v:,}</text>')
     axis_y = _TOP + _ROW_H * len(cats) + 2
