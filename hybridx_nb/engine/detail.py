@@ -118,8 +118,10 @@ def _resolve(value: pd.Series, kind: pd.Series, rows: pd.DataFrame, ad: pd.DataF
                                _FORM_GUID),
                               ((c["cand"] == take(rows["_cg"], c["pos"]).set_axis(c.index)).fillna(False), _FORM_CG)],
                     "")
-    forms = pd.concat([pd.DataFrame({"cand": ad[col], "row": np.arange(len(ad)), "rank": rank}).dropna()
-                       for rank, col in enumerate(("guid_b64", "cg"))], ignore_index=True)
+    # only the AD anchors some candidate equals can join: a few among a million, found without hashing the million
+    forms = pd.concat([pd.DataFrame({"cand": ad[col], "row": np.arange(len(ad)), "rank": rank})[
+                       columns.isin(ad[col], c["cand"])] for rank, col in enumerate(("guid_b64", "cg"))],
+                      ignore_index=True)
     h = c.merge(forms, on="cand", how="left")
     h["row"] = h["row"].fillna(-1).astype(np.int64)
     h["miss"] = (h["own"] == "").to_numpy() & (h["row"] < 0).to_numpy()
