@@ -55,14 +55,14 @@ def chart_svg(counts: Mapping[str, int]) -> str:
 
 def chart(counts: Mapping[str, int]) -> str:
     """The chart as an ``<img>`` with a data URI and alt text that states every number."""
-    alt = "Bar chart of identities per category: " + "; ".join(
-        f"{LABELS[c]} {counts.get(c, 0):,}" for c in _charted(counts))
+    cats = _charted(counts)
+    alt = "Bar chart of identities per category: " + "; ".join(f"{LABELS[c]} {counts.get(c, 0):,}" for c in cats)
     data = base64.b64encode(chart_svg(counts).encode("utf-8")).decode("ascii")
     top = max([counts.get(c, 0) for c in ACTION_ORDER] + [1])
     items = "".join(f'<li><span class="hx-dot" style="background:{COLORS[c]}"></span>{esc(LABELS[c])}'
                     f'<span class="hx-bar" style="background:{COLORS[c]};width:{60 * counts.get(c, 0) / top:.0f}px">'
-                    f'</span><span class="hx-v">{counts.get(c, 0):,}</span></li>' for c in _charted(counts))
-    size = f'width="{_CHART_W}" height="{_chart_height(len(_charted(counts)))}"'
+                    f'</span><span class="hx-v">{counts.get(c, 0):,}</span></li>' for c in cats)
+    size = f'width="{_CHART_W}" height="{_chart_height(len(cats))}"'
     return (f'<figure class="hx-chart"><img src="data:image/svg+xml;base64,{data}" alt="{esc(alt)}" {size}>'
             '<figcaption>Identities per category</figcaption></figure>'
             f'<ul class="hx-chartlist" aria-hidden="true">{items}</ul>')  # the chart as a list on narrow screens
