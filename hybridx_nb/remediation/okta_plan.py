@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from hybridx_nb.core import columns
 from hybridx_nb.remediation.model import OKTA_ACTION_COLUMNS
 from hybridx_nb.snapshot.store import Snapshot
 
@@ -27,14 +28,17 @@ def okta_actions(actions: pd.DataFrame, federated_steps: pd.Series, findings: pd
     if rows.empty:
         return pd.DataFrame({c: pd.Series([], dtype="str") for c in OKTA_ACTION_COLUMNS})
     cols = [c for c in ("entra_id", "okta_user_id", "okta_app_immutable_id") if c in findings.columns]
-    link = (findings.loc[findings["entra_id"].notna(), cols].drop_duplicates("entra_id")
-            if "okta_user_id" in cols else pd.DataFrame(columns=["entra_id", "okta_user_id", "okta_app_immutable_id"]))
+    if "okta_user_id" in cols:  # only these rows' findings and app users are hashed, not a million of each
+        link = findings.loc[columns.isin(findings["entra_id"], rows["entra_id"]), cols].drop_duplicates("entra_id")
+    else:
+        link = pd.DataFrame(columns=["entra_id", "okta_user_id", "okta_app_immutable_id"])
     out = rows[["entra_id", "entra_upn", "new_immutable_id", "step"]].merge(
         link.astype("str"), on="entra_id", how="left")
     apps = snap["okta_app_users"] if snap.has("okta_app_users") else None
     app_id = pd.Series(np.nan, index=out.index, dtype="str")
     if apps is not None and len(apps):
-        apps = apps[["user_id", "app_id", "immutable_id"]].astype("str")
+        apps = apps.loc[columns.isin(apps["user_id"], out["okta_user_id"]), ["user_id", "app_id", "immutable_id"]]
+        apps = apps.astype("str")
         exact = out.merge(apps.drop_duplicates(["user_id", "immutable_id"]),
                           left_on=["okta_user_id", "okta_app_immutable_id"],
                           right_on=["user_id", "immutable_id"], how="left")["app_id"]
