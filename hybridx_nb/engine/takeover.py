@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hybridx_nb.core.columns import lower, lower_text
+from hybridx_nb.core.columns import lower
 from hybridx_nb.core.vocabulary import TAKEOVER_STATUSES
 from hybridx_nb.engine.sides import primary_smtp
 from hybridx_nb.snapshot.carried import carried_columns, not_carried_rows
@@ -120,6 +120,29 @@ def index_in(values: pd.Series, keys: pd.Series) -> np.ndarray:
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
+def index_in_keys(values: pa.Array, keys: pd.Series, fold: bool = False, block: int = 1 << 18) -> np.ndarray:
+    """``index_in`` (the first such key; ``fold``: case-insensitive) for values that repeat a lot, such as
+    managers: the distinct values are hashed and the keys probed against them a block at a time, not every key
+    hashed (and, with ``fold``, lower-cased) at once."""
+    values = lower(values) if fold else values
+    distinct = pc.unique(values)
+    if len(distinct) * 4 > len(keys):  # hardly repeated: hashing the keys is the cheaper side
+        whole = _arrow(keys).cast(_STR)
+        return (pc.index_in(values, value_set=lower(whole) if fold else whole).fill_null(-1)
+                .to_numpy(zero_copy_only=False).astype(np.int64))
+    first = np.full(len(distinct), -1, np.int64)
+    for start in range(0, len(keys), block):
+        part = _arrow(keys.iloc[start:start + block]).cast(_STR)
+        hit = pc.index_in(lower(part) if fold else part, value_set=distinct)
+        hit = hit.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        rows = np.flatnonzero(hit >= 0)
+        codes, at = np.unique(hit[rows], return_index=True)  # each value's first row in this block
+        new = first[codes] < 0
+        first[codes[new]] = start + rows[at[new]]
+    at = pc.index_in(values, value_set=distinct).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return np.where(at >= 0, first[np.maximum(at, 0)], -1) if len(first) else np.full(len(at), -1, np.int64)
+
+
 def member(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
     """``np.isin`` for int64 keys, hashed in Arrow (numpy sorts both sides)."""
     if not len(values):
@@ -165,7 +188,7 @@ def _manager(pairs: pd.DataFrame, ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad
              rows_cloud: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
     """(expected cloud manager id, cloud manager id, AD manager DN, cloud manager UPN) per pair."""
     ad_manager = _text(ad["manager"], rows_ad)
-    m_ad = index_in(lower_text(pd.Series(pd.array(ad_manager, dtype="str"))), lower_text(ad["dn"]))
+    m_ad = index_in_keys(ad_manager, ad["dn"], fold=True)
     # the cloud user each AD user becomes: its pair's cloud user; AD users outside a pair become new objects
     becomes = np.full(len(ad), -1, np.int64)
     becomes[pairs["ai"].to_numpy()] = pairs["ci"].to_numpy()
@@ -175,7 +198,7 @@ def _manager(pairs: pd.DataFrame, ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad
                           pc.binary_join_element_wise(pa.scalar("new object for ", _STR), ad_manager,
                                                       pa.scalar("", _STR)))
     current = _text(cloud["manager_id"], rows_cloud)
-    m_cloud = index_in(pd.Series(pd.array(current, dtype="str")), cloud["id"])
+    m_cloud = index_in_keys(current, cloud["id"])
     upns = _arrow(cloud["upn"]).combine_chunks().cast(_STR)
     shown = pc.if_else(pa.array(m_cloud >= 0), pc.take(upns, pa.array(np.maximum(m_cloud, 0))), current)
     return expected, current, ad_manager, shown

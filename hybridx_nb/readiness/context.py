@@ -33,9 +33,9 @@ SHARED_CODES = (UPN, "mail", PROXY)
 class RuleContext:
     """What the checks read: the AD users (the snapshot's rows; ``pos`` = row number) and which of them are
     checked (``checked``: system objects are not; None: every row), groups and contacts with mail, cloud users,
-    matched pairs (``ad_dn, entra_id``, optionally with their rows ``ad_row, cloud_row``; or a function returning
-    them; None: guess them), and the routable domains (None: judge by top-level domain) with the one to propose
-    instead of a private one."""
+    matched pairs (``ad_dn, entra_id``, or the engine's snapshot rows ``ad_row, cloud_row``; or a function
+    returning them; None: guess them), and the routable domains (None: judge by top-level domain) with the one to
+    propose instead of a private one."""
 
     users: pd.DataFrame
     mail_objects: pd.DataFrame

@@ -174,8 +174,11 @@ def _finding_rows(snap: Snapshot, ai: np.ndarray, ci: np.ndarray, ei: np.ndarray
 
 def _has_x500(ad: pd.DataFrame, ai: np.ndarray, legacy: pd.Series) -> np.ndarray:
     """Whether ``X500:<legacy>`` is among the AD user's proxy addresses (case-insensitive), per pair. Only the
-    X500 addresses are lower-cased and hashed: they are few beside the SMTP ones."""
-    lists = pa.chunked_array(ad["proxy_addresses"].array.__arrow_array__()).combine_chunks()
+    X500 addresses of these pairs' AD users are lower-cased and hashed: they are few beside the SMTP ones."""
+    if not len(ai):
+        return np.zeros(0, dtype=bool)
+    users, ai = np.unique(ai, return_inverse=True)  # each AD user's addresses once; ``ai`` now indexes ``users``
+    lists = pa.chunked_array(ad["proxy_addresses"].array.__arrow_array__()).take(pa.array(users)).combine_chunks()
     rows = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
     flat = pc.list_flatten(lists)
     x500 = pc.starts_with(flat, "x500:", ignore_case=True).fill_null(False)

@@ -142,9 +142,9 @@ def run_rules(snap: Snapshot, *, pairs: pd.DataFrame | Callable[[], pd.DataFrame
     """The readiness frame: one row per (object, attribute, value, error), in IdFix's layout plus ``rule``,
     ``description`` and ``conflict_with`` (the other holder of a value that must be unique).
 
-    ``pairs`` (columns ``ad_dn, entra_id``) are the engine's matched AD/cloud pairs, so that the cloud user an AD
-    user will match is not reported as a conflict; without them every cloud user the AD user could match (by
-    anchor, primary SMTP address or UPN) is treated as its pair. ``routable_domains`` overrides the tenant's
+    ``pairs`` (columns ``ad_dn, entra_id``, or the engine's rows ``ad_row, cloud_row``) are the engine's matched
+    AD/cloud pairs, so that the cloud user an AD user will match is not reported as a conflict; without them every
+    cloud user the AD user could match (by anchor, primary SMTP address or UPN) is treated as its pair. ``routable_domains`` overrides the tenant's
     verified domains. ``pairs`` may also be a function returning them, called when a rule first needs them (the
     rules before it run meanwhile: ``app.assess`` runs them beside the engine). ``timings``, when given, receives
     seconds per rule."""

@@ -140,3 +140,23 @@ def test_the_engines_rows_give_the_pairs_the_lookup_gives(demo) -> None:
                                   looked_up.changes)
     pd.testing.assert_frame_equal(exchange_readiness(snap, prediction.findings, prediction.rows).findings,
                                   exchange_readiness(snap, prediction.findings).findings)
+
+
+@pytest.mark.parametrize("block", [1, 2, 1 << 18])
+def test_index_in_keys_finds_the_first_key_either_way(block: int) -> None:
+    import numpy as np
+    import pyarrow as pa
+
+    from hybridx_nb.engine.takeover import index_in_keys
+
+    dns = ["CN=A,DC=x", "CN=B,DC=x", "cn=a,dc=x", "CN=C,DC=x"] + [f"CN=U{i},DC=x" for i in range(16)]
+    keys = pd.Series(pd.array(dns, dtype="str"))
+    values = pa.array(["cn=a,DC=X", None, "CN=B,DC=x", "CN=Z,DC=x", "cn=a,dc=x", "CN=B,DC=x"], pa.large_string())
+    # 4 distinct values for 20 keys: the keys are probed block by block
+    assert index_in_keys(values, keys, fold=True, block=block).tolist() == [0, -1, 1, -1, 0, 1]
+    assert index_in_keys(values, keys, block=block).tolist() == [-1, -1, 1, -1, 2, 1]  # case counts
+    # as many distinct values as keys: the keys are hashed instead, with the same answers
+    assert index_in_keys(values, keys.iloc[:4], fold=True, block=block).tolist() == [0, -1, 1, -1, 0, 1]
+    assert index_in_keys(values, keys.iloc[:4], block=block).tolist() == [-1, -1, 1, -1, 2, 1]
+    assert index_in_keys(pa.array([], pa.large_string()), keys).tolist() == []
+    assert np.array_equal(index_in_keys(pa.nulls(3, pa.large_string()), keys, block=block), [-1, -1, -1])
