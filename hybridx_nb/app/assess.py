@@ -19,7 +19,7 @@ import pandas as pd
 
 from hybridx_nb import __version__
 from hybridx_nb.app import outputs
-from hybridx_nb.app.impact import Impact, run_impact, write_impact
+from hybridx_nb.app.impact import Impact, write_impact
 from hybridx_nb.app.outputs import ordered_columns, write_findings_parquet, write_workbook
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.folders import check_replaceable, marker_kind, write_marker
@@ -29,6 +29,8 @@ from hybridx_nb.core.vocabulary import ANCHOR_SETTINGS, CATEGORIES, STRATEGY_CHO
 from hybridx_nb.engine.carried import as_dicts
 from hybridx_nb.engine.groups import group_counts, predict_groups
 from hybridx_nb.engine.match import EngineSettings, Prediction, predict
+from hybridx_nb.engine.takeover import Takeover, takeover_impact
+from hybridx_nb.readiness.exchange import exchange_readiness
 from hybridx_nb.readiness.rules import run_rules, to_idfix_csv
 from hybridx_nb.remediation.backfill import chosen as chosen_backfill
 from hybridx_nb.remediation.cloud_sync import engine_anchor, target_limits
@@ -211,9 +213,10 @@ def _core(params: Params, snap: Snapshot, timings: dict[str, float], *, impact: 
     steps are known) and, with ``impact``, the takeover and Hybrid Exchange checks, in three threads.
 
     The readiness rules need only the joined pairs from the engine, which ``predict`` hands out once matching is
-    done; until then the rules that do not read them run. The takeover and Exchange checks need the prediction and
-    run beside the rules' last part and the plan. Arrow and NumPy release the GIL in their kernels, so on two
-    cores the stages overlap. Each stage's own seconds are recorded, and ``core`` is the wall time of them all."""
+    done; until then the rules that do not read them run. The takeover, the longest stage after the engine, starts
+    as soon as the prediction is made, beside the rules' last part; this thread then drafts the plan and runs the
+    Exchange checks. Arrow and NumPy release the GIL in their kernels, so on two cores the stages overlap. Each
+    stage's own seconds are recorded, and ``core`` is the wall time of them all."""
     pairs: Future[pd.DataFrame] = Future()
     start = time.perf_counter()
 
@@ -221,9 +224,9 @@ def _core(params: Params, snap: Snapshot, timings: dict[str, float], *, impact: 
         with _timed(timings, "readiness"):
             return run_rules(snap, pairs=pairs.result)
 
-    def impact_stage(prediction: Prediction) -> Impact:
+    def takeover_stage(prediction: Prediction) -> Takeover:
         with _timed(timings, "takeover"):
-            return run_impact(snap, prediction.findings, params.backfill, prediction.rows)
+            return takeover_impact(snap, prediction.findings, prediction.rows)
 
     anchor, anchor_reason = engine_anchor(params.target, params.anchor)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="hybridx-core") as pool:
@@ -239,7 +242,7 @@ def _core(params: Params, snap: Snapshot, timings: dict[str, float], *, impact: 
             if not pairs.done():
                 pairs.set_exception(exc)  # the rules waiting for the pairs stop too
             raise
-        checks = pool.submit(impact_stage, prediction) if impact else None
+        takeover = pool.submit(takeover_stage, prediction) if impact else None
         with _timed(timings, "plan"):
             exceeded, unchecked = target_limits(snap, params.target)
             fixes = fix_pairs(prediction.findings)
@@ -250,7 +253,11 @@ def _core(params: Params, snap: Snapshot, timings: dict[str, float], *, impact: 
             if unchecked:
                 draft.notes.append("Cloud Sync limits hybridx cannot check from this data: "
                                    + "; ".join(unchecked) + ".")
-        found = checks.result() if checks is not None else None
+        found = None
+        if takeover is not None:
+            with _timed(timings, "exchange"):
+                exchange = exchange_readiness(snap, prediction.findings, prediction.rows)
+            found = Impact(takeover.result(), exchange, chosen_backfill(params.backfill))
     timings["core"] = round(time.perf_counter() - start, 3)
     return prediction, readiness, draft, groups, found
 
