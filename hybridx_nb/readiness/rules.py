@@ -144,10 +144,10 @@ def run_rules(snap: Snapshot, *, pairs: pd.DataFrame | Callable[[], pd.DataFrame
 
     ``pairs`` (columns ``ad_dn, entra_id``, or the engine's rows ``ad_row, cloud_row``) are the engine's matched
     AD/cloud pairs, so that the cloud user an AD user will match is not reported as a conflict; without them every
-    cloud user the AD user could match (by anchor, primary SMTP address or UPN) is treated as its pair. ``routable_domains`` overrides the tenant's
-    verified domains. ``pairs`` may also be a function returning them, called when a rule first needs them (the
-    rules before it run meanwhile: ``app.assess`` runs them beside the engine). ``timings``, when given, receives
-    seconds per rule."""
+    cloud user the AD user could match (by anchor, primary SMTP address or UPN) is treated as its pair.
+    ``routable_domains`` overrides the tenant's verified domains. ``pairs`` may also be a function returning them,
+    called when a rule first needs them (the rules before it run meanwhile: ``app.assess`` runs them beside the
+    engine). ``timings``, when given, receives seconds per rule."""
     ctx = build_context(snap, pairs=pairs, routable_domains=routable_domains)
     frames = []
     for rule in rules:
