@@ -157,16 +157,19 @@ def take_text(values: pd.Series, rows: np.ndarray) -> pd.Series:
 
 def matched_rows(findings: pd.DataFrame, ad: pd.DataFrame, cloud: pd.DataFrame,
                  rows: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The AD row ``ai``, cloud row ``ci`` and category of every hard and soft match: from the engine's ``rows``
-    (``Prediction.rows``) when given, else looked up by objectGUID and id (both unique in a snapshot)."""
+    """The AD row ``ai``, cloud row ``ci``, category and row of ``findings`` (``finding``) of every hard and soft
+    match: from the engine's ``rows`` (``Prediction.rows``) when given, else looked up by objectGUID and id (both
+    unique in a snapshot)."""
     joined = findings["category"].isin(["hard_match", "soft_match"]).to_numpy()
+    at = np.flatnonzero(joined)
     if rows is not None:
-        out = pd.DataFrame({"ai": rows["ad_row"].to_numpy()[joined], "ci": rows["cloud_row"].to_numpy()[joined],
-                            "category": findings["category"].to_numpy()[joined]})
+        out = pd.DataFrame({"ai": rows["ad_row"].to_numpy()[at], "ci": rows["cloud_row"].to_numpy()[at],
+                            "category": findings["category"].to_numpy()[at], "finding": at})
     else:
         picked = findings.loc[joined, ["ad_object_guid", "entra_id", "category"]]  # not a copy of every finding
         out = pd.DataFrame({"ai": index_in(picked["ad_object_guid"], ad["object_guid"]),
-                            "ci": index_in(picked["entra_id"], cloud["id"]), "category": picked["category"].to_numpy()})
+                            "ci": index_in(picked["entra_id"], cloud["id"]), "category": picked["category"].to_numpy(),
+                            "finding": at})
     return out[(out["ai"] >= 0).to_numpy() & (out["ci"] >= 0).to_numpy()].reset_index(drop=True)
 
 
@@ -210,9 +213,11 @@ def _flat(lists: pa.Array, at: np.ndarray) -> tuple[np.ndarray, pa.Array]:
     return at[pc.list_parent_indices(taken).to_numpy().astype(np.int64)], pc.list_flatten(taken).cast(_STR)
 
 
-def _proxies(ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad: pa.Array, rows_cloud: pa.Array
+def _proxies(ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad: pa.Array, rows_cloud: pa.Array,
+             primaries: tuple[pa.Array, pa.Array] | None = None
              ) -> tuple[list[tuple[np.ndarray, str, pa.Array, pa.Array]], dict[str, int]]:
-    """Lost and added addresses, and the primary SMTP change, as (pair rows, status, cloud value, AD value)."""
+    """Lost and added addresses, and the primary SMTP change, as (pair rows, status, cloud value, AD value);
+    ``primaries``: each pair's AD and cloud primary SMTP address, when the engine has worked them out."""
     lists = [pc.take(_arrow(frame["proxy_addresses"]), rows).combine_chunks()
              for frame, rows in ((ad, rows_ad), (cloud, rows_cloud))]
     sizes = [pc.list_value_length(side).fill_null(0).to_numpy(zero_copy_only=False) for side in lists]
@@ -237,11 +242,13 @@ def _proxies(ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad: pa.Array, rows_clou
     out = [(pc_idx[lost], "lost", pc_val.filter(pa.array(lost)), pa.nulls(int(lost.sum()), _STR)),
            (pa_idx[added], "added", pa.nulls(int(added.sum()), _STR), pa_val.filter(pa.array(added)))]
     n = len(rows_ad)
-    ad_primary, cloud_primary = (
-        primary_smtp(pd.Series(pd.arrays.ArrowExtensionArray(side)),
-                     pd.Series(pd.array(_text(frame["mail"], rows), dtype="str")))
-        for side, frame, rows in ((lists[0], ad, rows_ad), (lists[1], cloud, rows_cloud)))
-    a, c = _arrow(ad_primary).combine_chunks().cast(_STR), _arrow(cloud_primary).combine_chunks().cast(_STR)
+    if primaries is None:
+        ad_primary, cloud_primary = (
+            primary_smtp(pd.Series(pd.arrays.ArrowExtensionArray(side)),
+                         pd.Series(pd.array(_text(frame["mail"], rows), dtype="str")))
+            for side, frame, rows in ((lists[0], ad, rows_ad), (lists[1], cloud, rows_cloud)))
+        primaries = (_arrow(ad_primary).combine_chunks(), _arrow(cloud_primary).combine_chunks())
+    a, c = (side.cast(_STR) for side in primaries)
     changed = _status(a, c, True, True) != TAKEOVER_STATUSES.index("same")
     rows = np.flatnonzero(changed)
     out.append((rows, "primary_changed", c.take(pa.array(rows)), a.take(pa.array(rows))))
@@ -271,7 +278,7 @@ def takeover_impact(snap: Snapshot, findings: pd.DataFrame, rows: pd.DataFrame |
             not_compared[flow.entra] = f"not in the {' and '.join(missing)} export"
             continue
         if flow is PROXY:
-            found, tally = _proxies(ad, cloud, rows_ad, rows_cloud)
+            found, tally = _proxies(ad, cloud, rows_ad, rows_cloud, _engine_primaries(findings, pairs))
             parts += [(idx, status, flow, cv, av) for idx, status, cv, av in found]
             counts[flow.entra] = {k: v for k, v in tally.items() if k != "users_losing"}
             users_losing = tally["users_losing"]
@@ -297,6 +304,15 @@ def takeover_impact(snap: Snapshot, findings: pd.DataFrame, rows: pd.DataFrame |
             parts.append((rows, status, flow, c_shown.take(pa.array(rows)), a_shown.take(pa.array(rows))))
     changes = _frame(parts, pairs, ad, cloud)
     return Takeover(changes, counts, not_compared, len(pairs), users_losing)
+
+
+def _engine_primaries(findings: pd.DataFrame, pairs: pd.DataFrame) -> tuple[pa.Array, pa.Array] | None:
+    """Each pair's AD and cloud primary SMTP address from the engine's findings (``ad_mail``, ``entra_mail``: the
+    same ``sides.primary_smtp`` of the same values), or None when ``findings`` lacks them."""
+    if not {"ad_mail", "entra_mail"} <= set(findings.columns):
+        return None
+    at = pa.array(pairs["finding"].to_numpy())
+    return _text(findings["ad_mail"], at), _text(findings["entra_mail"], at)
 
 
 def _frame(parts: list, pairs: pd.DataFrame, ad: pd.DataFrame, cloud: pd.DataFrame) -> pd.DataFrame:

@@ -160,3 +160,14 @@ def test_index_in_keys_finds_the_first_key_either_way(block: int) -> None:
     assert index_in_keys(values, keys.iloc[:4], block=block).tolist() == [-1, -1, 1, -1, 2, 1]
     assert index_in_keys(pa.array([], pa.large_string()), keys).tolist() == []
     assert np.array_equal(index_in_keys(pa.nulls(3, pa.large_string()), keys, block=block), [-1, -1, -1])
+
+
+def test_the_engines_primary_addresses_give_what_the_proxy_lists_give(demo) -> None:
+    tenant, _, _ = demo
+    snap = tenant.snapshot
+    prediction = predict(snap, EngineSettings())
+    engine = takeover_impact(snap, prediction.findings, prediction.rows)  # ad_mail/entra_mail: the primaries
+    own = takeover_impact(snap, prediction.findings.drop(columns=["ad_mail", "entra_mail"]), prediction.rows)
+    assert engine.changes["status"].eq("primary_changed").any()
+    pd.testing.assert_frame_equal(engine.changes, own.changes)
+    assert engine.counts == own.counts
