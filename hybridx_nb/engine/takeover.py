@@ -140,7 +140,7 @@ def index_in_keys(values: pa.Array, keys: pd.Series, fold: bool = False, block: 
         new = first[codes] < 0
         first[codes[new]] = start + rows[at[new]]
     at = pc.index_in(values, value_set=distinct).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return np.where(at >= 0, first[np.maximum(at, 0)], -1) if len(first) else np.full(len(at), -1, np.int64)
+    return np.where(at >= 0, first[np.maximum(at, 0)], -1)
 
 
 def member(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
