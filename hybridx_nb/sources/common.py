@@ -281,7 +281,7 @@ def finish_ad_objects(path: Path, source: str, frame: pd.DataFrame, reason: pd.S
                              + frame["object_guid"].map(first_line).astype("Int64").astype("str") + ")")
         users &= ~dup
     frame["domain"] = dns_domain(frame["dn"])
-    user_frame = schema.conform("ad_users", frame[users])
+    user_frame = schema.conform("ad_users", kept(frame, users))
     mail = ok & klass.isin(MAIL_CLASSES).to_numpy()
     mail_frame = schema.conform("ad_mail_objects", frame[mail].assign(object_class=klass[mail]))
     rej = rejected("ad_users", source, ~(users | mail), reason, line=line, key=key)
@@ -296,6 +296,12 @@ def finish_ad_objects(path: Path, source: str, frame: pd.DataFrame, reason: pd.S
 # ---------------------------------------------------------------------------------------------------------------
 # JSON records
 # ---------------------------------------------------------------------------------------------------------------
+
+
+def kept(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The rows of ``frame`` where ``rows`` is true; the frame itself when that is every row, as in most exports
+    (at a million rows the copy of every column costs a quarter of a second and a gigabyte of fresh memory)."""
+    return frame if rows.all() else frame[rows]
 
 
 def duplicated(columns: list[pd.Series], among: np.ndarray) -> np.ndarray:

@@ -33,25 +33,41 @@ class Pages:
     last_page: bytes
 
 
-def read_pages(raw: bytes, record: pa.StructType, required: Sequence[str], *, page_key: str = "value"
-               ) -> Pages | None:
-    """The records of a file of page objects, one per line, as struct arrays of type ``record``; or None."""
+#: The annotations Graph writes beside a page's records, for reads that refuse every key they do not name.
+PAGE_ANNOTATIONS = (("@odata.context", pa.string()), ("@odata.nextLink", pa.string()),
+                    ("@odata.deltaLink", pa.string()), ("@odata.count", pa.int64()))
+
+
+def read_pages(raw: bytes, record: pa.StructType, required: Sequence[str], *, page_key: str = "value",
+               exact: pa.StructType | None = None) -> Pages | None:
+    """The records of a file of page objects, one per line, as struct arrays of type ``record``; or None.
+
+    ``exact``, when given, is the record type of the shape the file should have, naming every key a record may
+    hold. It is tried first, refusing any other key (in a page, any but ``PAGE_ANNOTATIONS``): Arrow builds fewer
+    columns than for ``record``, which ignores the keys it does not name and so must name every spelling it reads.
+    When a key it does not name turns up, ``record`` reads the file."""
     if raw[:4096].lstrip()[:1] != b"{":  # (stripping the whole file would copy it)
         return None
-    schema = pa.schema([(page_key, pa.list_(record))])
-    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    attempts = [(pa.schema([(page_key, pa.list_(record))]), "ignore")]
+    if exact is not None:
+        attempts.insert(0, (pa.schema([*PAGE_ANNOTATIONS, (page_key, pa.list_(exact))]), "error"))
     with ThreadPoolExecutor(1) as pool:
         checked = pool.submit(_count_complete, raw, required, page_key)
-        try:
-            table = pj.read_json(pa.BufferReader(pa.py_buffer(raw)), read_options=pj.ReadOptions(block_size=_BLOCK),
-                                 parse_options=options)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            table = None
+        table = None
+        for schema, unexpected in attempts:
+            options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior=unexpected)
+            try:
+                table = pj.read_json(pa.BufferReader(pa.py_buffer(raw)),
+                                     read_options=pj.ReadOptions(block_size=_BLOCK), parse_options=options)
+                break
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                if not str(exc).endswith("unexpected field"):  # a wrong type: no record type reads it
+                    break
         counted = checked.result()
     if table is None or counted is None:
         return None
     pages = table.column(page_key)
-    records = pa.chunked_array([chunk.flatten() for chunk in pages.chunks], record)
+    records = pa.chunked_array([chunk.flatten() for chunk in pages.chunks], pages.type.value_type)
     if pages.null_count or len(records) != counted[0]:
         return None
     return Pages(records, counted[1])

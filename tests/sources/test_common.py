@@ -8,7 +8,7 @@ import uuid
 import numpy as np
 import pandas as pd
 
-from hybridx_nb.sources.common import add_reason, detect_separator, dns_domain, guid_text
+from hybridx_nb.sources.common import add_reason, detect_separator, dns_domain, guid_text, kept
 
 GUID = "d5b80f1b-9d4d-4038-a05f-f5048a5c3614"
 AD_BYTES_B64 = base64.b64encode(uuid.UUID(GUID).bytes_le).decode()  # LDIF's ``::`` form of the same GUID
@@ -57,3 +57,11 @@ def test_the_separator_is_the_one_joining_most_values() -> None:
     assert detect_separator(piped.iloc[1:]) == "|" and detect_separator(piped) == ";"
     assert detect_separator(pd.Series([], dtype="str")) == ";"
     assert detect_separator(pd.Series([None, "a|b;c"], dtype="str")) == ";"
+
+
+def test_kept_rows_are_the_frame_itself_when_every_row_stays() -> None:
+    frame = pd.DataFrame({"dn": ["a", "b", "c"], "n": [1, 2, 3]})
+    assert kept(frame, np.ones(3, dtype=bool)) is frame
+    some = kept(frame, np.array([True, False, True]))
+    assert some is not frame and some["dn"].tolist() == ["a", "c"] and some.index.tolist() == [0, 2]
+    assert kept(frame, np.zeros(3, dtype=bool)).empty

@@ -40,10 +40,13 @@ def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str],
             return None  # another spelling, or a property kept as JSON text: the exact path
         else:
             seen[field] = names[0]
-    columns = [(key, _type(field, kind)) for field, key in seen.items()]
-    columns += [(name, _type(field, kind)) for field, names in unseen.items() for name in names]
+    named = [(key, field) for field, key in seen.items()]
+    named += [(name, field) for field, names in unseen.items() for name in names]
+    record = pa.struct([(key, _type(field, kind)) for key, field in named])
+    exact = pa.struct([(key, _type(field, kind, graph=True)) for key, field in named])
     required = [k for f, k in seen.items() if f not in entra_objects.SPARSE]
-    pages = json_arrow.read_pages(raw, pa.struct(columns), required)
+    pages = json_arrow.read_pages(raw, record, required,
+                                  exact=exact if all(_fits(exact, r) for r in first) else None)
     if pages is None:
         return None
 
@@ -73,8 +76,20 @@ def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str],
     return frame, present, pages.last_page
 
 
-def _type(field: str, kind: Callable[[str], str]) -> pa.DataType:
-    return entra_objects.ARROW_TYPES[field] if kind(field) == "object" else _KIND_TYPES[kind(field)]
+def _type(field: str, kind: Callable[[str], str], *, graph: bool = False) -> pa.DataType:
+    if kind(field) != "object":
+        return _KIND_TYPES[kind(field)]
+    return (entra_objects.GRAPH_TYPES if graph else entra_objects.ARROW_TYPES)[field]
+
+
+def _fits(t: pa.DataType, value: object) -> bool:
+    """Whether every key of a JSON value is one the Arrow type ``t`` names (the value types are Arrow's to check)."""
+    if isinstance(value, dict) and pa.types.is_struct(t):
+        names = {t.field(i).name: t.field(i).type for i in range(t.num_fields)}
+        return all(k in names and _fits(names[k], v) for k, v in value.items())
+    if isinstance(value, list) and pa.types.is_list(t):
+        return all(_fits(t.value_type, v) for v in value)
+    return True
 
 
 def _text(values: pa.Array) -> pd.Series:

@@ -281,4 +281,5 @@ def _finish(path: Path, source: str, frame: pd.DataFrame, lines: pd.Series, rej:
                         "rejected")
     if bad.all():
         raise common.all_bad(path, "Entra users", rej, len(frame))
-    return ReadResult({"entra_users": schema.conform("entra_users", frame[~bad])}, rej, source, coverage=coverage)
+    return ReadResult({"entra_users": schema.conform("entra_users", common.kept(frame, ~bad))}, rej, source,
+                      coverage=coverage)

@@ -74,4 +74,4 @@ def _read(path: str | Path, doc: Text | None, table: str, fields: dict[str, tupl
                                           key=frame["display_name"].fillna("record " + line.astype("str")))],
                     ignore_index=True)
     keep = ~(no_id | dup)
-    return ReadResult({table: schema.conform(table, frame[keep])}, schema.conform("rejected", rej), source)
+    return ReadResult({table: schema.conform(table, common.kept(frame, keep))}, schema.conform("rejected", rej), source)

@@ -79,5 +79,5 @@ def read_exo(path: str | Path, doc: Text | None = None) -> ReadResult:
     if bad.all():
         raise common.all_bad(doc.path, "Exchange Online recipients", rej, len(frame))
     coverage = presence.all_exported("exo_mailboxes", source, {c: c in found for c in EXO_FIELDS})
-    return ReadResult({"exo_mailboxes": schema.conform("exo_mailboxes", frame[~bad])}, rej, source,
+    return ReadResult({"exo_mailboxes": schema.conform("exo_mailboxes", common.kept(frame, ~bad))}, rej, source,
                       coverage=coverage)

@@ -199,4 +199,4 @@ def _done(doc: Text, table: str, source: str, frame: pd.DataFrame, reason: pd.Se
     rej = common.concat([rej, common.rejected(table, source, bad, reason, line=None, key=key)], "rejected")
     if len(frame) and bad.all():
         raise common.all_bad(doc.path, table.replace("_", " "), rej, len(frame))
-    return ReadResult({table: schema.conform(table, frame[~bad])}, rej, source)
+    return ReadResult({table: schema.conform(table, common.kept(frame, ~bad))}, rej, source)

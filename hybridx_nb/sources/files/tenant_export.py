@@ -107,4 +107,4 @@ def _keep_complete(frame: pd.DataFrame, table: str, source: str, required: dict[
     reason = common.reject_incomplete(frame, required, tuple(required))
     bad = reason.notna().to_numpy()
     rej = common.rejected(table, source, bad, reason, line=None, key=frame[key])
-    return schema.conform(table, frame[~bad]), rej
+    return schema.conform(table, common.kept(frame, ~bad)), rej

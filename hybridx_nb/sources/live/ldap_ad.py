@@ -40,6 +40,7 @@ from hybridx_nb.sources.common import (
     concat,
     dns_domain,
     enabled_from_uac,
+    kept,
     lists_from_python,
 )
 from hybridx_nb.sources.live.config import LdapConfig
@@ -309,7 +310,7 @@ class _Reader:
         bad = frame["object_guid"].isna().to_numpy()
         rejected = schema.rejected_rows("ad_users", f"LDAP {self.url}", frame["guid_problem"][bad],
                                         key=frame["dn"][bad]) if bad.any() else schema.empty("rejected")
-        return schema.conform("ad_users", frame[~bad]), rejected
+        return schema.conform("ad_users", kept(frame, ~bad)), rejected
 
     def mail_objects(self) -> pd.DataFrame:
         rows = _columns(self._search("ad_mail_objects", MAIL_FILTER, MAIL_ATTRS), MAIL_ATTRS)

@@ -11,7 +11,7 @@ import pytest
 
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.demo.tenant import generate, write_exports
-from hybridx_nb.sources import text
+from hybridx_nb.sources import json_arrow, text
 from hybridx_nb.sources.files import entra_arrow, entra_export
 from hybridx_nb.sources.files.entra_export import ENTRA_FIELDS, read_entra
 
@@ -119,3 +119,38 @@ def test_a_cut_export_is_refused_on_the_arrow_path_too(pages, tmp_path, monkeypa
     partial = read_entra(path, allow_partial=True)
     assert "entra_users" in partial.coverage.incomplete
     _same(partial, _exact(path, monkeypatch, allow_partial=True))
+
+
+def _attempts(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """How Arrow was asked to treat keys the record type does not name, parse by parse."""
+    asked: list[str] = []
+    real = json_arrow.pj.read_json
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs["parse_options"].unexpected_field_behavior)
+        return real(*args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(json_arrow.pj, "read_json", spy)
+        _arrow_taken(path)
+    return asked
+
+
+def _first(pages: list[dict], change) -> list[dict]:
+    pages = json.loads(json.dumps(pages))
+    change(pages[0]["value"][0])
+    return pages
+
+
+@pytest.mark.parametrize("build, asked", [
+    (lambda pages: pages, ["error"]),  # Graph's own shape: one parse, nothing but Graph's keys built
+    (lambda pages: _later(pages, _pascal_objects), ["error", "ignore"]),  # a key Graph does not write: parsed again
+    (lambda pages: _later(pages, lambda u: u.update(employeeType="x")), ["error", "ignore"]),
+    (lambda pages: _first(pages, lambda u: u.update(employeeType="x")), ["ignore"]),  # seen in the first records
+    (lambda pages: _later(pages, lambda u: u.update(accountEnabled="yes")), ["error"]),  # a wrong type: exact path
+], ids=["graph", "pascal-later", "extra-later", "extra-first", "wrong-type"])
+def test_graph_shape_is_parsed_first_and_anything_else_by_the_tolerant_type(pages, tmp_path, monkeypatch, build,
+                                                                            asked) -> None:
+    path = _write(tmp_path / "entra.json", build(pages))
+    assert _attempts(path, monkeypatch) == asked
+    _same(read_entra(path), _exact(path, monkeypatch))
