@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +157,8 @@ class Assessment:
     since: Any = None  # verify.diff.Diff against ``params.previous``, when given
     groups: pd.DataFrame | None = None  # groups and contacts: what the first sync does to each (§11)
     impact: Any = None  # app/impact.py: the takeover's changes and the Hybrid Exchange findings
+    #: findings.csv and findings.parquet, being written into ``params.out`` since the findings were made
+    early_files: dict[str, Future[Path]] = field(default_factory=dict)
 
     @property
     def findings(self) -> pd.DataFrame:
@@ -196,19 +198,36 @@ def run(params: Params, snap: Snapshot | None = None) -> Assessment:
     if snap is None:
         with _timed(timings, "load"):
             snap = load_inputs(params)
-    prediction, readiness, draft, groups, impact = _core(params, snap, timings)
-    with _timed(timings, "runbook"):
-        plan = finish_plan(draft, impact.runbook_steps() if impact else ())  # the runbook, its steps, the glance
-    counts = category_counts(prediction.findings)
-    since = None
-    if params.previous:
-        with _timed(timings, "since_previous"):
-            since = since_previous(params.previous, prediction.findings, readiness)
-    return Assessment(params, snap, prediction, readiness, plan, counts, timings, since, groups, impact)
+    early: dict[str, Future[Path]] = {}
+    try:
+        prediction, readiness, draft, groups, impact = _core(params, snap, timings, early=early)
+        with _timed(timings, "runbook"):
+            plan = finish_plan(draft, impact.runbook_steps() if impact else ())  # the runbook, its steps, the glance
+        counts = category_counts(prediction.findings)
+        since = None
+        if params.previous:
+            with _timed(timings, "since_previous"):
+                since = since_previous(params.previous, prediction.findings, readiness)
+    except BaseException:
+        wait(early.values())  # nothing is left writing into the folder the caller is about to clear
+        raise
+    return Assessment(params, snap, prediction, readiness, plan, counts, timings, since, groups, impact, early)
 
 
-def _core(params: Params, snap: Snapshot, timings: dict[str, float], *, impact: bool = True
-          ) -> tuple[Prediction, pd.DataFrame, PlanDraft, Any, Impact | None]:
+def _write_early(params: Params, findings: pd.DataFrame, timings: dict[str, float]) -> dict[str, Future[Path]]:
+    """findings.csv and findings.parquet, started as soon as the findings are made when ``params.out`` is a folder
+    hybridx already prepared (the runner's temporary folder): they then use the share of the two cores the
+    takeover, the plan and the Exchange checks leave idle. Otherwise (a notebook run by hand into a new folder)
+    ``write_outputs`` writes them, once it has checked the folder. Nothing changes the findings after the engine."""
+    out = Path(params.out) if params.out else None
+    if out is None or marker_kind(out) not in ("temporary", "report"):
+        return {}
+    return outputs.start_findings_files(findings, out, FINDINGS_COLUMNS, timings)
+
+
+def _core(params: Params, snap: Snapshot, timings: dict[str, float], *, impact: bool = True,
+          early: dict[str, Future[Path]] | None = None) -> tuple[Prediction, pd.DataFrame, PlanDraft, Any,
+                                                                   Impact | None]:
     """Engine, readiness, plan (decided, its runbook not yet built: ``finish_plan`` does that once the takeover's
     steps are known) and, with ``impact``, the takeover and Hybrid Exchange checks, in three threads.
 
@@ -216,7 +235,8 @@ def _core(params: Params, snap: Snapshot, timings: dict[str, float], *, impact: 
     done; until then the rules that do not read them run. The takeover, the longest stage after the engine, starts
     as soon as the prediction is made, beside the rules' last part; this thread then drafts the plan and runs the
     Exchange checks. Arrow and NumPy release the GIL in their kernels, so on two cores the stages overlap. Each
-    stage's own seconds are recorded, and ``core`` is the wall time of them all."""
+    stage's own seconds are recorded, and ``core`` is the wall time of them all. ``early``, when given, receives
+    the findings files started once the findings are made (``_write_early``)."""
     pairs: Future[pd.DataFrame] = Future()
     start = time.perf_counter()
 
@@ -243,6 +263,8 @@ def _core(params: Params, snap: Snapshot, timings: dict[str, float], *, impact: 
                 pairs.set_exception(exc)  # the rules waiting for the pairs stop too
             raise
         takeover = pool.submit(takeover_stage, prediction) if impact else None
+        if early is not None:
+            early.update(_write_early(params, prediction.findings, timings))
         with _timed(timings, "plan"):
             exceeded, unchecked = target_limits(snap, params.target)
             fixes = fix_pairs(prediction.findings)
@@ -325,7 +347,8 @@ def write_outputs(a: Assessment, out: str | Path, view: Any = None) -> dict[str,
     pseudonymised ``ReportData``, when given), readiness, rejected rows, summary, scripts.
 
     findings.parquet, findings.xlsx and the takeover and Exchange files are written in worker threads while
-    findings.csv is written. ``out`` is the runner's temporary folder, or (a hand run of the notebook) a folder
+    findings.csv is written; both findings files ``run`` already started in ``out`` (``_write_early``) are
+    awaited instead. ``out`` is the runner's temporary folder, or (a hand run of the notebook) a folder
     that is new, empty or a report folder hybridx wrote: files are never written into a folder of someone else's."""
     out = Path(out)
     if marker_kind(out) not in ("temporary", "report"):
@@ -333,13 +356,16 @@ def write_outputs(a: Assessment, out: str | Path, view: Any = None) -> dict[str,
         out.mkdir(parents=True, exist_ok=True)
         write_marker(out, "report")
     start = time.perf_counter()
+    early = a.early_files if a.params.out and Path(a.params.out).resolve() == out.resolve() else {}
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="hybridx-outputs") as pool:
-        jobs = {"findings.parquet": pool.submit(write_findings_parquet, a.findings, out / "findings.parquet",
-                                                ordered_columns(a.findings, FINDINGS_COLUMNS))}
+        jobs = {"findings.parquet": early.get("findings.parquet") or pool.submit(
+            write_findings_parquet, a.findings, out / "findings.parquet",
+            ordered_columns(a.findings, FINDINGS_COLUMNS))}
         if view is not None:
             jobs["findings.xlsx"] = pool.submit(write_workbook, view, a.params.xlsx, out / "findings.xlsx")
         impact = pool.submit(write_impact, a.impact, out, write_findings_csv) if a.impact is not None else None
-        paths = {"findings.csv": write_findings_csv(a.findings, out / "findings.csv")}
+        paths = {"findings.csv": early["findings.csv"].result() if "findings.csv" in early
+                 else write_findings_csv(a.findings, out / "findings.csv")}
         paths.update({name: job.result() for name, job in jobs.items()})
         paths.update(impact.result() if impact is not None else {})
     to_idfix_csv(a.readiness, out / "readiness.csv")

@@ -4,6 +4,7 @@ running the readiness rules beside the engine gives exactly the sequential resul
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -12,9 +13,10 @@ import pytest
 from openpyxl import load_workbook
 
 from hybridx_nb import report
-from hybridx_nb.app import assess, cli
+from hybridx_nb.app import assess, cli, outputs
 from hybridx_nb.core import csv_file
 from hybridx_nb.core.errors import HybridxError
+from hybridx_nb.core.folders import write_marker
 from hybridx_nb.core.vocabulary import NO_ACTION, XLSX_FULL
 from hybridx_nb.demo.tenant import generate
 from hybridx_nb.engine.groups import group_counts, predict_groups
@@ -120,3 +122,41 @@ def test_findings_csv_built_in_blocks_side_by_side_keeps_the_row_order(demo, tmp
     whole = assess.write_findings_csv(demo.findings, tmp_path / "one-block.csv").read_bytes()
     monkeypatch.setattr(csv_file, "_CSV_BLOCK", 7)  # dozens of blocks, built two at a time
     assert assess.write_findings_csv(demo.findings, tmp_path / "blocks.csv").read_bytes() == whole
+
+
+def _prepared(folder: Path) -> Path:
+    """A report folder as the runner prepares it before the notebook runs."""
+    folder.mkdir()
+    write_marker(folder, "temporary")
+    return folder
+
+
+def test_findings_files_started_by_the_run_are_those_write_outputs_writes(demo, tmp_path: Path) -> None:
+    out = _prepared(tmp_path / "run")
+    a = assess.run(assess.Params(client="Contoso (demo)", out=str(out)), snap=demo.snapshot)
+    assert set(a.early_files) == {"findings.csv", "findings.parquet"}
+    assert {"findings_csv", "findings_parquet"} <= set(a.timings)
+    files = assess.write_outputs(a, out)
+    late = assess.write_outputs(demo, tmp_path / "after")  # no folder prepared: written by write_outputs itself
+    for name in ("findings.csv", "findings.parquet"):
+        assert files[name] == out / name and files[name].read_bytes() == late[name].read_bytes()
+    elsewhere = assess.write_outputs(a, tmp_path / "elsewhere")  # another folder than the run's: written there
+    assert elsewhere["findings.csv"].read_bytes() == late["findings.csv"].read_bytes()
+
+
+def test_a_run_that_fails_after_the_findings_leaves_nothing_writing(tmp_path: Path, monkeypatch) -> None:
+    out = _prepared(tmp_path / "run")
+    real = outputs.write_csv
+
+    def slow(*args, **kwargs):
+        time.sleep(0.5)  # still writing when the Exchange checks fail
+        return real(*args, **kwargs)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("exchange broke")
+
+    monkeypatch.setattr(outputs, "write_csv", slow)
+    monkeypatch.setattr(assess, "exchange_readiness", broken)
+    with pytest.raises(RuntimeError, match="exchange broke"):
+        assess.run(assess.Params(out=str(out)), snap=generate(100).snapshot)
+    assert sorted(p.name for p in out.iterdir()) == [".hybridx-output", "findings.csv", "findings.parquet"]
