@@ -215,12 +215,13 @@ def run(params: Params, snap: Snapshot | None = None) -> Assessment:
 
 
 def _write_early(params: Params, findings: pd.DataFrame, timings: dict[str, float]) -> dict[str, Future[Path]]:
-    """findings.csv and findings.parquet, started as soon as the findings are made when ``params.out`` is a folder
-    hybridx already prepared (the runner's temporary folder): they then use the share of the two cores the
-    takeover, the plan and the Exchange checks leave idle. Otherwise (a notebook run by hand into a new folder)
-    ``write_outputs`` writes them, once it has checked the folder. Nothing changes the findings after the engine."""
+    """findings.csv and findings.parquet, started as soon as the findings are made when ``params.out`` is the
+    runner's temporary folder: they then use the share of the two cores the takeover, the plan and the Exchange
+    checks leave idle. Anywhere else ``write_outputs`` writes them, if it is called: a finished report folder (the
+    explore notebook runs an assessment again with its ``out``) is never written by ``run``. Nothing changes the
+    findings after the engine, so the files are those ``write_outputs`` would write."""
     out = Path(params.out) if params.out else None
-    if out is None or marker_kind(out) not in ("temporary", "report"):
+    if out is None or marker_kind(out) != "temporary":
         return {}
     return outputs.start_findings_files(findings, out, FINDINGS_COLUMNS, timings)
 

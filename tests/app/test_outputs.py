@@ -144,6 +144,14 @@ def test_findings_files_started_by_the_run_are_those_write_outputs_writes(demo, 
     assert elsewhere["findings.csv"].read_bytes() == late["findings.csv"].read_bytes()
 
 
+def test_a_run_into_a_finished_report_folder_writes_nothing(demo, tmp_path: Path) -> None:
+    files = assess.write_outputs(demo, tmp_path / "report")  # marked as a report: what explore runs again with
+    before = {p.name: p.stat().st_mtime_ns for p in files.values()}
+    a = assess.run(assess.Params(client="Contoso (demo)", out=str(tmp_path / "report")), snap=demo.snapshot)
+    assert a.early_files == {}
+    assert {p.name: p.stat().st_mtime_ns for p in files.values()} == before
+
+
 def test_a_run_that_fails_after_the_findings_leaves_nothing_writing(tmp_path: Path, monkeypatch) -> None:
     out = _prepared(tmp_path / "run")
     real = outputs.write_csv
