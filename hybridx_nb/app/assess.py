@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import pandas as pd
 from hybridx_nb import __version__
 from hybridx_nb.app import outputs
 from hybridx_nb.app.impact import Impact, write_impact
-from hybridx_nb.app.outputs import ordered_columns, write_findings_parquet, write_workbook
+from hybridx_nb.app.outputs import write_workbook
 from hybridx_nb.core.errors import HybridxError
 from hybridx_nb.core.folders import check_replaceable, marker_kind, write_marker
 from hybridx_nb.core.memory import use_jemalloc
@@ -215,15 +216,23 @@ def run(params: Params, snap: Snapshot | None = None) -> Assessment:
 
 
 def _write_early(params: Params, findings: pd.DataFrame, timings: dict[str, float]) -> dict[str, Future[Path]]:
-    """findings.csv and findings.parquet, started as soon as the findings are made when ``params.out`` is the
-    runner's temporary folder: they then use the share of the two cores the takeover, the plan and the Exchange
-    checks leave idle. Anywhere else ``write_outputs`` writes them, if it is called: a finished report folder (the
-    explore notebook runs an assessment again with its ``out``) is never written by ``run``. Nothing changes the
-    findings after the engine, so the files are those ``write_outputs`` would write."""
+    """findings.csv and findings.parquet, started once the findings are made (nothing changes them after the
+    engine) when ``params.out`` is the runner's temporary folder: they use the share of the two cores the takeover,
+    the plan and the Exchange checks leave idle. Anywhere else ``write_outputs`` writes them: a finished report
+    folder (the explore notebook runs an assessment again with its ``out``) is never written by ``run``."""
     out = Path(params.out) if params.out else None
     if out is None or marker_kind(out) != "temporary":
         return {}
-    return outputs.start_findings_files(findings, out, FINDINGS_COLUMNS, timings)
+
+    def timed(name: str, write: Callable[[], Path]) -> Path:
+        with _timed(timings, name.replace(".", "_")):  # findings_csv, findings_parquet
+            return write()
+
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybridx-findings")
+    files = {name: writer.submit(timed, name, write)
+             for name, write in outputs.findings_writers(findings, out, FINDINGS_COLUMNS).items()}
+    writer.shutdown(wait=False)
+    return files
 
 
 def _core(params: Params, snap: Snapshot, timings: dict[str, float], *, impact: bool = True,
@@ -358,15 +367,14 @@ def write_outputs(a: Assessment, out: str | Path, view: Any = None) -> dict[str,
         write_marker(out, "report")
     start = time.perf_counter()
     early = a.early_files if a.params.out and Path(a.params.out).resolve() == out.resolve() else {}
+    writers = outputs.findings_writers(a.findings, out, FINDINGS_COLUMNS)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="hybridx-outputs") as pool:
-        jobs = {"findings.parquet": early.get("findings.parquet") or pool.submit(
-            write_findings_parquet, a.findings, out / "findings.parquet",
-            ordered_columns(a.findings, FINDINGS_COLUMNS))}
+        jobs = {"findings.parquet": early.get("findings.parquet") or pool.submit(writers["findings.parquet"])}
         if view is not None:
             jobs["findings.xlsx"] = pool.submit(write_workbook, view, a.params.xlsx, out / "findings.xlsx")
         impact = pool.submit(write_impact, a.impact, out, write_findings_csv) if a.impact is not None else None
         paths = {"findings.csv": early["findings.csv"].result() if "findings.csv" in early
-                 else write_findings_csv(a.findings, out / "findings.csv")}
+                 else writers["findings.csv"]()}
         paths.update({name: job.result() for name, job in jobs.items()})
         paths.update(impact.result() if impact is not None else {})
     to_idfix_csv(a.readiness, out / "readiness.csv")

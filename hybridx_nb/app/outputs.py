@@ -8,9 +8,7 @@ encoders and zlib release the GIL, so on two cores the three files take little m
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -39,25 +37,12 @@ def write_findings_parquet(findings: pd.DataFrame, path: Path, columns: list[str
     return path
 
 
-def start_findings_files(findings: pd.DataFrame, out: Path, contract: tuple[str, ...],
-                         timings: dict[str, float]) -> dict[str, Future[Path]]:
-    """findings.csv and findings.parquet written into ``out`` in a thread of their own while the caller goes on;
-    each one's seconds go into ``timings`` (``findings_csv``, ``findings_parquet``)."""
-    def timed(name: str, write: Callable[[], Path]) -> Path:
-        start = time.perf_counter()
-        path = write()
-        timings[name] = round(time.perf_counter() - start, 3)
-        return path
-
+def findings_writers(findings: pd.DataFrame, out: Path, contract: tuple[str, ...]) -> dict[str, Callable[[], Path]]:
+    """findings.csv and findings.parquet in ``out`` (the ``contract`` columns first), each written when its
+    function is called."""
     columns = ordered_columns(findings, contract)
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hybridx-findings")
-    files = {"findings.csv": writer.submit(timed, "findings_csv", lambda: write_csv(findings, out / "findings.csv",
-                                                                                   columns)),
-             "findings.parquet": writer.submit(timed, "findings_parquet",
-                                               lambda: write_findings_parquet(findings, out / "findings.parquet",
-                                                                              columns))}
-    writer.shutdown(wait=False)
-    return files
+    return {"findings.csv": lambda: write_csv(findings, out / "findings.csv", columns),
+            "findings.parquet": lambda: write_findings_parquet(findings, out / "findings.parquet", columns)}
 
 
 def write_workbook(view: Any, scope: str, path: Path) -> Path:
