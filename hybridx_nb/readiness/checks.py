@@ -214,7 +214,7 @@ def top_level_domain(attribute: str) -> Check:
     """The domain is not routable; proposes the tenant's verified domain in its place when one is known."""
     def check(ctx: RuleContext) -> pd.DataFrame:
         a = addresses(ctx, attribute)
-        bad = ~a.malformed & ~ctx.routable(a.view.key)  # an address's key is its lower-case text
+        bad = ~a.malformed & ~ctx.routable(a.view.key())  # an address's key is its lower-case text
         update = None
         if ctx.fix_domain and bad.any():
             update = a.view.select(bad).with_prefix(join(a.split(bad)[0], "@", ctx.fix_domain))
@@ -255,7 +255,7 @@ def blank(attribute: str) -> Check:
     def check(ctx: RuleContext) -> pd.DataFrame:
         values = ctx.column(ATTRIBUTE_COLUMNS[attribute])
         bad = ~mask(pc.is_valid(values)) | has(values, f"^{charclass(WHITESPACE)}*$")
-        view = View(ctx.checked_rows, values, values, values)
+        view = View(ctx.checked_rows, values, values)
         update = None
         if attribute == "displayName" and bad.any():
             at = ctx.checked_rows[bad]
@@ -354,5 +354,5 @@ def large_object(ctx: RuleContext, limit: int = 300) -> pd.DataFrame:
         count = np.where(ctx.checked, count, 0)
     bad = count > limit
     values = pa.array([f"{k} proxy addresses" for k in count[bad]], STR)
-    view = View(np.flatnonzero(bad), values, values, values)
+    view = View(np.flatnonzero(bad), values, values)
     return hits(view, all_rows(len(values)))

@@ -126,7 +126,8 @@ def common_names(dns: pa.Array) -> pa.Array:
 def explode_proxies(frame: pd.DataFrame, rows: np.ndarray | None = None) -> tuple[np.ndarray, pa.Array]:
     """Row of ``frame`` and value of each proxy address (of the rows where ``rows`` is true, when given)."""
     lists = frame["proxy_addresses"].array.__arrow_array__()
-    lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+    if isinstance(lists, pa.ChunkedArray):  # combine_chunks copies even a single chunk (150 MB at a million users)
+        lists = lists.chunk(0) if lists.num_chunks == 1 else lists.combine_chunks()
     pos = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
     values = arrow(pc.list_flatten(lists))
     keep = _present(values, None if rows is None else rows[pos])
@@ -142,21 +143,25 @@ def _present(values: pa.Array, rows: np.ndarray | None) -> np.ndarray | None:
 @dataclass(frozen=True)
 class View:
     """The values of one attribute, one row per value. For proxy addresses ``prefix`` is the type with its colon
-    (``SMTP:``; empty when missing), ``text`` the address after it, ``kind`` the lower-case type; ``key`` is what
-    uniqueness compares: the lower-case value, for SMTP the lower-case address without prefix."""
+    (``SMTP:``; empty when missing), ``text`` the address after it, ``kind`` the lower-case type."""
 
     pos: np.ndarray
     value: pa.Array
     text: pa.Array
-    key: pa.Array
     prefix: pa.Array | None = None
     kind: pa.Array | None = None
 
     def select(self, where: np.ndarray) -> "View":
         f = pa.array(where)
         pick = (lambda a: a.filter(f) if a is not None else None)
-        return View(self.pos[where], pick(self.value), pick(self.text), pick(self.key), pick(self.prefix),
-                    pick(self.kind))
+        return View(self.pos[where], pick(self.value), pick(self.text), pick(self.prefix), pick(self.kind))
+
+    def key(self) -> pa.Array:
+        """What uniqueness compares: the lower-case value, for SMTP the lower-case address without prefix. Built
+        on demand: it is hashed once, and at a million users the proxy addresses' keys are 150 MB."""
+        if self.kind is None:
+            return arrow(lower(self.value))
+        return _smtp_keys(self.value, self.text, mask(pc.equal(self.kind, "smtp")))
 
     def with_prefix(self, text: pa.Array) -> pa.Array:
         """``text`` with this view's prefix put back."""
@@ -168,9 +173,9 @@ def single_view(column: pd.Series, rows: np.ndarray | None = None) -> View:
     values = arrow(column)
     keep = _present(values, rows)
     if keep is None:
-        return View(np.arange(len(values)), values, values, arrow(lower(values)))
+        return View(np.arange(len(values)), values, values)
     values = values.filter(pa.array(keep))
-    return View(np.flatnonzero(keep), values, values, arrow(lower(values)))
+    return View(np.flatnonzero(keep), values, values)
 
 
 def proxy_view(frame: pd.DataFrame, rows: np.ndarray | None = None) -> View:
@@ -194,7 +199,7 @@ def proxy_view(frame: pd.DataFrame, rows: np.ndarray | None = None) -> View:
         prefix, text = (parts[0] if parts else raw for parts in (prefixes, texts))
     prefix, text = prefix.cast(STR), text.cast(STR)
     kind = arrow(pc.binary_slice(lower(prefix).cast(pa.large_binary()), 0, -1).cast(STR))
-    return View(pos, values, text, _smtp_keys(values, text, mask(pc.equal(kind, "smtp"))), prefix, kind)
+    return View(pos, values, text, prefix, kind)
 
 
 def _smtp_keys(values: pa.Array, text: pa.Array, smtp: np.ndarray) -> pa.Array:

@@ -22,4 +22,4 @@ def test_the_keys_of_the_view_are_proxy_keys(lists: list[list[str] | None]) -> N
     frame = pd.DataFrame({"proxy_addresses": pd.Series(pd.arrays.ArrowExtensionArray(
         pa.array(lists, pa.list_(pa.string()))))})
     view = proxy_view(frame)
-    assert view.key.to_pylist() == proxy_keys(view.value)[0].to_pylist()
+    assert view.key().to_pylist() == proxy_keys(view.value)[0].to_pylist()
