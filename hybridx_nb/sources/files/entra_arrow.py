@@ -56,9 +56,11 @@ def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str],
     for field, names in unseen.items():
         if field not in entra_objects.SPARSE and any(carried(name) for name in names):
             return None  # a property the first records lacked turns up later: which records carried it?
-    del raw
+    records, last_page = pages.records, pages.last_page
+    del raw, pages
     doc.release()  # nothing can send the file to the exact path any more
-    users = pages.records.combine_chunks()
+    users = records.combine_chunks()
+    del records  # Arrow's parsed chunks: the columns below are built from their joined copy
     found = dict(seen)
     for field in entra_objects.SPARSE:
         if field not in found and users.field(fields[field][0]).null_count < len(users):
@@ -73,7 +75,7 @@ def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str],
     for name, values in entra_objects.arrow_columns(users, keys_of).items():
         frame[name] = values
     present = {f: np.full(len(users), f in found) for f in fields if f != "id"}
-    return frame, present, pages.last_page
+    return frame, present, last_page
 
 
 def _type(field: str, kind: Callable[[str], str], *, graph: bool = False) -> pa.DataType:
