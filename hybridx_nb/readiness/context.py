@@ -85,11 +85,11 @@ class RuleContext:
         of them: the AD users' ``SHARED_CODES``, the groups' and contacts' mail and proxy addresses
         (``objects mail``, ``objects proxy``) and the cloud users' UPN, mail and SMTP proxy addresses (``cloud
         upn`` …). Per segment its codes and the rows holding them; and the number of codes."""
-        segments = {a: (self.view(a).pos, self.view(a).key()) for a in SHARED_CODES}
+        segments = {a: (self.view(a).pos, self.view(a).key) for a in SHARED_CODES}  # keys built when hashed
         for name, frame, column in (("objects mail", self.mail_objects, "mail"), ("cloud upn", self.cloud, "upn"),
                                     ("cloud mail", self.cloud, "mail")):
             view = views.single_view(frame[column])
-            segments[name] = (view.pos, view.key())
+            segments[name] = (view.pos, view.key)
         segments["objects proxy"] = views.proxy_key_rows(self.mail_objects)
         segments["cloud smtp"] = views.proxy_key_rows(self.cloud, smtp_only=True)
         names = list(segments)

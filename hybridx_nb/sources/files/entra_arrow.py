@@ -50,13 +50,10 @@ def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str],
     if pages is None:
         return None
 
-    def carried(name: str) -> bool:  # by a record of any chunk
-        return any(chunk.field(name).null_count < len(chunk) for chunk in pages.records.chunks)
-
-    for field, names in unseen.items():
-        if field not in entra_objects.SPARSE and any(carried(name) for name in names):
-            return None  # a property the first records lacked turns up later: which records carried it?
     records, last_page = pages.records, pages.last_page
+    for field, names in unseen.items():
+        if field not in entra_objects.SPARSE and any(_carried(records, name) for name in names):
+            return None  # a property the first records lacked turns up later: which records carried it?
     del raw, pages
     doc.release()  # nothing can send the file to the exact path any more
     users = records.combine_chunks()
@@ -76,6 +73,11 @@ def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str],
         frame[name] = values
     present = {f: np.full(len(users), f in found) for f in fields if f != "id"}
     return frame, present, last_page
+
+
+def _carried(records: pa.ChunkedArray, name: str) -> bool:
+    """Whether a record of any chunk carries ``name``."""
+    return any(chunk.field(name).null_count < len(chunk) for chunk in records.chunks)
 
 
 def _type(field: str, kind: Callable[[str], str], *, graph: bool = False) -> pa.DataType:
