@@ -207,9 +207,17 @@ def _manager(pairs: pd.DataFrame, ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad
     return expected, current, ad_manager, shown
 
 
-def _flat(lists: pa.Array, at: np.ndarray) -> tuple[np.ndarray, pa.Array]:
-    """(pair index, value) of every item of the pairs ``at`` of ``lists`` (one list per pair)."""
-    taken = lists if len(at) == len(lists) else lists.take(pa.array(at))
+_BLOCK = 1 << 18  # pairs whose address lists are joined and compared at once
+
+
+def _lists(column: pa.ChunkedArray, rows: np.ndarray, at: np.ndarray) -> pa.Array:
+    """The lists of ``column`` of the pairs ``at`` (``rows``: each pair's row of the column)."""
+    return pc.take(column, pa.array(rows[at])).combine_chunks()
+
+
+def _flat(column: pa.ChunkedArray, rows: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, pa.Array]:
+    """(pair index, value) of every item of the lists of the pairs ``at``."""
+    taken = _lists(column, rows, at)
     return at[pc.list_parent_indices(taken).to_numpy().astype(np.int64)], pc.list_flatten(taken).cast(_STR)
 
 
@@ -218,19 +226,21 @@ def _proxies(ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad: pa.Array, rows_clou
              ) -> tuple[list[tuple[np.ndarray, str, pa.Array, pa.Array]], dict[str, int]]:
     """Lost and added addresses, and the primary SMTP change, as (pair rows, status, cloud value, AD value);
     ``primaries``: each pair's AD and cloud primary SMTP address, when the engine has worked them out."""
-    lists = [pc.take(_arrow(frame["proxy_addresses"]), rows).combine_chunks()
+    sides = [(_arrow(frame["proxy_addresses"]), rows.to_numpy(zero_copy_only=False))
              for frame, rows in ((ad, rows_ad), (cloud, rows_cloud))]
-    sizes = [pc.list_value_length(side).fill_null(0).to_numpy(zero_copy_only=False) for side in lists]
+    sizes = [pc.list_value_length(column).fill_null(0).to_numpy()[rows] for column, rows in sides]
     # pairs holding the same addresses in the same order are not compared value by value; only lists of one
-    # length can be the same (the cloud's extra onmicrosoft.com address usually tells them apart at once)
+    # length can be the same (the cloud's extra onmicrosoft.com address usually tells them apart at once). The
+    # lists are joined a block of pairs at a time: all at once, at a million pairs, they are 0.8 GB.
     same = np.zeros(len(rows_ad), dtype=bool)
     alike = np.flatnonzero(sizes[0] == sizes[1])
-    if len(alike):
-        joined = [lower(pc.binary_join(side.take(pa.array(alike)), "\x1f")) for side in lists]
-        same[alike] = pc.equal(*joined).fill_null(False).to_numpy(zero_copy_only=False)
+    for start in range(0, len(alike), _BLOCK):
+        block = alike[start:start + _BLOCK]
+        joined = [lower(pc.binary_join(_lists(column, rows, block), "\x1f")) for column, rows in sides]
+        same[block] = pc.equal(*joined).fill_null(False).to_numpy(zero_copy_only=False)
     differ = np.flatnonzero(~same)
-    pa_idx, pa_val = _flat(lists[0], differ)
-    pc_idx, pc_val = _flat(lists[1], differ)
+    pa_idx, pa_val = _flat(*sides[0], differ)
+    pc_idx, pc_val = _flat(*sides[1], differ)
     codes = pc.dictionary_encode(pa.concat_arrays([lower(pa_val), lower(pc_val)])).indices
     codes = codes.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     width = int(codes.max()) + 1 if len(codes) else 1
@@ -244,9 +254,9 @@ def _proxies(ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad: pa.Array, rows_clou
     n = len(rows_ad)
     if primaries is None:
         ad_primary, cloud_primary = (
-            primary_smtp(pd.Series(pd.arrays.ArrowExtensionArray(side)),
+            primary_smtp(pd.Series(pd.arrays.ArrowExtensionArray(_lists(*side, np.arange(n)))),
                          pd.Series(pd.array(_text(frame["mail"], rows), dtype="str")))
-            for side, frame, rows in ((lists[0], ad, rows_ad), (lists[1], cloud, rows_cloud)))
+            for side, frame, rows in ((sides[0], ad, rows_ad), (sides[1], cloud, rows_cloud)))
         primaries = (_arrow(ad_primary).combine_chunks(), _arrow(cloud_primary).combine_chunks())
     a, c = (side.cast(_STR) for side in primaries)
     changed = _status(a, c, True, True) != TAKEOVER_STATUSES.index("same")
