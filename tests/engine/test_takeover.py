@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from hybridx_nb.demo.tenant import generate
+from hybridx_nb.engine import takeover
 from hybridx_nb.engine.match import EngineSettings, predict
 from hybridx_nb.engine.takeover import takeover_impact
 from hybridx_nb.snapshot.coverage import MISSING, Coverage
@@ -88,8 +89,12 @@ def test_proxy_addresses_per_value_and_the_primary() -> None:
     assert changes.iloc[0]["status"] == "lost"  # most urgent first
 
 
-def test_lists_of_one_length_are_still_compared_value_by_value() -> None:
-    # same addresses in another order and case: nothing changes; one address swapped: one lost, one added
+@pytest.mark.parametrize("block", [None, 1])
+def test_lists_of_one_length_are_still_compared_value_by_value(block, monkeypatch) -> None:
+    # same addresses in another order and case: nothing changes; one address swapped: one lost, one added;
+    # the same when each pair's lists are joined in a block of their own
+    if block:
+        monkeypatch.setattr(takeover, "_BLOCK", block)
     for cloud, lost, added in ((["smtp:B@x.com", "SMTP:Ann@x.com"], set(), set()),
                                (["SMTP:ann@x.com", "smtp:d@x.com"], {"smtp:d@x.com"}, {"smtp:b@x.com"})):
         snap, findings = _pair_snapshot({"proxy_addresses": ["SMTP:ann@x.com", "smtp:b@x.com"], "mail": "ann@x.com"},
@@ -171,3 +176,15 @@ def test_the_engines_primary_addresses_give_what_the_proxy_lists_give(demo) -> N
     assert engine.changes["status"].eq("primary_changed").any()
     pd.testing.assert_frame_equal(engine.changes, own.changes)
     assert engine.counts == own.counts
+
+
+def test_address_lists_compared_a_block_of_pairs_at_a_time_give_the_same_changes(demo, monkeypatch) -> None:
+    tenant, _, _ = demo
+    snap = tenant.snapshot
+    prediction = predict(snap, EngineSettings())
+    whole = takeover_impact(snap, prediction.findings, prediction.rows)
+    monkeypatch.setattr(takeover, "_BLOCK", 7)  # the demo's pairs in many blocks, the last one short
+    blocks = takeover_impact(snap, prediction.findings, prediction.rows)
+    assert whole.counts["proxyAddresses"]["lost"] > 0
+    pd.testing.assert_frame_equal(whole.changes, blocks.changes)
+    assert whole.counts == blocks.counts
