@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hybridx_nb.core.columns import lower
+from hybridx_nb.core.columns import lower, one_array
 from hybridx_nb.core.vocabulary import TAKEOVER_STATUSES
 from hybridx_nb.engine.sides import primary_smtp
 from hybridx_nb.snapshot.carried import carried_columns, not_carried_rows
@@ -212,7 +212,7 @@ _BLOCK = 1 << 18  # pairs whose address lists are joined and compared at once
 
 def _lists(column: pa.ChunkedArray, rows: np.ndarray, at: np.ndarray) -> pa.Array:
     """The lists of ``column`` of the pairs ``at`` (``rows``: each pair's row of the column)."""
-    return pc.take(column, pa.array(rows[at])).combine_chunks()
+    return one_array(pc.take(column, pa.array(rows[at])))
 
 
 def _flat(column: pa.ChunkedArray, rows: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, pa.Array]:

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hybridx_nb.core.columns import lower
+from hybridx_nb.core.columns import lower, one_array
 
 NON_ROUTABLE_TLDS = ("local", "lan", "internal", "corp", "localdomain", "home", "intranet", "private", "test",
                      "example", "invalid", "localhost")
@@ -27,8 +27,7 @@ def arrow(s: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
     """One Arrow large_string array (zero-copy from pandas' Arrow-backed ``str`` dtype)."""
     if isinstance(s, pd.Series):
         s = (s if s.dtype == "str" else s.astype("str")).array.__arrow_array__()
-    if isinstance(s, pa.ChunkedArray):
-        s = s.chunk(0) if s.num_chunks == 1 else s.combine_chunks()
+    s = one_array(s)
     return s if s.type == STR else s.cast(STR)
 
 
@@ -135,9 +134,7 @@ def common_names(dns: pa.Array) -> pa.Array:
 
 def explode_proxies(frame: pd.DataFrame, rows: np.ndarray | None = None) -> tuple[np.ndarray, pa.Array]:
     """Row of ``frame`` and value of each proxy address (of the rows where ``rows`` is true, when given)."""
-    lists = frame["proxy_addresses"].array.__arrow_array__()
-    if isinstance(lists, pa.ChunkedArray):  # combine_chunks copies even a single chunk (150 MB at a million users)
-        lists = lists.chunk(0) if lists.num_chunks == 1 else lists.combine_chunks()
+    lists = one_array(frame["proxy_addresses"].array.__arrow_array__())
     pos = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False).astype(np.int64)
     values = arrow(pc.list_flatten(lists))
     keep = _present(values, None if rows is None else rows[pos])

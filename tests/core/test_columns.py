@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hybridx_nb.core.columns import lower, lower_text
+from hybridx_nb.core.columns import lower, lower_text, one_array
 
 #: Mostly ASCII, as directories are, with the characters whose lower case is not byte-wise or not one character.
 _TEXT = st.text(st.sampled_from(list("AbZz09@.-_ ;:") + ["É", "Ü", "ß", "İ", "Σ", "ſ", "K", "Ⅻ", "𝐀", "\x00"]))
@@ -29,3 +29,12 @@ def test_lower_is_utf8_lower(values: list[str | None], start: int, large: bool) 
 def test_an_empty_or_all_missing_column_is_lowered_too() -> None:
     for arr in (pa.array([], pa.string()), pa.nulls(3, pa.large_string())):
         assert lower(arr).equals(pc.utf8_lower(arr))
+
+
+def test_one_array_keeps_a_single_chunk_and_joins_several() -> None:
+    chunk = pa.array([["SMTP:a@x.com"], None, ["smtp:b@x.com", "x500:/o=X"]], pa.list_(pa.string()))
+    single = one_array(pa.chunked_array([chunk]))
+    assert single.values.buffers()[2].address == chunk.values.buffers()[2].address  # not copied
+    joined = one_array(pa.chunked_array([chunk, chunk.slice(1)]))
+    assert isinstance(joined, pa.ListArray) and joined.to_pylist() == chunk.to_pylist() + chunk.to_pylist()[1:]
+    assert one_array(chunk) is chunk
