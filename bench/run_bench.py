@@ -10,8 +10,8 @@ snapshot), ``core`` (load + engine + readiness + plan as ``hybridx assess`` runs
 (the whole ``hybridx assess --ad ad.csv --entra entra.json`` job). The reference engine is what a consultant writes
 by hand in a notebook (``apply`` with ``uuid``/``base64`` per row, then merges); its findings must agree with
 hybridx's on the categories both compute. Both ratios (reference engine ÷ hybridx's engine, reference engine ÷ the
-whole job) come from the same run. Seconds are wall-clock; ``core_cpu_s``
-is the core part's CPU time (both threads), which a busy machine disturbs less.
+whole job) come from the same run. Seconds are wall-clock; ``core_cpu_s`` is the core part's CPU time (both
+threads), which a busy machine disturbs less.
 """
 
 from __future__ import annotations
