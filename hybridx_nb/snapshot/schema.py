@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hybridx_nb.core.columns import arrow_text
+from hybridx_nb.core.columns import arrow_text, one_array
 
 LIST_DTYPE = pd.ArrowDtype(pa.list_(pa.string()))
 _DTYPES = {"str": "str", "bool": "boolean", "list": LIST_DTYPE, "int": "Int64"}
@@ -228,9 +228,13 @@ TABLES: dict[str, Table] = {t.name: t for t in (AD_USERS, AD_MAIL_OBJECTS, ENTRA
                                                EXO_MAILBOXES, REJECTED)}
 
 
+# Columns are kept as one Arrow array each (``one_array``): readers and Parquet give many chunks, and every
+# ``take`` on a chunked column (the engine, readiness and takeover joins do hundreds) is several times slower.
+
+
 def _list_column(values: pd.Series) -> pd.Series:
     if isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_list(values.dtype.pyarrow_dtype):
-        arr = _one_chunk(pa.chunked_array(values.array._pa_array).cast(pa.list_(pa.string())))
+        arr = one_array(pa.chunked_array(values.array._pa_array).cast(pa.list_(pa.string())))
     else:
         arr = pa.array([v if isinstance(v, (list, tuple, np.ndarray)) else [] for v in values],
                        type=pa.list_(pa.string()))
@@ -238,20 +242,14 @@ def _list_column(values: pd.Series) -> pd.Series:
     return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=values.index)
 
 
-def _one_chunk(arr: pa.ChunkedArray) -> pa.ChunkedArray | pa.Array:
-    """The column as one Arrow array: readers and Parquet give many chunks, and every ``take`` on a chunked
-    column (the engine, readiness and takeover joins do hundreds) is several times slower than on one array."""
-    return arr.combine_chunks() if arr.num_chunks > 1 else arr
-
-
 def _str_column(values: pd.Series, canonical: bool = False) -> pd.Series:
     arr = arrow_text(values)
     if canonical and values.dtype == "str":
         if arr.num_chunks <= 1 and arr.null_count < len(arr):
             return values
-        arr = _one_chunk(arr)
+        arr = one_array(arr)
     else:
-        arr = blank_as_missing(_one_chunk(arr))
+        arr = blank_as_missing(one_array(arr))
     if arr.null_count == len(arr):
         arr = null_text(len(arr))
     return pd.Series(pd.array(arr, dtype="str"), index=values.index)
