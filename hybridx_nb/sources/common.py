@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hybridx_nb.core.columns import arrow_text, string_bytes
+from hybridx_nb.core.columns import arrow_text, one_array, string_bytes
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot import schema
 from hybridx_nb.snapshot.coverage import Coverage
@@ -350,6 +350,6 @@ def detect_separator(values: pd.Series, candidates: str = ";|") -> str:
 
 def split_list(values: pd.Series, separator: str) -> pd.Series:
     """A joined multi-valued str column as an Arrow list column; items trimmed, empty items dropped."""
-    arr = arrow_text(values).cast(pa.large_string()).combine_chunks()
+    arr = one_array(arrow_text(values)).cast(pa.large_string())
     parts = pc.split_pattern(arr.fill_null(""), separator)
     return _filtered_lists(parts, len(values), values.index)
