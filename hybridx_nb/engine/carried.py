@@ -13,9 +13,9 @@ from typing import Self
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
+from hybridx_nb.core.columns import one_array
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot.coverage import MISSING, PARTIAL
 from hybridx_nb.snapshot.store import Snapshot
@@ -152,7 +152,7 @@ def unknown_cloud_mask(snap: Snapshot) -> np.ndarray:
     users = snap["entra_users"]
     if snap.coverage.status("entra_users", "immutable_id") != PARTIAL or not len(users):
         return np.zeros(len(users), dtype=bool)
-    lists = pa.chunked_array(users["not_exported"].array.__arrow_array__()).combine_chunks()
+    lists = one_array(users["not_exported"].array.__arrow_array__())
     flat, parents = pc.list_flatten(lists), pc.list_parent_indices(lists)
     hit = np.zeros(len(users), dtype=bool)
     hit[parents.filter(pc.equal(flat, "immutable_id").fill_null(False)).to_numpy()] = True

@@ -260,5 +260,5 @@ def _first_app_user(values: pd.Series, keys: pd.Series, apps: pd.DataFrame) -> n
 
 def lookup(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """Position of each value's first occurrence in ``keys`` (-1: not there; a missing value matches nothing)."""
-    found = pc.index_in(_arrow(values), value_set=_arrow(keys).combine_chunks(), skip_nulls=True)
+    found = pc.index_in(_arrow(values), value_set=columns.one_array(_arrow(keys)), skip_nulls=True)
     return found.fill_null(-1).to_numpy().astype(np.int64)

@@ -20,7 +20,7 @@ from hybridx_nb.snapshot.store import Snapshot
 
 def primary_smtp(proxies: pd.Series, mail: pd.Series) -> pd.Series:
     """The primary SMTP address: the ``SMTP:`` entry (upper-case prefix) of proxy addresses, else ``mail``."""
-    lists = pa.chunked_array(proxies.array.__arrow_array__()).combine_chunks()
+    lists = columns.one_array(proxies.array.__arrow_array__())
     flat, parents = pc.list_flatten(lists), pc.list_parent_indices(lists)
     hit = pc.starts_with(flat, "SMTP:").fill_null(False)
     rows = parents.filter(hit).to_numpy()  # ascending: the parents of a flattened list array are in order

@@ -111,12 +111,12 @@ def _text(values: pd.Series, rows: pa.Array) -> pa.Array:
         return null_text(len(rows))
     if pa.types.is_boolean(arr.type):
         arr = arr.cast(pa.string())
-    return pc.take(arr, rows).combine_chunks().cast(_STR)
+    return one_array(pc.take(arr, rows)).cast(_STR)
 
 
 def index_in(values: pd.Series, keys: pd.Series) -> np.ndarray:
     """Position of each value in ``keys`` (-1 where absent), hashed in Arrow."""
-    found = pc.index_in(_arrow(values).cast(_STR), value_set=_arrow(keys).combine_chunks().cast(_STR))
+    found = pc.index_in(_arrow(values).cast(_STR), value_set=one_array(_arrow(keys)).cast(_STR))
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
@@ -196,13 +196,13 @@ def _manager(pairs: pd.DataFrame, ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad
     becomes = np.full(len(ad), -1, np.int64)
     becomes[pairs["ai"].to_numpy()] = pairs["ci"].to_numpy()
     target = np.where(m_ad >= 0, becomes[np.maximum(m_ad, 0)], -1)
-    ids = _arrow(cloud["id"]).combine_chunks().cast(_STR)
+    ids = one_array(_arrow(cloud["id"])).cast(_STR)
     expected = pc.if_else(pa.array(target >= 0), pc.take(ids, pa.array(np.maximum(target, 0))),
                           pc.binary_join_element_wise(pa.scalar("new object for ", _STR), ad_manager,
                                                       pa.scalar("", _STR)))
     current = _text(cloud["manager_id"], rows_cloud)
     m_cloud = index_in_keys(current, cloud["id"])
-    upns = _arrow(cloud["upn"]).combine_chunks().cast(_STR)
+    upns = one_array(_arrow(cloud["upn"])).cast(_STR)
     shown = pc.if_else(pa.array(m_cloud >= 0), pc.take(upns, pa.array(np.maximum(m_cloud, 0))), current)
     return expected, current, ad_manager, shown
 

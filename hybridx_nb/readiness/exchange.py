@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hybridx_nb.core.columns import lower
+from hybridx_nb.core.columns import lower, one_array
 from hybridx_nb.core.vocabulary import EXCHANGE_FINDINGS
 from hybridx_nb.engine.detail import initial_domain
 from hybridx_nb.engine.takeover import index_in, matched_rows, member, take_text
@@ -178,7 +178,7 @@ def _has_x500(ad: pd.DataFrame, ai: np.ndarray, legacy: pd.Series) -> np.ndarray
     if not len(ai):
         return np.zeros(0, dtype=bool)
     users, ai = np.unique(ai, return_inverse=True)  # each AD user's addresses once; ``ai`` now indexes ``users``
-    lists = pa.chunked_array(ad["proxy_addresses"].array.__arrow_array__()).take(pa.array(users)).combine_chunks()
+    lists = one_array(pa.chunked_array(ad["proxy_addresses"].array.__arrow_array__()).take(pa.array(users)))
     rows = pc.list_parent_indices(lists).to_numpy().astype(np.int64)
     flat = pc.list_flatten(lists)
     x500 = pc.starts_with(flat, "x500:", ignore_case=True).fill_null(False)

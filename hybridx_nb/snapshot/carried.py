@@ -9,9 +9,9 @@ column ``exported``, ``partial`` (some records lacked the key; they name it in t
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
+from hybridx_nb.core.columns import one_array
 from hybridx_nb.snapshot.coverage import MISSING
 from hybridx_nb.snapshot.store import Snapshot
 
@@ -28,7 +28,7 @@ def not_carried_rows(snap: Snapshot, table: str, column: str) -> np.ndarray:
     frame = snap[table]
     if "not_exported" not in frame.columns or not len(frame):
         return np.zeros(len(frame), dtype=bool)
-    lists = pa.chunked_array(frame["not_exported"].array.__arrow_array__()).combine_chunks()
+    lists = one_array(frame["not_exported"].array.__arrow_array__())
     hit = pc.equal(pc.list_flatten(lists), column).fill_null(False).to_numpy(zero_copy_only=False)
     rows = pc.list_parent_indices(lists).to_numpy()[hit]
     out = np.zeros(len(frame), dtype=bool)

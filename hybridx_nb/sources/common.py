@@ -213,7 +213,7 @@ def guid_text(values: pd.Series) -> pd.Series:
     of its bytes (LDIF ``::``); anything else is left missing."""
     from hybridx_nb.core import anchors
 
-    arr = schema.blank_as_missing(arrow_text(values.str.strip()).combine_chunks())
+    arr = schema.blank_as_missing(one_array(arrow_text(values.str.strip())))
     if arr.null_count == len(arr):  # no mailbox GUIDs in this export: nothing to convert
         return schema.missing_text(values.index)
     text = pd.Series(pd.array(arr, dtype="str"), index=values.index)
@@ -241,7 +241,7 @@ def dns_domain(dn: pd.Series) -> pd.Series:
 
     A directory has a handful of domains, so each distinct ``DC=`` tail is spelled out once."""
     tail = pc.struct_field(pc.extract_regex(arrow_text(dn), r"(?i)(?:^|,)\s*(?P<tail>DC=.*)$"), [0])
-    tails = pc.dictionary_encode(tail.combine_chunks())
+    tails = pc.dictionary_encode(one_array(tail))
     names = pc.utf8_lower(pc.utf8_trim(pc.replace_substring_regex(tails.dictionary, r"(?i)\s*,?\s*DC=", "."), "."))
     domain = pc.take(names, tails.indices)
     return pd.Series(pd.array(domain.cast(pa.large_string()), dtype="str"), index=dn.index)
