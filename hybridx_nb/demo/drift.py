@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hybridx_nb.core import anchors
+from hybridx_nb.core.columns import one_array
 from hybridx_nb.demo.constants import DOMAIN
 
 TITLES = {"Sales": "Account Executive", "Marketing": "Marketing Manager", "Finance": "Financial Analyst",
@@ -47,7 +48,7 @@ def _s(values: object, index: pd.Index) -> pd.Series:
 
 def _append(lists: pd.Series, mask: np.ndarray, values: pd.Series) -> pd.Series:
     """Each list with ``values[i]`` appended where ``mask[i]``."""
-    arr = pa.chunked_array(lists.array.__arrow_array__()).combine_chunks()
+    arr = one_array(lists.array.__arrow_array__())
     n = len(arr)
     extra = pa.array(np.where(mask, values.to_numpy(dtype=object, na_value=None), None), pa.string())
     extra_lists = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(extra.is_valid())]), pa.int32()),

@@ -12,15 +12,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hybridx_nb.core.columns import one_array
+
 LARGE_STRING = pa.large_string()
 
 
 def as_arrow(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
     """One contiguous large_string Arrow array."""
     arr = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values, from_pandas=True)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    return arr.cast(LARGE_STRING)
+    return one_array(arr).cast(LARGE_STRING)
 
 
 def scalar(text: str) -> pa.Scalar:
@@ -55,8 +55,7 @@ def join_lists(offsets: np.ndarray, flat: pa.Array, sep: str) -> pa.Array:
 
 def list_parts(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
     """A list column as (offsets from 0, flat values), for ``join_lists`` after an element-wise step."""
-    arr = pa.array(values, from_pandas=True)
-    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    arr = one_array(pa.array(values, from_pandas=True))
     offsets = arr.offsets.to_numpy().astype(np.int64)
     return offsets - offsets[0], as_arrow(arr.flatten())
 

@@ -257,7 +257,7 @@ def _proxies(ad: pd.DataFrame, cloud: pd.DataFrame, rows_ad: pa.Array, rows_clou
             primary_smtp(pd.Series(pd.arrays.ArrowExtensionArray(_lists(*side, np.arange(n)))),
                          pd.Series(pd.array(_text(frame["mail"], rows), dtype="str")))
             for side, frame, rows in ((sides[0], ad, rows_ad), (sides[1], cloud, rows_cloud)))
-        primaries = (_arrow(ad_primary).combine_chunks(), _arrow(cloud_primary).combine_chunks())
+        primaries = (one_array(_arrow(ad_primary)), one_array(_arrow(cloud_primary)))
     a, c = (side.cast(_STR) for side in primaries)
     changed = _status(a, c, True, True) != TAKEOVER_STATUSES.index("same")
     rows = np.flatnonzero(changed)

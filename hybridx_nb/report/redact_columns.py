@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hybridx_nb.core.columns import one_array
+
 #: The functions take the ``redact.Redactor`` (its key and alias cache) as ``r``; it imports this module.
 Redactor = Any
 #: The first RDN of a DN and the rest (RE2 and Python's ``re`` read it the same way).
@@ -25,10 +27,7 @@ FIRST_RDN = r"^\s*(?P<attr>[A-Za-z]+)=(?P<val>(?:\\.|[^,\\])*)(?P<rest>.*)$"
 
 def _encoded(values: pd.Series) -> tuple[pa.Array, list[str]]:
     """The column's dictionary indices and its distinct values as Python strings."""
-    arr = pa.array(values.astype("str").array)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    enc = arr.dictionary_encode()
+    enc = one_array(pa.array(values.astype("str").array)).dictionary_encode()
     return enc, enc.dictionary.to_pylist()
 
 
@@ -143,8 +142,7 @@ def value_columns(r: Redactor, frame: pd.DataFrame, kinds: dict[str, str]) -> di
         if make is None or len(cols) == 1:
             out.update({c: value_series(r, frame[c], kind) for c in cols})
             continue
-        arrays = [pa.array(frame[c].astype("str").array) for c in cols]
-        arrays = [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays]
+        arrays = [one_array(pa.array(frame[c].astype("str").array)) for c in cols]
         enc = pa.concat_arrays([a.cast(pa.large_string()) for a in arrays]).dictionary_encode()
         aliased = pa.array(make(r, enc.dictionary.to_pylist()), pa.large_string()).take(enc.indices)
         start = 0

@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hybridx_nb.core.columns import one_array
+
 _MARK = "\x1e"  # record separator: never part of directory text (removed from the input first)
 
 #: Characters of an address's local part (RFC 5322 atext plus the quote and dot, any letter or digit: UPNs may
@@ -68,9 +70,7 @@ def replace_matches(values: pd.Series, patterns: Sequence[str], alias: Callable[
     present = values.notna().to_numpy()
     if not present.any():
         return values
-    encoded = pa.array(values.astype("str").array).dictionary_encode()
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
+    encoded = one_array(pa.array(values.astype("str").array).dictionary_encode())
     sentences = encoded.dictionary.cast(pa.large_string())
     for pattern in patterns:
         sentences = _replace_in(sentences, pattern, alias)
