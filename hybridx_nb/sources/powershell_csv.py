@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 
 from hybridx_nb.core.columns import arrow_text, one_array
 from hybridx_nb.core.errors import InputError
-from hybridx_nb.sources.text import EXPORTS_DOC, Text, count_newlines
+from hybridx_nb.sources.text import EXPORTS_DOC, Text
 
 #: Type names PowerShell writes instead of the data when an array or object reaches Export-Csv unconverted.
 PLACEHOLDER_RE = re.compile(
@@ -41,12 +41,15 @@ class Csv:
 def read_powershell_csv(doc: Text) -> Csv:
     """Parse an ``Export-Csv`` file: optional ``#TYPE`` line, any delimiter of ``, ; TAB``, quoted newlines.
 
-    Arrow parses the file's bytes in place (CRLF or LF line ends); CRLF inside a quoted value becomes LF, as in
-    ``Text.text``.
+    Arrow parses the file's bytes as they are read (``stream.Reader``), CRLF or LF line ends; CRLF inside a quoted
+    value becomes LF, as in ``Text.text``.
     """
-    data = doc.utf8()
+    data = doc.prefix(1 << 20)
     type_line = data.startswith(b"#TYPE")
     start = (data.find(b"\n") + 1 or len(data)) if type_line else 0
+    if data.find(b"\n", start) < 0 and len(data) == 1 << 20:  # a header line longer than that: read it all
+        data = doc.utf8()
+        start = (data.find(b"\n") + 1 or len(data)) if type_line else 0
     first_offset = int(type_line)
     end = data.find(b"\n", start)
     header_text = data[start:end if end >= 0 else len(data)].decode("utf-8").removesuffix("\r")
@@ -65,26 +68,35 @@ def read_powershell_csv(doc: Text) -> Csv:
         dup = sorted({h for h in headers if headers.count(h) > 1})
         raise InputError(doc.path, f"the header has empty or repeated column names ({blank or dup})",
                          line=1 + first_offset, fix="export each property once, with a name")
-    body = pa.py_buffer(data)[start:]  # no copy
+    del data
+    reader = doc.reader(skip=start)
     try:
         table = pacsv.read_csv(
-            pa.BufferReader(body),
+            pa.PythonFile(reader, mode="r"),
             read_options=pacsv.ReadOptions(block_size=1 << 26),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
-            # the bytes are valid UTF-8 (``Text``), and ASCII delimiters, quotes and line ends never split a
-            # character: checking each value again was 1.5 s of CPU at a million users
+            # the bytes are checked as UTF-8 as they are read, and ASCII delimiters, quotes and line ends never
+            # split a character: checking each value again was 1.5 s of CPU at a million users
             convert_options=pacsv.ConvertOptions(column_types={h: pa.large_string() for h in headers}, check_utf8=False,
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
     except pa.ArrowInvalid as exc:
+        if reader.failed:
+            doc.utf8()  # not UTF-8: the whole file's check names the line
         raise _malformed(doc, delimiter, first_offset, str(exc)) from None
-    lines = _record_lines(data, start, table.num_rows) + first_offset
+    finally:
+        reader.close()
+    if reader.failed:
+        doc.utf8()
+    if reader.newlines + (reader.last_byte != b"\n") == table.num_rows + 1:  # no blank line, no value on two
+        lines = np.arange(1, table.num_rows + 2, dtype=np.int64) + first_offset
+    else:
+        lines = _record_lines(doc.utf8(), start, table.num_rows) + first_offset
     if len(lines) != table.num_rows + 1:
         raise _malformed(doc, delimiter, first_offset, f"found {len(lines) - 1} records but parsed "
                          f"{table.num_rows} rows")
     if len(lines) > 1 and lines[-1] - lines[0] != len(lines) - 1:  # some value spans lines: CRLF in it → LF
         table = pa.table({h: _lf(table.column(h)) for h in table.column_names})
-    del data, body
-    doc.release()  # the table holds the values: the file's bytes go before the columns are built
+    doc.release()  # (a file in memory: the table holds the values, the bytes go before the columns are built)
     # each column's blocks joined, and freed, before the next one is joined: joined later (in conform), every
     # column was held twice, 0.3 GB at a million users
     columns = {}
@@ -128,12 +140,7 @@ def _malformed(doc: Text, delimiter: str, offset: int, detail: str) -> InputErro
 
 def _record_lines(data: bytes, start: int, records: int) -> np.ndarray:
     """1-based physical line (counted from ``start``) on which each non-empty CSV record starts, the header
-    first; newlines inside quotes do not count.
-
-    When the file has exactly one line per record (the usual case, told by counting newlines), no scan is needed.
-    """
-    if count_newlines(data, start) + (not data.endswith(b"\n")) == records + 1:  # no blank line, no value on two
-        return np.arange(1, records + 2, dtype=np.int64)
+    first; newlines inside quotes do not count (for a file with blank lines or values on several lines)."""
     buf = np.frombuffer(data, dtype=np.uint8)[start:]
     newlines = np.flatnonzero(buf == 10)
     quotes = np.flatnonzero(buf == 34)

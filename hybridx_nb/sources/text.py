@@ -18,11 +18,10 @@ from pathlib import Path
 import msgspec
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.snapshot import schema
-from hybridx_nb.sources import json_columns
+from hybridx_nb.sources import json_columns, stream
 
 EXPORTS_DOC = "README.md, section Export files"
 
@@ -35,19 +34,35 @@ class Text:
     """An export file's content: its bytes as UTF-8 (BOM removed), the encoding found, and its path for messages.
 
     The big readers parse the bytes; ``text`` (line ends as LF) is decoded only when a reader asks for it, since a
-    gigabyte export as a Python string costs seconds and gigabytes.
+    gigabyte export as a Python string costs seconds and gigabytes. A file of ``stream.BLOCK`` bytes or more whose
+    start is UTF-8 is not read at once: its fast readers stream it (``reader``), and ``utf8`` loads it only for a
+    reader's exact path.
     """
 
-    def __init__(self, path: Path, text: str | None, encoding: str, data: bytes | None = None) -> None:
+    def __init__(self, path: Path, text: str | None, encoding: str, data: bytes | None = None, *,
+                 bom: int = 0) -> None:
         self.path, self.encoding = Path(path), encoding
-        self.sha256: str | None = None  # of the file's bytes as read (``read_text``)
+        self.sha256: str | None = None  # of the file's bytes as read
         self._data: bytes | None = data if data is not None else (text or "").encode("utf-8")
+        self._bom, self._released = bom, False
         if text is not None:
             self.__dict__["text"] = text
+
+    @classmethod
+    def unread(cls, path: Path, bom: int) -> Text:
+        """A big UTF-8 file not read yet (``bom``: the bytes of a UTF-8 BOM at its start)."""
+        doc = cls(path, None, "UTF-8 with BOM" if bom else "UTF-8", b"", bom=bom)
+        doc._data = None
+        return doc
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the bytes are in memory (a big file before its exact path loads it is not)."""
+        return self._data is not None
 
     @cached_property
     def text(self) -> str:
@@ -56,20 +71,44 @@ class Text:
         return decoded.replace("\r\n", "\n") if "\r" in decoded else decoded
 
     def utf8(self) -> bytes:
-        """The content as UTF-8 bytes, line ends as written."""
-        if self._data is None:
+        """The content as UTF-8 bytes, line ends as written (a big file is read now, and checked)."""
+        if self._released:
             raise RuntimeError(f"{self.name}: its bytes were released after parsing")
+        if self._data is None:
+            whole = _read_whole(self.path)
+            self._data, self.sha256, self.encoding = whole._data, whole.sha256, whole.encoding
+            if "text" in whole.__dict__:
+                self.__dict__["text"] = whole.__dict__["text"]
+            if self._data is None:
+                self._data = self.__dict__["text"].encode("utf-8")
         return self._data
+
+    def prefix(self, size: int) -> bytes:
+        """The first ``size`` bytes of the content (without reading the rest of a big file)."""
+        if self._data is not None or self._released:
+            return self.utf8()[:size]
+        with open(self.path, "rb", buffering=0) as fh:
+            fh.seek(self._bom)
+            return fh.read(size)
+
+    def reader(self, skip: int = 0) -> stream.Reader:
+        """The content after ``skip`` bytes, block by block (for a file in memory: from memory, in one block)."""
+        if self._data is not None or self._released:
+            return stream.Reader.of_bytes(memoryview(self.utf8())[skip:])
+        return stream.Reader(self.path, self._bom + skip, done=self._streamed)
+
+    def _streamed(self, digest: str) -> None:
+        self.sha256 = self.sha256 or digest
 
     def release(self) -> None:
         """Drop the bytes and the text once a reader has parsed them: at a million users an export is gigabytes,
         and only the frames built from it are needed after. Path, encoding and hash stay."""
-        self._data = None
+        self._data, self._released = None, True
         self.__dict__.pop("text", None)
 
     def head(self, size: int = 1 << 16) -> str:
         """The first ``size`` bytes as text (enough to tell the format)."""
-        return self.utf8()[:size].decode("utf-8", errors="ignore").replace("\r\n", "\n")
+        return self.prefix(size).decode("utf-8", errors="ignore").replace("\r\n", "\n")
 
 
 def not_a_file(path: str | Path) -> str | None:
@@ -93,11 +132,26 @@ def not_a_file(path: str | Path) -> str | None:
 
 
 def read_text(path: str | Path) -> Text:
-    """Decode a file written by a Windows or Unix tool; refuse an empty file or bytes that are not UTF-8/16."""
+    """Decode a file written by a Windows or Unix tool; refuse an empty file or bytes that are not UTF-8/16.
+
+    A big file whose start is UTF-8 is only opened here: its readers stream it or load it (``Text``)."""
     path = Path(path)
     problem = not_a_file(path)
     if problem is not None:
         raise InputError(path, problem, fix="give the path of the export file itself")
+    try:
+        if os.stat(path).st_size >= stream.BLOCK:
+            with open(path, "rb", buffering=0) as fh:
+                head = fh.read(4096)
+            bom = 3 if head.startswith(codecs.BOM_UTF8) else 0
+            if not _utf16(head) and stream.valid_utf8(head[bom:bom + stream.char_boundary(head[bom:])]):
+                return Text.unread(path, bom)
+    except OSError as exc:
+        raise InputError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    return _read_whole(path)
+
+
+def _read_whole(path: Path) -> Text:
     try:
         # Unbuffered, so the rest of the file is read straight into one bytes object sized from the file's length
         # (a buffered read joins what it buffered to the rest: a second copy of the file). A BOM is skipped while
@@ -115,6 +169,13 @@ def read_text(path: str | Path) -> Text:
     return doc
 
 
+def _utf16(head: bytes) -> bool:
+    """Whether the start of a file is UTF-16 (a BOM, or ASCII text with every other byte NUL)."""
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    return len(head) >= 4 and head.count(0) * 3 > len(head)
+
+
 def decode_bytes(path: Path, data: bytes, utf8_bom: str | None = None) -> Text:
     """The text of ``data``: BOM first, then UTF-16 without BOM (NUL bytes), then strict UTF-8 (``utf8_bom``: the
     label of a UTF-8 BOM the caller already removed)."""
@@ -127,10 +188,10 @@ def decode_bytes(path: Path, data: bytes, utf8_bom: str | None = None) -> Text:
             break
     else:
         head = data[:4096]
-        if len(head) >= 4 and head.count(0) * 3 > len(head):  # UTF-16 text of ASCII has every other byte NUL
+        if _utf16(head):  # UTF-16 text of ASCII has every other byte NUL
             little = head[1::2].count(0) > head[0::2].count(0)
             codec, label = ("utf-16-le", "UTF-16 LE, no BOM") if little else ("utf-16-be", "UTF-16 BE, no BOM")
-    if codec.startswith("utf-8") and _valid_utf8(body):  # the usual case: no decoding, no copy
+    if codec.startswith("utf-8") and stream.valid_utf8(body):  # the usual case: no decoding, no copy
         if not body or body.isspace():
             raise InputError(path, "the file is empty", fix=f"re-run the export (see {EXPORTS_DOC})")
         return Text(path, None, label, data=body)
@@ -144,16 +205,6 @@ def decode_bytes(path: Path, data: bytes, utf8_bom: str | None = None) -> Text:
     if not text or text.isspace():  # text.strip() would copy the whole file
         raise InputError(path, "the file is empty", fix=f"re-run the export (see {EXPORTS_DOC})")
     return Text(path, text.replace("\r\n", "\n"), label)
-
-
-def _valid_utf8(data: bytes) -> bool:
-    """Whether ``data`` is valid UTF-8, checked by Arrow (SIMD) without building a string."""
-    offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64).tobytes())
-    try:
-        pa.LargeStringArray.from_buffers(1, offsets, pa.py_buffer(data)).validate(full=True)
-    except pa.ArrowInvalid:
-        return False
-    return True
 
 
 def count_newlines(data: bytes, start: int = 0, stop: int | None = None) -> int:

@@ -17,6 +17,8 @@ from hybridx_nb.sources import common, json_arrow, json_columns, text
 from hybridx_nb.sources.files import entra_objects
 from hybridx_nb.sources.text import Text
 
+#: Enough of the file for its first page (Graph's pages hold at most 999 users).
+_SAMPLE = 1 << 24
 _KIND_TYPES = {"text": pa.string(), "bool": pa.bool_(), "list": pa.list_(pa.string()), "json": pa.string()}
 
 
@@ -24,10 +26,9 @@ def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str],
          ) -> tuple[pd.DataFrame, dict[str, np.ndarray], bytes] | None:
     """The users frame (object-valued properties taken apart), per-column presence, and the last page's text.
 
-    On success the file's bytes are released before the columns are built (at a million users they are
-    gigabytes)."""
-    raw = doc.utf8()
-    first = json_columns.sample(raw)
+    A big file is streamed (``stream.Reader``); one in memory is released before the columns are built (at a
+    million users it is gigabytes)."""
+    first = json_columns.sample(doc.prefix(_SAMPLE))
     if not first:
         return None
     keys = text.key_finder(first)
@@ -45,7 +46,7 @@ def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str],
     record = pa.struct([(key, _type(field, kind)) for key, field in named])
     exact = pa.struct([(key, _type(field, kind, graph=True)) for key, field in named])
     required = [k for f, k in seen.items() if f not in entra_objects.SPARSE]
-    pages = json_arrow.read_pages(raw, record, required,
+    pages = json_arrow.read_pages(doc.reader, record, required,
                                   exact=exact if all(_fits(exact, r) for r in first) else None)
     if pages is None:
         return None
@@ -54,7 +55,7 @@ def read(doc: Text, fields: Mapping[str, tuple[str, ...]], kind: Callable[[str],
     for field, names in unseen.items():
         if field not in entra_objects.SPARSE and any(_carried(records, name) for name in names):
             return None  # a property the first records lacked turns up later: which records carried it?
-    del raw, pages
+    del pages
     doc.release()  # nothing can send the file to the exact path any more
     users = records.combine_chunks()
     del records  # Arrow's parsed chunks: the columns below are built from their joined copy
