@@ -80,13 +80,13 @@ def read_powershell_csv(doc: Text) -> Csv:
             convert_options=pacsv.ConvertOptions(column_types={h: pa.large_string() for h in headers}, check_utf8=False,
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False))
     except pa.ArrowInvalid as exc:
-        if reader.failed:
-            doc.utf8()  # not UTF-8: the whole file's check names the line
-        raise _malformed(doc, delimiter, first_offset, str(exc)) from None
+        if not reader.failed:
+            raise _malformed(doc, delimiter, first_offset, str(exc)) from None
     finally:
         reader.close()
-    if reader.failed:
+    if reader.failed:  # not UTF-8, or not readable to its end: read whole, which says where (or parses it)
         doc.utf8()
+        return read_powershell_csv(doc)
     if reader.newlines + (reader.last_byte != b"\n") == table.num_rows + 1:  # no blank line, no value on two
         lines = np.arange(1, table.num_rows + 2, dtype=np.int64) + first_offset
     else:

@@ -55,13 +55,14 @@ class Reader:
         return reader
 
     def read(self, size: int = -1) -> pa.Buffer:
-        """Up to ``size`` bytes (a block when ``size`` is -1); b"" at the end, and where the bytes are not UTF-8
-        (``failed`` set: the file ends there for Arrow, and its caller loads the file to say where)."""
+        """Up to ``size`` bytes (a block when ``size`` is -1); none at the end, and none where the bytes are not
+        UTF-8 or the file cannot be read on (``failed`` set: the file ends there for Arrow, and its caller reads
+        the file whole, which says where)."""
         if self.failed:
             return pa.py_buffer(b"")
         try:
             return self._read(size)
-        except _NotUtf8:
+        except (_NotUtf8, OSError):
             self.failed = True
             self.close()
             return pa.py_buffer(b"")
