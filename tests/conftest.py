@@ -23,3 +23,15 @@ def artifacts_dir() -> Path:
     """A folder kept after the run for screenshots and rendered reports (git-ignored)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(params=["in memory", "streamed"])
+def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Readers' tests run twice where a reader streams big files: on the file in memory (as a small export is
+    read), and streamed in blocks of a few hundred bytes, so that every test file is "big" and characters, lines
+    and pages are cut at block ends."""
+    if request.param == "streamed":
+        from hybridx_nb.sources import stream
+
+        monkeypatch.setattr(stream, "BLOCK", 509)
+    return request.param

@@ -17,7 +17,7 @@ from hybridx_nb.core import anchors
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.sources.files.ad_csv import read_ad_csv
 
-pytestmark = pytest.mark.usefixtures("reading")  # in memory and streamed (conftest.py)
+pytestmark = pytest.mark.usefixtures("reading")  # in memory and streamed (tests/conftest.py)
 
 ADA, GRACE, JUERGEN = ("3ab39606-c642-489b-84b6-58c038d3ef39", "a15df3dc-4416-414b-8b7d-5fbdcb5743c1",
                        "f7cc07d7-7c15-447d-876d-c01b0e5a9e38")

@@ -15,7 +15,7 @@ from hybridx_nb.sources import json_arrow, text
 from hybridx_nb.sources.files import entra_arrow, entra_export
 from hybridx_nb.sources.files.entra_export import ENTRA_FIELDS, read_entra
 
-pytestmark = pytest.mark.usefixtures("reading")  # in memory and streamed (conftest.py)
+pytestmark = pytest.mark.usefixtures("reading")  # in memory and streamed (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from support.export_files import powershell_csv
 from hybridx_nb.core.errors import InputError
 from hybridx_nb.sources.files.entra_export import read_entra
 
-pytestmark = pytest.mark.usefixtures("reading")  # in memory and streamed (conftest.py)
+pytestmark = pytest.mark.usefixtures("reading")  # in memory and streamed (tests/conftest.py)
 
 E5 = "06ebc4ee-1bb5-47dd-8120-11324bc54e06"
 
