@@ -216,7 +216,7 @@ def _smtp_keys(values: pa.Array, text: pa.Array, smtp: np.ndarray) -> pa.Array:
         return arrow(lower(text))
     if not smtp.any():
         return arrow(lower(values))
-    return arrow(pc.if_else(pa.array(smtp), lower(text), lower(values)))
+    return arrow(lower(pc.if_else(pa.array(smtp), text, values)))  # one copy lower-cased, not both
 
 
 def proxy_key_rows(frame: pd.DataFrame, smtp_only: bool = False) -> tuple[np.ndarray, pa.Array]:
@@ -224,9 +224,8 @@ def proxy_key_rows(frame: pd.DataFrame, smtp_only: bool = False) -> tuple[np.nda
     pos, values = explode_proxies(frame)
     if not smtp_only:
         return pos, proxy_keys(values)[0]
-    low = arrow(lower(values))
-    smtp = mask(pc.starts_with(low, "smtp:"))
-    return pos[smtp], _after_prefix(low.filter(pa.array(smtp)))
+    smtp = mask(pc.equal(lower(pc.utf8_slice_codeunits(values, 0, 5)), "smtp:"))  # (not every value lower-cased)
+    return pos[smtp], arrow(lower(_after_prefix(values.filter(pa.array(smtp)))))
 
 
 def proxy_keys(values: pa.Array) -> tuple[pa.Array, np.ndarray]:
