@@ -88,17 +88,14 @@ class _PageCounter:
         self.last: bytes | memoryview | None = None
 
     def read(self, size: int = -1) -> pa.Buffer:
-        data = self._reader.read(size) if not self.failed else pa.py_buffer(b"")
+        data = pa.py_buffer(b"") if self.failed else self._reader.read(size)
         view = memoryview(data).cast("B")
-        # only the file's start is looked at (``last`` is set once a page was read)
-        if self._reader.failed or self.last is None and (view[:4096].tobytes() or self._carry).lstrip()[:1] not in (
-                b"{", b""):
+        try:
+            if self._reader.failed or self.last is None and not _page_start(view, self._carry):
+                raise ValueError("not UTF-8 pages")
+            self._count(view)
+        except FAILED:
             self.failed = True
-        if not self.failed:
-            try:
-                self._count(view)
-            except FAILED:
-                self.failed = True
         return pa.py_buffer(b"") if self.failed else data
 
     def _count(self, view: memoryview) -> None:
@@ -131,3 +128,9 @@ class _PageCounter:
 
     def readable(self) -> bool:
         return True
+
+
+def _page_start(view: memoryview, carry: bytes) -> bool:
+    """Whether the file can still be pages: before the first page is read, its first character is "{" (only the
+    file's start is stripped, never a whole block)."""
+    return (view[:4096].tobytes() or carry).lstrip()[:1] in (b"{", b"")

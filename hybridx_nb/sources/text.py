@@ -51,18 +51,13 @@ class Text:
     @classmethod
     def unread(cls, path: Path, bom: int) -> Text:
         """A big UTF-8 file not read yet (``bom``: the bytes of a UTF-8 BOM at its start)."""
-        doc = cls(path, None, "UTF-8 with BOM" if bom else "UTF-8", b"", bom=bom)
-        doc._data = None
+        doc = cls(path, None, "UTF-8 with BOM" if bom else "UTF-8", bom=bom)
+        doc._data = None  # (the constructor's empty content): ``utf8`` reads it, ``reader`` streams it
         return doc
 
     @property
     def name(self) -> str:
         return self.path.name
-
-    @property
-    def loaded(self) -> bool:
-        """Whether the bytes are in memory (a big file before its exact path loads it is not)."""
-        return self._data is not None
 
     @cached_property
     def text(self) -> str:
@@ -79,8 +74,6 @@ class Text:
             self._data, self.sha256, self.encoding = whole._data, whole.sha256, whole.encoding
             if "text" in whole.__dict__:
                 self.__dict__["text"] = whole.__dict__["text"]
-            if self._data is None:
-                self._data = self.__dict__["text"].encode("utf-8")
         return self._data
 
     def prefix(self, size: int) -> bytes:
@@ -92,7 +85,7 @@ class Text:
             return fh.read(size)
 
     def reader(self, skip: int = 0) -> stream.Reader:
-        """The content after ``skip`` bytes, block by block (for a file in memory: from memory, in one block)."""
+        """The content after ``skip`` bytes, block by block (a file in memory: from memory, without copying)."""
         if self._data is not None or self._released:
             return stream.Reader.of_bytes(memoryview(self.utf8())[skip:])
         return stream.Reader(self.path, self._bom + skip, done=self._streamed)
