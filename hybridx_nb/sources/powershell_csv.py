@@ -69,7 +69,7 @@ def read_powershell_csv(doc: Text) -> Csv:
         raise InputError(doc.path, f"the header has empty or repeated column names ({blank or dup})",
                          line=1 + first_offset, fix="export each property once, with a name")
     del data
-    reader = doc.reader(skip=start)
+    reader = doc.reader(skip=start, lines=True)
     try:
         table = pacsv.read_csv(
             pa.PythonFile(reader, mode="r"),

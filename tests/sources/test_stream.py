@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -15,6 +16,16 @@ from hybridx_nb.core.errors import InputError
 from hybridx_nb.demo.tenant import generate, write_exports
 from hybridx_nb.sources import stream, text
 from hybridx_nb.sources.files.exports import read_exports
+
+
+def test_count_newlines_agrees_with_bytes_count_across_steps_and_ranges() -> None:
+    rng = np.random.default_rng(15)
+    data = rng.choice(np.frombuffer(b"ab\n\r", np.uint8), size=(1 << 24) + 4099).tobytes()  # a step and a bit
+    for start, stop in ((0, None), (1, None), (5, 9), ((1 << 24) - 3, (1 << 24) + 7), (100, 50), (0, 0)):
+        want = data.count(b"\n", start, len(data) if stop is None else stop)
+        assert stream.count_newlines(data, start, stop) == want
+    assert stream.count_newlines(b"") == 0 and stream.count_newlines(b"\n") == 1
+
 
 #: Characters of one to four bytes in UTF-8, and line ends.
 TEXT = st.text(alphabet=st.sampled_from(["a", ",", "\n", "\r", "ß", "€", "😀"]), max_size=200)
@@ -39,7 +50,7 @@ def test_reader_gives_the_bytes_hash_and_line_ends_of_the_file(tmp_path: Path, m
     path.write_bytes(data)
     monkeypatch.setattr(stream, "BLOCK", block)
     digests: list[str] = []
-    reader = stream.Reader(path, skip, done=digests.append)
+    reader = stream.Reader(path, skip, lines=True, done=digests.append)
     out = _read_all(reader, sizes)
     try:
         data[skip:].decode("utf-8")

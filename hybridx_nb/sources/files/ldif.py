@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from hybridx_nb.core import anchors
 from hybridx_nb.core.columns import lower
 from hybridx_nb.core.errors import InputError
-from hybridx_nb.sources import common, powershell_csv, text
+from hybridx_nb.sources import common, powershell_csv, stream, text
 from hybridx_nb.sources.common import AD_FIELDS, ReadResult
 from hybridx_nb.sources.files import ldif_protocol as protocol
 from hybridx_nb.sources.text import Text
@@ -77,7 +77,7 @@ def _parts(doc: Text) -> list[_Part]:
             ThreadPoolExecutor(max_workers=2, thread_name_prefix="hybridx-ldif") as pool:
         # each part's first physical line, counted beside the parsing: a part needs it only for its line numbers
         # at its end, or for an error
-        lines = counter.submit(lambda: np.cumsum([1] + [text.count_newlines(raw, a, b)
+        lines = counter.submit(lambda: np.cumsum([1] + [stream.count_newlines(raw, a, b)
                                                         for a, b in zip(cuts, cuts[1:-1])]))
         parts = [pool.submit(_records, doc, raw, a, b, lambda k=k: int(lines.result()[k]))
                  for k, (a, b) in enumerate(zip(cuts, cuts[1:]))]
