@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.json as pj
 
 from hybridx_nb.sources.json_columns import FAILED
-from hybridx_nb.sources.stream import Reader
+from hybridx_nb.sources.stream import ArrowFile, Reader
 
 #: Larger than any page line: Graph pages hold at most 999 users.
 _BLOCK = 1 << 25
@@ -73,7 +73,7 @@ def read_pages(open_reader: Callable[[], Reader], record: pa.StructType, require
     return None
 
 
-class _PageCounter:
+class _PageCounter(ArrowFile):
     """The file as Arrow reads it, counting the records of each page line: when every line is one page whose
     records are objects carrying every ``required`` key, ``count`` is their number and ``last`` the last page's
     text; else ``failed`` is set, and the file ends there for Arrow."""
@@ -121,13 +121,6 @@ class _PageCounter:
 
     def close(self) -> None:
         self._reader.close()
-
-    @property
-    def closed(self) -> bool:
-        return False
-
-    def readable(self) -> bool:
-        return True
 
 
 def _page_start(view: memoryview, carry: bytes) -> bool:

@@ -46,7 +46,19 @@ def count_newlines(data: bytes | pa.Buffer, start: int = 0, stop: int | None = N
     return total
 
 
-class Reader:
+class ArrowFile:
+    """What ``pa.PythonFile`` asks of a file it reads, besides ``read`` and ``close``: it reads on until ``read``
+    gives nothing."""
+
+    @property
+    def closed(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return True
+
+
+class Reader(ArrowFile):
     """The file's bytes after ``skip`` (a BOM, a ``#TYPE`` line), read in blocks; each block is added to the
     SHA-256 of the whole file, checked as UTF-8 (a character cut by a block's end is checked with the next block)
     and, with ``lines``, its line ends counted. At the end ``done`` gets the hash (a file in memory was hashed and
@@ -141,12 +153,6 @@ class Reader:
         if self._file is not None:
             self._file.close()
 
-    @property
-    def closed(self) -> bool:
-        return False  # for Arrow's PythonFile: it reads on until read() gives b""
-
-    def readable(self) -> bool:
-        return True
 
 def char_boundary(view: memoryview | bytes) -> int:
     """The length of the part of ``view`` that ends on a character boundary (UTF-8 being assumed)."""
